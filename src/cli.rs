@@ -1,0 +1,123 @@
+//! Command-line interface: the playground (no subcommand), `run` and `bench`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::engine::{EngineConfig, Mode};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "isolate-play",
+    version,
+    about = "A terminal playground for V8 isolates: one script, many sandboxes, live numbers.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Directory of .js/.mjs files, or one file, to open in the playground
+    /// [default: ./samples if it exists, else .]
+    pub path: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub engine: EngineFlags,
+
+    /// Config file [default: <config dir>/isolate-play/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the default config file and exit
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run FILE M times on each of N isolates and print the results
+    Run(RunArgs),
+    /// Sustained load on FILE, side by side with a bare-V8 baseline
+    Bench(BenchArgs),
+}
+
+/// Engine flags shared by the playground, `run` and `bench`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct EngineFlags {
+    /// Number of isolates [default: 4]
+    #[arg(short = 'n', long, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub isolates: Option<u32>,
+    /// warm: kept context; context: fresh context per run; cold: fresh isolate per run [default: warm]
+    #[arg(short, long, value_enum)]
+    pub mode: Option<Mode>,
+    /// Heap limit per isolate in MiB [default: 64]
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(4..=16384))]
+    pub heap_mb: Option<u32>,
+    /// Wall-clock limit per invocation in ms [default: 1000]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub timeout_ms: Option<u64>,
+    /// JSON passed to handlers as event.payload [default: null]
+    #[arg(long, value_name = "JSON", value_parser = parse_json)]
+    pub payload: Option<String>,
+}
+
+fn parse_json(s: &str) -> Result<String, String> {
+    serde_json::from_str::<serde_json::Value>(s)
+        .map(|_| s.to_string())
+        .map_err(|e| format!("not valid JSON: {e}"))
+}
+
+impl EngineFlags {
+    /// Flags over config over defaults.
+    pub fn resolve(&self, config: &Config) -> EngineConfig {
+        let mut c = config.engine_config();
+        if let Some(n) = self.isolates {
+            c.isolates = n as usize;
+        }
+        if let Some(m) = self.mode {
+            c.mode = m;
+        }
+        if let Some(h) = self.heap_mb {
+            c.limits.heap_bytes = (h as usize) << 20;
+        }
+        if let Some(t) = self.timeout_ms {
+            c.limits.timeout = std::time::Duration::from_millis(t);
+        }
+        if let Some(p) = &self.payload {
+            c.payload = p.clone();
+        }
+        c
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// JavaScript file: a plain script, or a handler module (.mjs / export default)
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineFlags,
+    /// Invocations on each isolate
+    #[arg(short = 'i', long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub invocations: u64,
+    /// Print one JSON document instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// JavaScript file to run under load
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub engine: EngineFlags,
+    /// Seconds of measured load for the engine, and again for the baseline
+    #[arg(short, long, default_value_t = 3.0)]
+    pub duration: f64,
+    /// Run the README table: every mode at N = 1, 2, 4 and memory at N = 1, 100, 500
+    #[arg(long)]
+    pub sweep: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}

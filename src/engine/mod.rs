@@ -1,0 +1,362 @@
+//! Everything that touches V8. The rest of the program holds an [`Engine`]
+//! and talks to the workers only through channels and relaxed counters.
+//!
+//! Data flow: `Engine` methods send [`worker::Command`]s down one channel per
+//! worker; workers send [`Report`]s up one shared channel; counters and
+//! histograms are published by workers and read by anyone, lock-free or
+//! under a lock that workers take only every publish interval.
+
+pub mod console;
+pub mod limits;
+pub mod platform;
+pub mod report;
+pub mod sandbox;
+pub mod script;
+mod worker;
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+pub use console::ConsoleBounds;
+pub use limits::Limits;
+pub use report::{
+    Console, ConsoleLine, ErrorKind, Invocation, Level, Location, Outcome, Report, ScriptError,
+    WorkerShared, WorkerSnapshot, WorkerState,
+};
+pub use script::{ScriptKind, Source};
+use worker::{Command, WorkerInit};
+
+/// How an invocation gets its isolate and context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Kept isolate, kept context, compiled once per version.
+    Warm,
+    /// Kept isolate, a fresh context per invocation.
+    Context,
+    /// A fresh isolate per invocation: create, run, dispose.
+    Cold,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Warm, Mode::Context, Mode::Cold];
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Warm => "warm",
+            Mode::Context => "context",
+            Mode::Cold => "cold",
+        }
+    }
+    /// warm → context → cold → warm.
+    pub fn next(self) -> Mode {
+        match self {
+            Mode::Warm => Mode::Context,
+            Mode::Context => Mode::Cold,
+            Mode::Cold => Mode::Warm,
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Engine settings (what the CLI flags and config file set).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub isolates: usize,
+    pub mode: Mode,
+    pub limits: Limits,
+    /// JSON text passed to handlers as `event.payload`.
+    pub payload: String,
+    pub console: ConsoleBounds,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            isolates: 4,
+            mode: Mode::Warm,
+            limits: Limits::default(),
+            payload: "null".into(),
+            console: ConsoleBounds::default(),
+        }
+    }
+}
+
+/// Latency and cold-start distributions in nanoseconds: workers add their
+/// local histograms every publish interval; readers drain them.
+pub struct Telemetry {
+    pub latency: Mutex<Histogram<u64>>,
+    pub cold_start: Mutex<Histogram<u64>>,
+}
+
+/// 1 ns .. 1 h at 2 significant digits (~1% error), small enough to merge often.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 2).expect("valid histogram bounds")
+}
+
+impl Telemetry {
+    /// Takes what was recorded since the last drain: (latency, cold start).
+    pub fn drain(&self) -> (Histogram<u64>, Histogram<u64>) {
+        let take = |m: &Mutex<Histogram<u64>>| {
+            let mut h = m.lock().unwrap();
+            let out = h.clone();
+            h.reset();
+            out
+        };
+        (take(&self.latency), take(&self.cold_start))
+    }
+}
+
+struct WorkerHandle {
+    tx: Sender<Command>,
+    shared: Arc<WorkerShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The public handle: a pool of workers, each owning one isolate for life.
+pub struct Engine {
+    config: EngineConfig,
+    source: Option<Arc<Source>>,
+    next_version: u64,
+    next_batch: u64,
+    load: bool,
+    payload: Arc<str>,
+    workers: Vec<WorkerHandle>,
+    reports_tx: Sender<Report>,
+    reports_rx: Receiver<Report>,
+    telemetry: Arc<Telemetry>,
+    registry: Arc<Mutex<Vec<Arc<WorkerShared>>>>,
+    timeout_ns: Arc<AtomicU64>,
+    watchdog_stop: Option<Sender<()>>,
+    watchdog: Option<JoinHandle<()>>,
+}
+
+/// Stack for worker threads: V8 keeps its own limit (~1 MB) well inside it.
+const WORKER_STACK: usize = 4 << 20;
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        platform::init();
+        let (reports_tx, reports_rx) = unbounded();
+        let registry = Arc::new(Mutex::new(Vec::new()));
+        let timeout_ns = Arc::new(AtomicU64::new(config.limits.timeout.as_nanos() as u64));
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
+        let dog = limits::Watchdog {
+            timeout_ns: timeout_ns.clone(),
+            workers: registry.clone(),
+        };
+        let watchdog = std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || dog.run(stop_rx))
+            .expect("spawn the watchdog");
+        let mut engine = Engine {
+            payload: config.payload.as_str().into(),
+            config,
+            source: None,
+            next_version: 0,
+            next_batch: 0,
+            load: false,
+            workers: Vec::new(),
+            reports_tx,
+            reports_rx,
+            telemetry: Arc::new(Telemetry {
+                latency: Mutex::new(new_histogram()),
+                cold_start: Mutex::new(new_histogram()),
+            }),
+            registry,
+            timeout_ns,
+            watchdog_stop: Some(stop_tx),
+            watchdog: Some(watchdog),
+        };
+        let n = engine.config.isolates;
+        engine.set_isolates(n);
+        engine
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The channel all workers report on.
+    pub fn reports(&self) -> &Receiver<Report> {
+        &self.reports_rx
+    }
+
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    pub fn source(&self) -> Option<&Arc<Source>> {
+        self.source.as_ref()
+    }
+
+    pub fn isolates(&self) -> usize {
+        self.workers.len()
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.config.mode
+    }
+
+    pub fn is_loading(&self) -> bool {
+        self.load
+    }
+
+    /// Installs a new version; returns its number. In-flight invocations
+    /// finish on the old version; every later one uses the new one.
+    pub fn set_source(&mut self, mut source: Source) -> u64 {
+        self.next_version += 1;
+        source.version = self.next_version;
+        let source = Arc::new(source);
+        self.source = Some(source.clone());
+        self.broadcast(|| Command::SetSource(source.clone()));
+        self.next_version
+    }
+
+    /// Grows or shrinks the pool while it runs. New workers get the current
+    /// source, mode, limits and load; removed workers finish their current
+    /// invocation and exit on their own thread.
+    pub fn set_isolates(&mut self, n: usize) {
+        while self.workers.len() > n {
+            let w = self.workers.pop().expect("len > n >= 0");
+            let _ = w.tx.send(Command::Shutdown);
+            // Not joined: it may be inside a long invocation; the watchdog
+            // still bounds it, and the thread exits by itself.
+        }
+        while self.workers.len() < n {
+            let id = self.workers.len();
+            let shared = Arc::new(WorkerShared::new(id));
+            if let Some(s) = &self.source {
+                shared.version.store(s.version, Relaxed);
+            }
+            let (tx, rx) = unbounded();
+            let init = WorkerInit {
+                shared: shared.clone(),
+                rx,
+                reports: self.reports_tx.clone(),
+                telemetry: self.telemetry.clone(),
+                bounds: self.config.console,
+                limits: self.config.limits,
+                mode: self.config.mode,
+                payload: self.payload.clone(),
+                source: self.source.clone(),
+                load: self.load,
+            };
+            let thread = platform::spawn(format!("isolate-{id}"), WORKER_STACK, move || {
+                worker::run(init)
+            });
+            {
+                let mut reg = self.registry.lock().unwrap();
+                reg.retain(|w| w.state() != WorkerState::Stopped);
+                reg.push(shared.clone());
+            }
+            self.workers.push(WorkerHandle {
+                tx,
+                shared,
+                thread: Some(thread),
+            });
+        }
+        self.config.isolates = n;
+    }
+
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.config.mode = mode;
+        self.broadcast(|| Command::SetMode(mode));
+    }
+
+    /// New limits; a changed heap limit replaces every live isolate.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.config.limits = limits;
+        self.timeout_ns
+            .store(limits.timeout.as_nanos() as u64, Relaxed);
+        self.broadcast(|| Command::SetLimits(limits));
+    }
+
+    /// The JSON text handlers get as `event.payload`; must be valid JSON.
+    pub fn set_payload(&mut self, json: &str) -> anyhow::Result<()> {
+        serde_json::from_str::<serde_json::Value>(json)
+            .map_err(|e| anyhow::anyhow!("payload is not valid JSON: {e}"))?;
+        self.config.payload = json.to_string();
+        self.payload = json.into();
+        let p = self.payload.clone();
+        self.broadcast(|| Command::SetPayload(p.clone()));
+        Ok(())
+    }
+
+    /// Queues `count` invocations on every worker, each reported; returns
+    /// the batch id that each worker's `RunDone` carries.
+    pub fn run(&mut self, count: u64) -> u64 {
+        self.next_batch += 1;
+        let batch = self.next_batch;
+        self.broadcast(|| Command::Run { count, batch });
+        batch
+    }
+
+    /// Starts or stops continuous load on every worker.
+    pub fn set_load(&mut self, on: bool) {
+        self.load = on;
+        self.broadcast(|| Command::Load(on));
+    }
+
+    /// Each worker's counters now.
+    pub fn snapshots(&self) -> Vec<WorkerSnapshot> {
+        self.workers.iter().map(|w| w.shared.snapshot()).collect()
+    }
+
+    /// Total invocations over the live workers.
+    pub fn total_invocations(&self) -> u64 {
+        self.workers
+            .iter()
+            .map(|w| w.shared.invocations.load(Relaxed))
+            .sum()
+    }
+
+    /// Waits until every worker has its first isolate (or `timeout` passes).
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self
+                .workers
+                .iter()
+                .all(|w| w.shared.state() != WorkerState::Starting)
+            {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn broadcast(&self, mut cmd: impl FnMut() -> Command) {
+        for w in &self.workers {
+            let _ = w.tx.send(cmd());
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.broadcast(|| Command::Shutdown);
+        for w in &mut self.workers {
+            if let Some(t) = w.thread.take() {
+                let _ = t.join();
+            }
+        }
+        drop(self.watchdog_stop.take());
+        if let Some(t) = self.watchdog.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! V8 initialization, exactly once per process, and the thread factory.
+//!
+//! V8 must be initialized before any thread that enters an isolate exists: on
+//! CPUs with memory-protection keys each thread inherits its key permissions
+//! from the thread that spawned it. Test harnesses and async runtimes create
+//! threads we do not control, so every isolate thread is spawned by one
+//! *spawner* thread that is itself created right after `V8::initialize`.
+
+use std::sync::OnceLock;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Sender, bounded, unbounded};
+
+type SpawnJob = Box<dyn FnOnce() -> JoinHandle<()> + Send>;
+
+struct Spawner {
+    tx: Sender<(SpawnJob, Sender<JoinHandle<()>>)>,
+}
+
+static SPAWNER: OnceLock<Spawner> = OnceLock::new();
+
+/// Initializes V8 (idempotent, thread-safe) and starts the spawner thread.
+pub fn init() {
+    SPAWNER.get_or_init(|| {
+        let platform = v8::new_default_platform(0, false).make_shared();
+        v8::V8::initialize_platform(platform);
+        v8::V8::initialize();
+        let (tx, rx) = unbounded::<(SpawnJob, Sender<JoinHandle<()>>)>();
+        std::thread::Builder::new()
+            .name("v8-spawner".into())
+            .spawn(move || {
+                for (job, reply) in rx {
+                    let _ = reply.send(job());
+                }
+            })
+            .expect("spawn the V8 spawner thread");
+        Spawner { tx }
+    });
+}
+
+/// Spawns a thread that may enter isolates. Initializes V8 first if needed.
+pub fn spawn<F>(name: String, stack_size: usize, f: F) -> JoinHandle<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    init();
+    let spawner = SPAWNER.get().expect("initialized above");
+    let (reply_tx, reply_rx) = bounded(1);
+    let job: SpawnJob = Box::new(move || {
+        std::thread::Builder::new()
+            .name(name)
+            .stack_size(stack_size)
+            .spawn(f)
+            .expect("spawn an isolate thread")
+    });
+    spawner
+        .tx
+        .send((job, reply_tx))
+        .expect("the spawner thread lives as long as the process");
+    reply_rx
+        .recv()
+        .expect("the spawner thread answers every request")
+}
+
+/// V8's version string, e.g. "15.2.124.1".
+pub fn v8_version() -> &'static str {
+    v8::V8::get_version()
+}

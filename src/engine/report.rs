@@ -1,0 +1,267 @@
+//! What an invocation reports, and the per-worker counters that readers poll
+//! without ever blocking a worker.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Console level of a captured line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Log,
+    Info,
+    Warn,
+    Error,
+    Debug,
+}
+
+impl Level {
+    pub const ALL: [Level; 5] = [
+        Level::Log,
+        Level::Info,
+        Level::Warn,
+        Level::Error,
+        Level::Debug,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Log => "log",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+            Level::Debug => "debug",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConsoleLine {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Console output of one invocation; `truncated` counts dropped lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Console {
+    pub lines: Vec<ConsoleLine>,
+    /// Lines that did not fit the bounds and were dropped.
+    pub dropped: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The source does not compile.
+    Syntax,
+    /// An exception was thrown (including RangeError on stack overflow).
+    Exception,
+    /// The returned promise rejected.
+    Rejection,
+    /// The returned promise never settled (nothing left to run).
+    Unsettled,
+    /// The handler module has no default-exported function, or imports.
+    Module,
+    /// Stopped by the wall-clock timeout.
+    Timeout,
+    /// Stopped at the heap limit.
+    HeapLimit,
+}
+
+/// Where in the source an error points (1-based line and column).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub source_line: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScriptError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub location: Option<Location>,
+    pub stack: Option<String>,
+}
+
+impl ScriptError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ScriptError {
+            kind,
+            message: message.into(),
+            location: None,
+            stack: None,
+        }
+    }
+
+    /// One line: `file:line:col: message`.
+    pub fn headline(&self) -> String {
+        match &self.location {
+            Some(l) => format!("{}:{}:{}: {}", l.file, l.line, l.column, self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ScriptError {
+    /// The headline, the source line with a caret, then the stack.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.headline())?;
+        if let Some(l) = &self.location
+            && !l.source_line.is_empty()
+        {
+            let pad = " ".repeat(l.column.saturating_sub(1) as usize);
+            write!(f, "\n    {}\n    {pad}^", l.source_line)?;
+        }
+        if let Some(stack) = &self.stack {
+            // The first stack line repeats the message.
+            for line in stack.lines().skip(1) {
+                write!(f, "\n{line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub type Outcome = Result<String, ScriptError>;
+
+/// One finished invocation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Invocation {
+    pub worker: usize,
+    /// Source version the invocation ran.
+    pub version: u64,
+    /// 1-based count of invocations on this worker.
+    pub seq: u64,
+    pub mode: super::Mode,
+    pub outcome: Outcome,
+    pub console: Console,
+    #[serde(serialize_with = "ser_micros")]
+    pub duration: Duration,
+}
+
+fn ser_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1e6)
+}
+
+/// Messages from workers to whoever drives the engine.
+#[derive(Clone, Debug)]
+pub enum Report {
+    /// A finished invocation: every one for `run`, a sample under load.
+    Invocation(Box<Invocation>),
+    /// A worker has a live isolate and waits for work.
+    Ready { worker: usize },
+    /// A worker finished a `run` batch (its last invocation was reported).
+    RunDone { worker: usize, batch: u64 },
+}
+
+/// What a worker is doing, readable from any thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerState {
+    Starting,
+    Idle,
+    Running,
+    Recycling,
+    Stopped,
+}
+
+impl WorkerState {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => WorkerState::Starting,
+            1 => WorkerState::Idle,
+            2 => WorkerState::Running,
+            3 => WorkerState::Recycling,
+            _ => WorkerState::Stopped,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkerState::Starting => "starting",
+            WorkerState::Idle => "idle",
+            WorkerState::Running => "running",
+            WorkerState::Recycling => "recycling",
+            WorkerState::Stopped => "stopped",
+        }
+    }
+}
+
+/// Counters a worker publishes; plain relaxed atomics so that neither side
+/// ever waits on the other.
+#[derive(Debug, Default)]
+pub struct WorkerShared {
+    pub id: usize,
+    state: AtomicU8,
+    pub invocations: AtomicU64,
+    pub errors: AtomicU64,
+    pub recycles: AtomicU64,
+    pub last_duration_ns: AtomicU64,
+    pub heap_used: AtomicU64,
+    pub heap_total: AtomicU64,
+    pub heap_limit: AtomicU64,
+    pub external: AtomicU64,
+    /// Isolate + context creation time of the current isolate.
+    pub cold_start_ns: AtomicU64,
+    pub version: AtomicU64,
+    /// Engine-clock nanoseconds when the running invocation started; 0 = none.
+    pub started_ns: AtomicU64,
+    /// The `started_ns` the watchdog terminated, so the worker can tell a
+    /// real timeout from a termination that raced with the invocation's end.
+    pub killed_ns: AtomicU64,
+    /// The isolate currently owned by the worker, for the watchdog.
+    pub handle: Mutex<Option<v8::IsolateHandle>>,
+}
+
+impl WorkerShared {
+    pub fn new(id: usize) -> Self {
+        WorkerShared {
+            id,
+            ..Default::default()
+        }
+    }
+    pub fn state(&self) -> WorkerState {
+        WorkerState::from_u8(self.state.load(Relaxed))
+    }
+    pub fn set_state(&self, s: WorkerState) {
+        self.state.store(s as u8, Relaxed);
+    }
+    pub fn snapshot(&self) -> WorkerSnapshot {
+        WorkerSnapshot {
+            id: self.id,
+            state: self.state(),
+            invocations: self.invocations.load(Relaxed),
+            errors: self.errors.load(Relaxed),
+            recycles: self.recycles.load(Relaxed),
+            last_duration: Duration::from_nanos(self.last_duration_ns.load(Relaxed)),
+            heap_used: self.heap_used.load(Relaxed),
+            heap_total: self.heap_total.load(Relaxed),
+            heap_limit: self.heap_limit.load(Relaxed),
+            external: self.external.load(Relaxed),
+            cold_start: Duration::from_nanos(self.cold_start_ns.load(Relaxed)),
+            version: self.version.load(Relaxed),
+        }
+    }
+}
+
+/// A copy of one worker's counters at one moment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkerSnapshot {
+    pub id: usize,
+    pub state: WorkerState,
+    pub invocations: u64,
+    pub errors: u64,
+    pub recycles: u64,
+    #[serde(serialize_with = "ser_micros")]
+    pub last_duration: Duration,
+    pub heap_used: u64,
+    pub heap_total: u64,
+    pub heap_limit: u64,
+    pub external: u64,
+    #[serde(serialize_with = "ser_micros")]
+    pub cold_start: Duration,
+    pub version: u64,
+}

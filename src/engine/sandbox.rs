@@ -1,0 +1,250 @@
+//! One isolate with what it keeps between invocations: the console template,
+//! the warm context and the compiled entry of the current version. Lives and
+//! dies on one worker thread.
+
+use std::time::{Duration, Instant};
+
+use super::console::{self, ConsoleBounds, ConsoleBuf, MAX_RESULT_BYTES};
+use super::limits::{HeapGuard, Limits};
+use super::report::{Console, ErrorKind, ScriptError};
+use super::script::{self, ScriptKind, Source};
+
+/// What the handler's event carries.
+pub struct Call<'a> {
+    pub isolate: usize,
+    pub invocation: u64,
+    /// Valid JSON text.
+    pub payload: &'a str,
+    /// Stringify the result (skipped under load except for sampled calls).
+    pub want_result: bool,
+}
+
+/// An invocation's outcome; `Ok(None)` when the result was not asked for.
+pub type RawOutcome = Result<Option<String>, ScriptError>;
+
+enum Entry {
+    Script(v8::Global<v8::Script>),
+    Handler(v8::Global<v8::Function>),
+    Failed(ScriptError),
+}
+
+enum Target<'s> {
+    Script(v8::Local<'s, v8::Script>),
+    Handler(v8::Local<'s, v8::Function>),
+}
+
+/// Heap numbers read on the isolate's own thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HeapStats {
+    pub used: u64,
+    pub total: u64,
+    pub limit: u64,
+    pub external: u64,
+}
+
+pub struct Sandbox {
+    // Globals first: they must be dropped while the isolate is alive.
+    entry: Option<(u64, Entry)>,
+    context: v8::Global<v8::Context>,
+    template: v8::Global<v8::ObjectTemplate>,
+    isolate: v8::OwnedIsolate,
+    // After the isolate: V8 may call back into it until the isolate is gone.
+    guard: Box<HeapGuard>,
+    /// Isolate + context creation time.
+    pub cold_start: Duration,
+}
+
+impl Sandbox {
+    pub fn new(limits: &Limits, bounds: ConsoleBounds) -> Sandbox {
+        let t0 = Instant::now();
+        let params = v8::CreateParams::default()
+            .heap_limits(0, limits.heap_bytes)
+            .allow_atomics_wait(false);
+        let mut isolate = v8::Isolate::new(params);
+        isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+        isolate.set_host_import_module_dynamically_callback(refuse_dynamic_import);
+        isolate.set_slot(ConsoleBuf::new(bounds));
+        let guard = HeapGuard::install(&mut isolate);
+        let (template, context) = {
+            v8::scope!(let scope, &mut isolate);
+            let template = console::template(scope);
+            let context = new_context(scope, template);
+            (
+                v8::Global::new(scope, template),
+                v8::Global::new(scope, context),
+            )
+        };
+        Sandbox {
+            entry: None,
+            context,
+            template,
+            isolate,
+            guard,
+            cold_start: t0.elapsed(),
+        }
+    }
+
+    pub fn handle(&self) -> v8::IsolateHandle {
+        self.isolate.thread_safe_handle()
+    }
+
+    /// Whether the heap limit stopped this isolate.
+    pub fn hit_heap_limit(&self) -> bool {
+        self.guard.hit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Clears a termination that was meant for an invocation that had
+    /// already ended (see the watchdog).
+    pub fn cancel_termination(&mut self) {
+        self.isolate.cancel_terminate_execution();
+    }
+
+    pub fn take_console(&mut self) -> Console {
+        self.isolate
+            .get_slot_mut::<ConsoleBuf>()
+            .map(ConsoleBuf::take)
+            .unwrap_or_default()
+    }
+
+    pub fn clear_console(&mut self) {
+        if let Some(buf) = self.isolate.get_slot_mut::<ConsoleBuf>() {
+            buf.clear();
+        }
+    }
+
+    pub fn heap_stats(&mut self) -> HeapStats {
+        let s = self.isolate.get_heap_statistics();
+        HeapStats {
+            used: s.used_heap_size() as u64,
+            total: s.total_heap_size() as u64,
+            limit: s.heap_size_limit() as u64,
+            external: s.external_memory() as u64,
+        }
+    }
+
+    /// Warm: the kept context, compiled once per version.
+    pub fn invoke_warm(&mut self, src: &Source, call: &Call) -> RawOutcome {
+        v8::scope!(let hs, &mut self.isolate);
+        let context = v8::Local::new(hs, &self.context);
+        let scope = &mut v8::ContextScope::new(hs, context);
+        v8::tc_scope!(let tc, scope);
+        if self.entry.as_ref().map(|(v, _)| *v) != Some(src.version) {
+            let entry = match src.kind {
+                ScriptKind::Script => {
+                    script::compile_script(tc, src).map(|s| Entry::Script(v8::Global::new(tc, s)))
+                }
+                ScriptKind::Handler => {
+                    script::load_handler(tc, src).map(|f| Entry::Handler(v8::Global::new(tc, f)))
+                }
+            };
+            let entry = match entry {
+                Ok(e) => e,
+                // A stopped load says nothing about the version: don't keep it.
+                Err(e) if e.kind == ErrorKind::Timeout => return Err(e),
+                Err(e) => Entry::Failed(e),
+            };
+            self.entry = Some((src.version, entry));
+        }
+        let target = match &self.entry {
+            Some((_, Entry::Script(s))) => Target::Script(v8::Local::new(tc, s)),
+            Some((_, Entry::Handler(f))) => Target::Handler(v8::Local::new(tc, f)),
+            Some((_, Entry::Failed(e))) => return Err(e.clone()),
+            None => unreachable!("entry set above"),
+        };
+        execute(tc, target, call)
+    }
+
+    /// Context: a fresh context in this isolate, the source compiled into it
+    /// (V8's per-isolate compilation cache makes repeats cheap).
+    pub fn invoke_fresh_context(&mut self, src: &Source, call: &Call) -> RawOutcome {
+        v8::scope!(let hs, &mut self.isolate);
+        let template = v8::Local::new(hs, &self.template);
+        let context = new_context(hs, template);
+        let scope = &mut v8::ContextScope::new(hs, context);
+        v8::tc_scope!(let tc, scope);
+        let target = match src.kind {
+            ScriptKind::Script => Target::Script(script::compile_script(tc, src)?),
+            ScriptKind::Handler => Target::Handler(script::load_handler(tc, src)?),
+        };
+        execute(tc, target, call)
+    }
+}
+
+/// A plain context with our console in place of V8's.
+fn new_context<'s>(
+    scope: &mut v8::PinScope<'s, '_, ()>,
+    console_template: v8::Local<'s, v8::ObjectTemplate>,
+) -> v8::Local<'s, v8::Context> {
+    let context = v8::Context::new(scope, Default::default());
+    let cs = &mut v8::ContextScope::new(scope, context);
+    console::install(cs, console_template);
+    context
+}
+
+fn execute<'s>(
+    tc: &mut v8::PinnedRef<'s, v8::TryCatch<v8::HandleScope>>,
+    target: Target<'s>,
+    call: &Call,
+) -> RawOutcome {
+    let value = match target {
+        Target::Script(s) => s.run(tc),
+        Target::Handler(f) => {
+            let event = format!(
+                r#"{{"isolate":{},"invocation":{},"payload":{}}}"#,
+                call.isolate, call.invocation, call.payload
+            );
+            let event = v8::String::new(tc, &event).unwrap();
+            let event = v8::json::parse(tc, event).unwrap();
+            let recv = v8::undefined(tc).into();
+            f.call(tc, recv, &[event])
+        }
+    };
+    let Some(mut value) = value else {
+        return Err(script::caught(tc, ErrorKind::Exception));
+    };
+    tc.perform_microtask_checkpoint();
+    if tc.is_execution_terminating() {
+        return Err(ScriptError::new(ErrorKind::Timeout, "terminated"));
+    }
+    if value.is_promise() {
+        let promise = value.cast::<v8::Promise>();
+        match promise.state() {
+            v8::PromiseState::Fulfilled => value = promise.result(tc),
+            v8::PromiseState::Rejected => {
+                promise.mark_as_handled();
+                let reason = promise.result(tc);
+                return Err(script::from_value(tc, reason, ErrorKind::Rejection));
+            }
+            v8::PromiseState::Pending => {
+                return Err(ScriptError::new(
+                    ErrorKind::Unsettled,
+                    "the returned promise never settled: nothing was left to run \
+                     (scripts get no timers or I/O, so only other promises can settle it)",
+                ));
+            }
+        }
+    }
+    if !call.want_result {
+        return Ok(None);
+    }
+    let text = console::display(tc, value);
+    if tc.is_execution_terminating() {
+        return Err(ScriptError::new(ErrorKind::Timeout, "terminated"));
+    }
+    Ok(Some(console::truncate_with_note(text, MAX_RESULT_BYTES)))
+}
+
+fn refuse_dynamic_import<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    _options: v8::Local<'s, v8::Data>,
+    _resource: v8::Local<'s, v8::Value>,
+    specifier: v8::Local<'s, v8::String>,
+    _attributes: v8::Local<'s, v8::FixedArray>,
+) -> Option<v8::Local<'s, v8::Promise>> {
+    let spec = specifier.to_rust_string_lossy(scope);
+    let resolver = v8::PromiseResolver::new(scope)?;
+    let msg = v8::String::new(scope, &script::import_refusal(&spec))?;
+    let err = v8::Exception::error(scope, msg);
+    resolver.reject(scope, err);
+    Some(resolver.get_promise(scope))
+}

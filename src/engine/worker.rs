@@ -1,0 +1,368 @@
+//! One OS thread, one isolate at a time, a command loop. Under load a worker
+//! runs invocations back to back and only glances at its mailbox between
+//! them, so no invocation pays a channel round trip.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use hdrhistogram::Histogram;
+
+use super::console::ConsoleBounds;
+use super::limits::{Limits, now_ns};
+use super::report::{ErrorKind, Invocation, Report, ScriptError, WorkerShared, WorkerState};
+use super::sandbox::{Call, HeapStats, RawOutcome, Sandbox};
+use super::script::Source;
+use super::{Mode, Telemetry, new_histogram};
+
+pub enum Command {
+    SetSource(Arc<Source>),
+    SetMode(Mode),
+    SetLimits(Limits),
+    SetPayload(Arc<str>),
+    /// Run `count` invocations, reporting each, then send `RunDone`.
+    Run { count: u64, batch: u64 },
+    /// Run until told otherwise, reporting a sample every publish interval.
+    Load(bool),
+    Shutdown,
+}
+
+/// Everything a new worker starts from.
+pub struct WorkerInit {
+    pub shared: Arc<WorkerShared>,
+    pub rx: Receiver<Command>,
+    pub reports: Sender<Report>,
+    pub telemetry: Arc<Telemetry>,
+    pub bounds: ConsoleBounds,
+    pub limits: Limits,
+    pub mode: Mode,
+    pub payload: Arc<str>,
+    pub source: Option<Arc<Source>>,
+    pub load: bool,
+}
+
+/// How often a busy worker publishes counters, histograms and a sample.
+const PUBLISH_EVERY_NS: u64 = 50_000_000;
+
+struct Worker {
+    init: WorkerInit,
+    sandbox: Option<Sandbox>,
+    /// Pending counted runs: (remaining, batch id).
+    runs: std::collections::VecDeque<(u64, u64)>,
+    seq: u64,
+    errors: u64,
+    latency: Histogram<u64>,
+    cold: Histogram<u64>,
+    last_publish: u64,
+    /// An error was already reported in this publish window (load mode).
+    error_reported: bool,
+}
+
+pub fn run(init: WorkerInit) {
+    let mut w = Worker {
+        init,
+        sandbox: None,
+        runs: Default::default(),
+        seq: 0,
+        errors: 0,
+        latency: new_histogram(),
+        cold: new_histogram(),
+        last_publish: now_ns(),
+        error_reported: false,
+    };
+    if w.init.mode != Mode::Cold {
+        w.fresh_sandbox();
+    }
+    w.publish();
+    w.set_idle_state();
+    loop {
+        let busy = w.init.load || !w.runs.is_empty();
+        let cmd = if busy {
+            match w.init.rx.try_recv() {
+                Ok(c) => Some(c),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => break,
+            }
+        } else {
+            match w.init.rx.recv() {
+                Ok(c) => Some(c),
+                Err(_) => break,
+            }
+        };
+        match cmd {
+            Some(Command::Shutdown) => break,
+            Some(c) => w.apply(c),
+            None => w.work(),
+        }
+    }
+    // The isolate goes before the thread; the handle slot is cleared first
+    // so the watchdog never touches a disposed isolate's handle.
+    *w.init.shared.handle.lock().unwrap() = None;
+    w.sandbox = None;
+    w.init.shared.set_state(WorkerState::Stopped);
+}
+
+impl Worker {
+    fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::SetSource(s) => {
+                self.init.shared.version.store(s.version, Relaxed);
+                self.init.source = Some(s);
+            }
+            Command::SetMode(m) => {
+                self.init.mode = m;
+                if m == Mode::Cold {
+                    self.drop_sandbox();
+                } else if self.sandbox.is_none() {
+                    self.fresh_sandbox();
+                    self.publish();
+                }
+            }
+            Command::SetLimits(l) => {
+                let heap_changed = l.heap_bytes != self.init.limits.heap_bytes;
+                self.init.limits = l;
+                if heap_changed && self.sandbox.is_some() {
+                    self.recycle(false);
+                    self.publish();
+                }
+            }
+            Command::SetPayload(p) => self.init.payload = p,
+            Command::Run { count, batch } => {
+                if count == 0 {
+                    let _ = self.init.reports.send(Report::RunDone {
+                        worker: self.init.shared.id,
+                        batch,
+                    });
+                } else {
+                    self.runs.push_back((count, batch));
+                }
+            }
+            Command::Load(on) => self.init.load = on,
+            Command::Shutdown => unreachable!("handled by the loop"),
+        }
+        self.set_idle_state();
+    }
+
+    fn set_idle_state(&self) {
+        let busy = self.init.load || !self.runs.is_empty();
+        self.init.shared.set_state(if busy {
+            WorkerState::Running
+        } else {
+            WorkerState::Idle
+        });
+    }
+
+    /// Runs invocations until a command waits, a counted run ends, or it is
+    /// time to publish.
+    fn work(&mut self) {
+        let Some(src) = self.init.source.clone() else {
+            // Nothing to run yet: finish counted runs with nothing done.
+            while let Some((_, batch)) = self.runs.pop_front() {
+                let _ = self.init.reports.send(Report::RunDone {
+                    worker: self.init.shared.id,
+                    batch,
+                });
+            }
+            self.set_idle_state();
+            return;
+        };
+        loop {
+            let counted = self.runs.front().map(|r| r.1);
+            let each = counted.is_some();
+            let now = now_ns();
+            let due = now - self.last_publish >= PUBLISH_EVERY_NS;
+            let last_of_run = self.runs.front().is_some_and(|r| r.0 == 1);
+            let sample = each || due || last_of_run;
+            self.invoke(&src, sample, each);
+            if let Some(front) = self.runs.front_mut() {
+                front.0 -= 1;
+                if front.0 == 0 {
+                    let batch = front.1;
+                    self.runs.pop_front();
+                    self.publish();
+                    let _ = self.init.reports.send(Report::RunDone {
+                        worker: self.init.shared.id,
+                        batch,
+                    });
+                    self.set_idle_state();
+                    return;
+                }
+            }
+            if due {
+                self.publish();
+                return;
+            }
+            if !self.init.rx.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// One invocation in the current mode, with its timing, counters and
+    /// (when sampled, or on error) its report.
+    fn invoke(&mut self, src: &Source, sample: bool, each: bool) {
+        self.seq += 1;
+        let call = Call {
+            isolate: self.init.shared.id,
+            invocation: self.seq,
+            payload: &self.init.payload,
+            want_result: sample,
+        };
+        let mode = self.init.mode;
+        let shared = &self.init.shared;
+        let (outcome, started, ended) = loop {
+            if mode == Mode::Cold {
+                self.sandbox = Some(new_sandbox(&self.init, &mut self.cold));
+            }
+            let sb = self.sandbox.as_mut().expect("warm and context keep a sandbox");
+            let started = now_ns();
+            shared.started_ns.store(started, Relaxed);
+            let outcome = match mode {
+                Mode::Warm | Mode::Cold => sb.invoke_warm(src, &call),
+                Mode::Context => sb.invoke_fresh_context(src, &call),
+            };
+            shared.started_ns.store(0, Relaxed);
+            let ended = now_ns();
+            match outcome {
+                Err(e) if e.kind == ErrorKind::Timeout => {
+                    if sb.hit_heap_limit() {
+                        break (Err(heap_error(&self.init.limits)), started, ended);
+                    }
+                    if shared.killed_ns.load(Relaxed) == started {
+                        break (Err(timeout_error(&self.init.limits)), started, ended);
+                    }
+                    // The watchdog's stop was meant for an invocation that
+                    // had just ended: undo it and run this one again.
+                    sb.cancel_termination();
+                }
+                other => break (other, started, ended),
+            }
+        };
+        let elapsed = ended - started;
+        let _ = self.latency.record(elapsed.max(1));
+        shared.invocations.store(self.seq, Relaxed);
+        shared.last_duration_ns.store(elapsed, Relaxed);
+        let failed = outcome.is_err();
+        let fatal = matches!(&outcome, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::HeapLimit));
+        if failed {
+            self.errors += 1;
+            shared.errors.store(self.errors, Relaxed);
+        }
+        let report = sample || fatal || (failed && !self.error_reported);
+        if report {
+            self.error_reported |= failed;
+            let sb = self.sandbox.as_mut().expect("present until recycled");
+            let console = sb.take_console();
+            self.send_invocation(src, outcome, console, elapsed, mode);
+        } else if let Some(sb) = self.sandbox.as_mut() {
+            sb.clear_console();
+        }
+        let _ = each;
+        if mode == Mode::Cold {
+            if let Some(mut sb) = self.sandbox.take() {
+                let stats = sb.heap_stats();
+                store_heap(shared, stats);
+            }
+        } else if fatal {
+            self.recycle(true);
+        }
+    }
+
+    fn send_invocation(
+        &self,
+        src: &Source,
+        outcome: RawOutcome,
+        console: super::report::Console,
+        elapsed: u64,
+        mode: Mode,
+    ) {
+        let inv = Invocation {
+            worker: self.init.shared.id,
+            version: src.version,
+            seq: self.seq,
+            mode,
+            outcome: outcome.map(|r| r.unwrap_or_default()),
+            console,
+            duration: Duration::from_nanos(elapsed),
+        };
+        let _ = self.init.reports.send(Report::Invocation(Box::new(inv)));
+    }
+
+    fn fresh_sandbox(&mut self) {
+        self.sandbox = Some(new_sandbox(&self.init, &mut self.cold));
+    }
+
+    fn drop_sandbox(&mut self) {
+        if let Some(mut sb) = self.sandbox.take() {
+            store_heap(&self.init.shared, sb.heap_stats());
+        }
+    }
+
+    /// Throws the isolate away and makes a fresh one; `counted` marks a
+    /// recycle forced by a limit.
+    fn recycle(&mut self, counted: bool) {
+        let shared = &self.init.shared;
+        shared.set_state(WorkerState::Recycling);
+        *shared.handle.lock().unwrap() = None;
+        self.sandbox = None;
+        if counted {
+            shared.recycles.fetch_add(1, Relaxed);
+        }
+        self.fresh_sandbox();
+        self.set_idle_state();
+    }
+
+    /// Moves local numbers where readers can see them.
+    fn publish(&mut self) {
+        self.last_publish = now_ns();
+        self.error_reported = false;
+        if let Some(sb) = self.sandbox.as_mut() {
+            store_heap(&self.init.shared, sb.heap_stats());
+        }
+        if !self.latency.is_empty() {
+            self.init.telemetry.latency.lock().unwrap().add(&self.latency).ok();
+            self.latency.reset();
+        }
+        if !self.cold.is_empty() {
+            self.init.telemetry.cold_start.lock().unwrap().add(&self.cold).ok();
+            self.cold.reset();
+        }
+    }
+}
+
+fn new_sandbox(init: &WorkerInit, cold: &mut Histogram<u64>) -> Sandbox {
+    let sb = Sandbox::new(&init.limits, init.bounds);
+    let ns = sb.cold_start.as_nanos() as u64;
+    let _ = cold.record(ns.max(1));
+    init.shared.cold_start_ns.store(ns, Relaxed);
+    *init.shared.handle.lock().unwrap() = Some(sb.handle());
+    sb
+}
+
+fn store_heap(shared: &WorkerShared, s: HeapStats) {
+    shared.heap_used.store(s.used, Relaxed);
+    shared.heap_total.store(s.total, Relaxed);
+    shared.heap_limit.store(s.limit, Relaxed);
+    shared.external.store(s.external, Relaxed);
+}
+
+fn heap_error(l: &Limits) -> ScriptError {
+    ScriptError::new(
+        ErrorKind::HeapLimit,
+        format!(
+            "heap limit exceeded: the isolate's heap reached its {} MiB limit; the isolate was discarded and replaced",
+            l.heap_bytes >> 20
+        ),
+    )
+}
+
+fn timeout_error(l: &Limits) -> ScriptError {
+    ScriptError::new(
+        ErrorKind::Timeout,
+        format!(
+            "timed out after {} ms (wall clock); the isolate was discarded and replaced",
+            l.timeout.as_millis()
+        ),
+    )
+}

@@ -1,0 +1,49 @@
+//! isolate-play: a terminal playground for V8 isolates.
+//!
+//! The binary is a thin shell over this library so that tests drive the
+//! same code a person does.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod metrics;
+pub mod run;
+pub mod system;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+use config::Config;
+
+/// Runs what the command line asked for; errors are one-line messages.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if cli.print_config {
+        print!("{}", Config::default_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Some(Command::Run(args)) => {
+            let source = engine::Source::from_file(&args.file)?;
+            let engine_config = args.engine.resolve(&config);
+            let report = run::execute(source, engine_config, args.invocations);
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", run::render_text(&report));
+            }
+            Ok(if report.summary.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Some(Command::Bench(args)) => {
+            let source = engine::Source::from_file(&args.file)?;
+            let engine_config = args.engine.resolve(&config);
+            bench::main(source, engine_config, &args)
+        }
+        None => anyhow::bail!("the playground TUI is not built yet; use `isolate-play run FILE`"),
+    }
+}

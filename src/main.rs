@@ -1,0 +1,21 @@
+//! Thin entry point: parse the command line, initialize V8 before any other
+//! thread exists, hand over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    isolate_play::engine::platform::init();
+    if isolate_play::bench::maybe_run_memory_probe() {
+        return ExitCode::SUCCESS;
+    }
+    let cli = isolate_play::cli::Cli::parse();
+    match isolate_play::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("isolate-play: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Turns raw counters and drained histograms into the numbers people read,
+//! each with its window: throughput over a sliding window, a per-second
+//! history for charts, latency percentiles over the last few seconds, and the
+//! cold-start distribution since the last reset.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::engine::new_histogram;
+
+/// Window for the throughput figure.
+pub const RATE_WINDOW: Duration = Duration::from_secs(5);
+/// Window for latency percentiles.
+pub const LATENCY_WINDOW: Duration = Duration::from_secs(10);
+/// Seconds of per-second history kept for the chart.
+pub const HISTORY_SECS: usize = 60;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    #[serde(rename = "p50_us", serialize_with = "ser_us")]
+    pub p50: Duration,
+    #[serde(rename = "p90_us", serialize_with = "ser_us")]
+    pub p90: Duration,
+    #[serde(rename = "p99_us", serialize_with = "ser_us")]
+    pub p99: Duration,
+    #[serde(rename = "max_us", serialize_with = "ser_us")]
+    pub max: Duration,
+}
+
+/// Durations in JSON are microseconds (floats).
+pub fn ser_us<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1e6)
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        let d = |q: f64| Duration::from_nanos(h.value_at_quantile(q));
+        Percentiles {
+            count: h.len(),
+            p50: d(0.50),
+            p90: d(0.90),
+            p99: d(0.99),
+            max: Duration::from_nanos(h.max()),
+        }
+    }
+}
+
+pub struct Metrics {
+    /// (time, total invocations) samples inside RATE_WINDOW.
+    totals: VecDeque<(Instant, u64)>,
+    /// Latency histograms by arrival, inside LATENCY_WINDOW.
+    latency: VecDeque<(Instant, Histogram<u64>)>,
+    cold: Histogram<u64>,
+    /// Invocations completed in each of the last HISTORY_SECS whole seconds.
+    pub history: VecDeque<u64>,
+    second_start: Option<(Instant, u64)>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Metrics {
+            totals: VecDeque::new(),
+            latency: VecDeque::new(),
+            cold: new_histogram(),
+            history: VecDeque::new(),
+            second_start: None,
+        }
+    }
+
+    /// Feeds one observation: the total invocation count now and the
+    /// histograms drained from the engine since the last call.
+    pub fn observe(
+        &mut self,
+        now: Instant,
+        total: u64,
+        latency: Histogram<u64>,
+        cold: &Histogram<u64>,
+    ) {
+        self.totals.push_back((now, total));
+        while self
+            .totals
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > RATE_WINDOW)
+            && self.totals.len() > 2
+        {
+            self.totals.pop_front();
+        }
+        if !latency.is_empty() {
+            self.latency.push_back((now, latency));
+        }
+        while self
+            .latency
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > LATENCY_WINDOW)
+        {
+            self.latency.pop_front();
+        }
+        let _ = self.cold.add(cold);
+        match self.second_start {
+            None => self.second_start = Some((now, total)),
+            Some((start, base)) => {
+                let secs = now.duration_since(start).as_secs();
+                if secs >= 1 {
+                    // Spread evenly over whole seconds that passed (usually 1).
+                    let per = total.saturating_sub(base) / secs;
+                    for _ in 0..secs.min(HISTORY_SECS as u64) {
+                        self.history.push_back(per);
+                    }
+                    while self.history.len() > HISTORY_SECS {
+                        self.history.pop_front();
+                    }
+                    self.second_start = Some((start + Duration::from_secs(secs), total));
+                }
+            }
+        }
+    }
+
+    /// Invocations per second over RATE_WINDOW (0 until two samples exist).
+    pub fn rate(&self) -> f64 {
+        match (self.totals.front(), self.totals.back()) {
+            (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => {
+                n1.saturating_sub(*n0) as f64 / t1.duration_since(*t0).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// Latency percentiles over LATENCY_WINDOW.
+    pub fn latency(&self) -> Percentiles {
+        let mut h = new_histogram();
+        for (_, l) in &self.latency {
+            let _ = h.add(l);
+        }
+        Percentiles::of(&h)
+    }
+
+    /// Cold start (isolate + context creation) since the last reset.
+    pub fn cold_start(&self) -> Percentiles {
+        Percentiles::of(&self.cold)
+    }
+
+    /// Forgets latency and cold-start samples (e.g. after a mode change).
+    pub fn reset_distributions(&mut self) {
+        self.latency.clear();
+        self.cold.reset();
+    }
+}
+
+/// "1.2 µs", "3.4 ms", "1.20 s".
+pub fn fmt_duration(d: Duration) -> String {
+    let ns = d.as_nanos() as f64;
+    if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.1} µs", ns / 1e3)
+    } else if ns < 1_000_000_000.0 {
+        format!("{:.1} ms", ns / 1e6)
+    } else {
+        format!("{:.2} s", ns / 1e9)
+    }
+}
+
+/// "512 KiB", "3.4 MiB".
+pub fn fmt_bytes(b: u64) -> String {
+    let b = b as f64;
+    if b < 1024.0 * 1024.0 {
+        format!("{:.0} KiB", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} MiB", b / 1024.0 / 1024.0)
+    } else {
+        format!("{:.2} GiB", b / 1024.0 / 1024.0 / 1024.0)
+    }
+}
+
+/// "12.3k/s" style rate.
+pub fn fmt_rate(r: f64) -> String {
+    if r >= 1e6 {
+        format!("{:.2}M/s", r / 1e6)
+    } else if r >= 1e3 {
+        format!("{:.1}k/s", r / 1e3)
+    } else {
+        format!("{r:.0}/s")
+    }
+}

@@ -1,0 +1,252 @@
+//! `isolate-play run`: M invocations on each of N isolates, then each
+//! isolate's result and a summary. Exit status 0 only if all succeeded.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::engine::{
+    Console, Engine, EngineConfig, Invocation, Report, ScriptError, ScriptKind, Source,
+    WorkerSnapshot,
+};
+use crate::metrics::{Percentiles, fmt_bytes, fmt_duration, fmt_rate};
+use crate::system;
+
+/// What one isolate did during the run.
+#[derive(Debug, Serialize)]
+pub struct IsolateResult {
+    pub isolate: usize,
+    pub version: u64,
+    pub invocations: u64,
+    pub failures: u64,
+    /// Result of the last invocation, when it succeeded.
+    pub result: Option<String>,
+    /// Error of the last invocation, when it failed.
+    pub error: Option<ScriptError>,
+    /// First error seen, if any invocation failed.
+    pub first_error: Option<ScriptError>,
+    /// Console of the last invocation.
+    pub console: Console,
+    pub duration_us: f64,
+    pub heap: Heap,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Heap {
+    pub used: u64,
+    pub total: u64,
+    pub limit: u64,
+    pub external: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub invocations: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub wall_ms: f64,
+    pub throughput_per_s: f64,
+    pub latency: Percentiles,
+    /// Isolate + context creation, for every isolate created in this run.
+    pub cold_start: Percentiles,
+    pub recycles: u64,
+    pub rss_bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub file: String,
+    pub kind: ScriptKind,
+    pub mode: crate::engine::Mode,
+    pub isolates: usize,
+    pub invocations_per_isolate: u64,
+    pub v8: &'static str,
+    pub results: Vec<IsolateResult>,
+    pub summary: Summary,
+}
+
+/// Runs `source` as configured and gathers everything it reported.
+pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunReport {
+    let n = config.isolates;
+    let mode = config.mode;
+    let file = source.name.clone();
+    let kind = source.kind;
+    let mut engine = Engine::new(config);
+    engine.set_source(source);
+    engine.wait_ready(Duration::from_secs(120));
+    let mut last: Vec<Option<Invocation>> = vec![None; n];
+    let mut first_error: Vec<Option<ScriptError>> = vec![None; n];
+    let mut failures = vec![0u64; n];
+    let t0 = Instant::now();
+    let batch = engine.run(invocations);
+    let mut done = 0;
+    while done < n {
+        match engine.reports().recv() {
+            Ok(Report::Invocation(inv)) => {
+                let w = inv.worker;
+                if let Err(e) = &inv.outcome {
+                    failures[w] += 1;
+                    first_error[w].get_or_insert_with(|| e.clone());
+                }
+                last[w] = Some(*inv);
+            }
+            Ok(Report::RunDone { batch: b, .. }) if b == batch => done += 1,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let wall = t0.elapsed();
+    let snaps = engine.snapshots();
+    let (latency, cold) = engine.telemetry().drain();
+    let rss = system::rss_now();
+    drop(engine);
+
+    let results: Vec<IsolateResult> = (0..n)
+        .map(|w| isolate_result(w, last[w].take(), first_error[w].take(), failures[w], &snaps[w]))
+        .collect();
+    let total = n as u64 * invocations;
+    let failed: u64 = failures.iter().sum();
+    RunReport {
+        file,
+        kind,
+        mode,
+        isolates: n,
+        invocations_per_isolate: invocations,
+        v8: crate::engine::platform::v8_version(),
+        summary: Summary {
+            invocations: total,
+            ok: total - failed,
+            failed,
+            wall_ms: wall.as_secs_f64() * 1e3,
+            throughput_per_s: total as f64 / wall.as_secs_f64(),
+            latency: Percentiles::of(&latency),
+            cold_start: Percentiles::of(&cold),
+            recycles: snaps.iter().map(|s| s.recycles).sum(),
+            rss_bytes: rss,
+        },
+        results,
+    }
+}
+
+fn isolate_result(
+    w: usize,
+    last: Option<Invocation>,
+    first_error: Option<ScriptError>,
+    failures: u64,
+    snap: &WorkerSnapshot,
+) -> IsolateResult {
+    let (version, result, error, console, duration) = match last {
+        Some(inv) => {
+            let (r, e) = match inv.outcome {
+                Ok(r) => (Some(r), None),
+                Err(e) => (None, Some(e)),
+            };
+            (inv.version, r, e, inv.console, inv.duration)
+        }
+        None => (0, None, None, Console::default(), Duration::ZERO),
+    };
+    IsolateResult {
+        isolate: w,
+        version,
+        invocations: snap.invocations,
+        failures,
+        result,
+        error,
+        first_error: if failures > 0 { first_error } else { None },
+        console,
+        duration_us: duration.as_secs_f64() * 1e6,
+        heap: Heap {
+            used: snap.heap_used,
+            total: snap.heap_total,
+            limit: snap.heap_limit,
+            external: snap.external,
+        },
+    }
+}
+
+/// The text a person reads.
+pub fn render_text(r: &RunReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} · {} · {} mode · {} isolate{} × {} invocation{} · V8 {}",
+        r.file,
+        match r.kind {
+            ScriptKind::Script => "script",
+            ScriptKind::Handler => "handler",
+        },
+        r.mode,
+        r.isolates,
+        plural(r.isolates as u64),
+        r.invocations_per_isolate,
+        plural(r.invocations_per_isolate),
+        r.v8
+    );
+    for i in &r.results {
+        let head = format!("isolate {:>3}", i.isolate);
+        let stats = format!(
+            "{}, heap {} of {}",
+            fmt_duration(Duration::from_secs_f64(i.duration_us / 1e6)),
+            fmt_bytes(i.heap.used),
+            fmt_bytes(i.heap.limit)
+        );
+        let counts = if r.invocations_per_isolate > 1 {
+            format!(" [{} ok, {} failed]", i.invocations - i.failures, i.failures)
+        } else {
+            String::new()
+        };
+        for line in &i.console.lines {
+            let _ = writeln!(out, "{head}  console.{}: {}", line.level.name(), line.text);
+        }
+        if i.console.dropped > 0 {
+            let _ = writeln!(
+                out,
+                "{head}  console: … {} more line{} truncated",
+                i.console.dropped,
+                plural(i.console.dropped)
+            );
+        }
+        match (&i.result, &i.error) {
+            (Some(res), _) => {
+                let _ = writeln!(out, "{head}  {res}  ({stats}){counts}");
+            }
+            (None, Some(e)) => {
+                let _ = writeln!(out, "{head}  error: {e}  ({stats}){counts}");
+            }
+            (None, None) => {
+                let _ = writeln!(out, "{head}  (no result){counts}");
+            }
+        }
+        if i.error.is_none()
+            && let Some(e) = &i.first_error
+        {
+            let _ = writeln!(out, "{head}  first error: {}", e.headline());
+        }
+    }
+    let s = &r.summary;
+    let _ = writeln!(
+        out,
+        "summary: {} invocation{} ({} ok, {} failed) in {} · {} · latency p50 {} p99 {} · cold start p50 {} p99 {} ({} isolate{}) · {} recycle{} · RSS {}",
+        s.invocations,
+        plural(s.invocations),
+        s.ok,
+        s.failed,
+        fmt_duration(Duration::from_secs_f64(s.wall_ms / 1e3)),
+        fmt_rate(s.throughput_per_s),
+        fmt_duration(s.latency.p50),
+        fmt_duration(s.latency.p99),
+        fmt_duration(s.cold_start.p50),
+        fmt_duration(s.cold_start.p99),
+        s.cold_start.count,
+        plural(s.cold_start.count),
+        s.recycles,
+        plural(s.recycles),
+        fmt_bytes(s.rss_bytes),
+    );
+    out
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,59 @@
+//! Process CPU and RSS from sysinfo. Sampling reads /proc, so callers do it
+//! off the UI loop (the TUI samples on a blocking task).
+
+use serde::Serialize;
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct SystemSample {
+    /// CPU use of this process since the previous sample, in % of one core.
+    pub cpu_percent: f32,
+    /// Resident set size in bytes.
+    pub rss_bytes: u64,
+}
+
+pub struct Sampler {
+    /// None where sysinfo cannot read this platform: samples are then zeros.
+    sys: Option<System>,
+    pid: Pid,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sampler {
+    pub fn new() -> Self {
+        let mut s = Sampler {
+            sys: System::new().ok(),
+            pid: sysinfo::get_current_pid().unwrap_or(Pid::from_u32(std::process::id())),
+        };
+        s.sample();
+        s
+    }
+
+    pub fn sample(&mut self) -> SystemSample {
+        let Some(sys) = self.sys.as_mut() else {
+            return SystemSample::default();
+        };
+        sys.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[self.pid]),
+            false,
+            ProcessRefreshKind::nothing().with_cpu().with_memory(),
+        );
+        match sys.process(self.pid) {
+            Some(p) => SystemSample {
+                cpu_percent: p.cpu_usage(),
+                rss_bytes: p.memory(),
+            },
+            None => SystemSample::default(),
+        }
+    }
+}
+
+/// RSS of this process right now (bytes), without a sampler.
+pub fn rss_now() -> u64 {
+    Sampler::new().sample().rss_bytes
+}
