@@ -1,6 +1,9 @@
 //! `console.*` for scripts: the only host object they get. Lines are captured
 //! per invocation into a bounded buffer kept in the isolate's slot.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use super::report::{Console, ConsoleLine, Level};
 
 /// Bounds on what one invocation may print.
@@ -22,7 +25,7 @@ impl Default for ConsoleBounds {
 /// Most characters a single result string keeps before it is cut with a note.
 pub const MAX_RESULT_BYTES: usize = 64 * 1024;
 
-/// The per-isolate capture buffer (stored with `Isolate::set_slot`).
+/// The per-isolate capture buffer (an `Rc<RefCell<_>>` in the isolate's slot).
 pub struct ConsoleBuf {
     bounds: ConsoleBounds,
     console: Console,
@@ -99,10 +102,11 @@ fn console_callback(
         .get(args.data().int32_value(scope).unwrap_or(0) as usize)
         .copied()
         .unwrap_or(Level::Log);
-    if scope.get_slot::<ConsoleBuf>().is_some_and(ConsoleBuf::full) {
-        if let Some(buf) = scope.get_slot_mut::<ConsoleBuf>() {
-            buf.console.dropped += 1;
-        }
+    let Some(buf) = scope.get_slot::<Rc<RefCell<ConsoleBuf>>>().cloned() else {
+        return;
+    };
+    if buf.borrow().full() {
+        buf.borrow_mut().console.dropped += 1;
         return;
     }
     let mut text = String::new();
@@ -115,9 +119,7 @@ fn console_callback(
             break;
         }
     }
-    if let Some(buf) = scope.get_slot_mut::<ConsoleBuf>() {
-        buf.push(level, text);
-    }
+    buf.borrow_mut().push(level, text);
 }
 
 /// The template of our `console` object. V8 installs its own (inspector-only,

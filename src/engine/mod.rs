@@ -230,6 +230,7 @@ impl Engine {
         while self.workers.len() > n {
             let w = self.workers.pop().expect("len > n >= 0");
             let _ = w.tx.send(Command::Shutdown);
+            w.shared.mail.store(true, Relaxed);
             // Not joined: it may be inside a long invocation; the watchdog
             // still bounds it, and the thread exits by itself.
         }
@@ -342,6 +343,7 @@ impl Engine {
     fn broadcast(&self, mut cmd: impl FnMut() -> Command) {
         for w in &self.workers {
             let _ = w.tx.send(cmd());
+            w.shared.mail.store(true, Relaxed);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! without ever blocking a worker.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -212,6 +212,9 @@ pub struct WorkerShared {
     /// The `started_ns` the watchdog terminated, so the worker can tell a
     /// real timeout from a termination that raced with the invocation's end.
     pub killed_ns: AtomicU64,
+    /// Set by the engine after it sends a command: a busy worker checks this
+    /// plain flag between invocations instead of the channel itself.
+    pub mail: AtomicBool,
     /// The isolate currently owned by the worker, for the watchdog.
     pub handle: Mutex<Option<v8::IsolateHandle>>,
 }

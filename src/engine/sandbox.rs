@@ -2,21 +2,37 @@
 //! the warm context and the compiled entry of the current version. Lives and
 //! dies on one worker thread.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::console::{self, ConsoleBounds, ConsoleBuf, MAX_RESULT_BYTES};
 use super::limits::{HeapGuard, Limits};
-use super::report::{Console, ErrorKind, ScriptError};
+use super::report::{ErrorKind, ScriptError};
 use super::script::{self, ScriptKind, Source};
 
-/// What the handler's event carries.
-pub struct Call<'a> {
+/// One invocation's identity (the handler's event gets these and the payload).
+#[derive(Clone, Copy, Debug)]
+pub struct Call {
     pub isolate: usize,
     pub invocation: u64,
-    /// Valid JSON text.
-    pub payload: &'a str,
     /// Stringify the result (skipped under load except for sampled calls).
     pub want_result: bool,
+}
+
+/// What a warm batch runs next.
+pub enum Next {
+    Call(Call),
+    /// Run again after clearing a termination that was not meant for it.
+    Retry(Call),
+    Stop,
+}
+
+/// What the worker reads after an invocation without touching V8.
+#[derive(Clone)]
+pub struct Probe {
+    pub console: Rc<RefCell<ConsoleBuf>>,
+    pub heap_hit: bool,
 }
 
 /// An invocation's outcome; `Ok(None)` when the result was not asked for.
@@ -28,6 +44,7 @@ enum Entry {
     Failed(ScriptError),
 }
 
+#[derive(Clone, Copy)]
 enum Target<'s> {
     Script(v8::Local<'s, v8::Script>),
     Handler(v8::Local<'s, v8::Function>),
@@ -50,6 +67,7 @@ pub struct Sandbox {
     isolate: v8::OwnedIsolate,
     // After the isolate: V8 may call back into it until the isolate is gone.
     guard: Box<HeapGuard>,
+    console: Rc<RefCell<ConsoleBuf>>,
     /// Isolate + context creation time.
     pub cold_start: Duration,
 }
@@ -63,7 +81,10 @@ impl Sandbox {
         let mut isolate = v8::Isolate::new(params);
         isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
         isolate.set_host_import_module_dynamically_callback(refuse_dynamic_import);
-        isolate.set_slot(ConsoleBuf::new(bounds));
+        // Shared with the console callback through the slot; kept here too
+        // so that the hot loop checks it without a call into V8.
+        let console = Rc::new(RefCell::new(ConsoleBuf::new(bounds)));
+        isolate.set_slot(console.clone());
         let guard = HeapGuard::install(&mut isolate);
         let (template, context) = {
             v8::scope!(let scope, &mut isolate);
@@ -80,6 +101,7 @@ impl Sandbox {
             template,
             isolate,
             guard,
+            console,
             cold_start: t0.elapsed(),
         }
     }
@@ -99,19 +121,6 @@ impl Sandbox {
         self.isolate.cancel_terminate_execution();
     }
 
-    pub fn take_console(&mut self) -> Console {
-        self.isolate
-            .get_slot_mut::<ConsoleBuf>()
-            .map(ConsoleBuf::take)
-            .unwrap_or_default()
-    }
-
-    pub fn clear_console(&mut self) {
-        if let Some(buf) = self.isolate.get_slot_mut::<ConsoleBuf>() {
-            buf.clear();
-        }
-    }
-
     pub fn heap_stats(&mut self) -> HeapStats {
         let s = self.isolate.get_heap_statistics();
         HeapStats {
@@ -122,41 +131,116 @@ impl Sandbox {
         }
     }
 
-    /// Warm: the kept context, compiled once per version.
-    pub fn invoke_warm(&mut self, src: &Source, call: &Call) -> RawOutcome {
+    /// Compiles (or loads) `src` into the kept context unless this version
+    /// already is. A load stopped by a limit is returned and not kept.
+    fn ensure_entry(&mut self, src: &Source) -> Result<(), ScriptError> {
+        if self.entry.as_ref().map(|(v, _)| *v) == Some(src.version) {
+            return Ok(());
+        }
         v8::scope!(let hs, &mut self.isolate);
         let context = v8::Local::new(hs, &self.context);
         let scope = &mut v8::ContextScope::new(hs, context);
         v8::tc_scope!(let tc, scope);
-        if self.entry.as_ref().map(|(v, _)| *v) != Some(src.version) {
-            let entry = match src.kind {
-                ScriptKind::Script => {
-                    script::compile_script(tc, src).map(|s| Entry::Script(v8::Global::new(tc, s)))
-                }
-                ScriptKind::Handler => {
-                    script::load_handler(tc, src).map(|f| Entry::Handler(v8::Global::new(tc, f)))
-                }
-            };
-            let entry = match entry {
-                Ok(e) => e,
-                // A stopped load says nothing about the version: don't keep it.
-                Err(e) if e.kind == ErrorKind::Timeout => return Err(e),
-                Err(e) => Entry::Failed(e),
-            };
-            self.entry = Some((src.version, entry));
+        let entry = match src.kind {
+            ScriptKind::Script => {
+                script::compile_script(tc, src).map(|s| Entry::Script(v8::Global::new(tc, s)))
+            }
+            ScriptKind::Handler => {
+                script::load_handler(tc, src).map(|f| Entry::Handler(v8::Global::new(tc, f)))
+            }
+        };
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if e.kind == ErrorKind::Timeout => return Err(e),
+            Err(e) => Entry::Failed(e),
+        };
+        self.entry = Some((src.version, entry));
+        Ok(())
+    }
+
+    /// Warm: invocations back to back in the kept context, compiled once per
+    /// version. The scopes are entered once per batch, not per invocation.
+    ///
+    /// `step` is called with `None` first, then with each outcome; it says
+    /// what to run next. `Next::Retry` clears a stray termination first.
+    pub fn warm_batch(
+        &mut self,
+        src: &Source,
+        payload: &str,
+        mut step: impl FnMut(Option<RawOutcome>, &Probe) -> Next,
+    ) {
+        let Next::Call(mut call) = step(None, &self.probe()) else {
+            return;
+        };
+        if let Err(e) = self.ensure_entry(src) {
+            step(Some(Err(e)), &self.probe());
+            return;
         }
+        let probe_console = self.console.clone();
+        let guard = &self.guard;
+        let probe = |guard: &HeapGuard| Probe {
+            console: probe_console.clone(),
+            heap_hit: guard.hit.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        v8::scope!(let hs, &mut self.isolate);
+        let context = v8::Local::new(hs, &self.context);
+        let scope = &mut v8::ContextScope::new(hs, context);
+        let target = match &self.entry {
+            Some((_, Entry::Script(s))) => Target::Script(v8::Local::new(scope, s)),
+            Some((_, Entry::Handler(f))) => Target::Handler(v8::Local::new(scope, f)),
+            Some((_, Entry::Failed(e))) => {
+                let p = probe(guard);
+                while let Next::Call(_) | Next::Retry(_) = step(Some(Err(e.clone())), &p) {}
+                return;
+            }
+            None => unreachable!("ensure_entry set it"),
+        };
+        let p = probe(guard);
+        loop {
+            let outcome = {
+                v8::scope!(let s, scope);
+                v8::tc_scope!(let tc, s);
+                execute(tc, target, &call, payload)
+            };
+            let p = if outcome.is_err() { probe(guard) } else { p.clone() };
+            match step(Some(outcome), &p) {
+                Next::Call(c) => call = c,
+                Next::Retry(c) => {
+                    scope.cancel_terminate_execution();
+                    call = c;
+                }
+                Next::Stop => return,
+            }
+        }
+    }
+
+    /// What the worker needs to see after an invocation.
+    pub fn probe(&self) -> Probe {
+        Probe {
+            console: self.console.clone(),
+            heap_hit: self.hit_heap_limit(),
+        }
+    }
+
+    /// One warm invocation (used by cold mode: a fresh isolate, run once).
+    pub fn invoke_warm(&mut self, src: &Source, call: &Call, payload: &str) -> RawOutcome {
+        self.ensure_entry(src)?;
+        v8::scope!(let hs, &mut self.isolate);
+        let context = v8::Local::new(hs, &self.context);
+        let scope = &mut v8::ContextScope::new(hs, context);
+        v8::tc_scope!(let tc, scope);
         let target = match &self.entry {
             Some((_, Entry::Script(s))) => Target::Script(v8::Local::new(tc, s)),
             Some((_, Entry::Handler(f))) => Target::Handler(v8::Local::new(tc, f)),
             Some((_, Entry::Failed(e))) => return Err(e.clone()),
-            None => unreachable!("entry set above"),
+            None => unreachable!("ensure_entry set it"),
         };
-        execute(tc, target, call)
+        execute(tc, target, call, payload)
     }
 
     /// Context: a fresh context in this isolate, the source compiled into it
     /// (V8's per-isolate compilation cache makes repeats cheap).
-    pub fn invoke_fresh_context(&mut self, src: &Source, call: &Call) -> RawOutcome {
+    pub fn invoke_fresh_context(&mut self, src: &Source, call: &Call, payload: &str) -> RawOutcome {
         v8::scope!(let hs, &mut self.isolate);
         let template = v8::Local::new(hs, &self.template);
         let context = new_context(hs, template);
@@ -166,7 +250,7 @@ impl Sandbox {
             ScriptKind::Script => Target::Script(script::compile_script(tc, src)?),
             ScriptKind::Handler => Target::Handler(script::load_handler(tc, src)?),
         };
-        execute(tc, target, call)
+        execute(tc, target, call, payload)
     }
 }
 
@@ -185,13 +269,14 @@ fn execute<'s>(
     tc: &mut v8::PinnedRef<'s, v8::TryCatch<v8::HandleScope>>,
     target: Target<'s>,
     call: &Call,
+    payload: &str,
 ) -> RawOutcome {
     let value = match target {
         Target::Script(s) => s.run(tc),
         Target::Handler(f) => {
             let event = format!(
                 r#"{{"isolate":{},"invocation":{},"payload":{}}}"#,
-                call.isolate, call.invocation, call.payload
+                call.isolate, call.invocation, payload
             );
             let event = v8::String::new(tc, &event).unwrap();
             let event = v8::json::parse(tc, event).unwrap();

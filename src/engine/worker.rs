@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use super::console::ConsoleBounds;
 use super::limits::{Limits, now_ns};
 use super::report::{ErrorKind, Invocation, Report, ScriptError, WorkerShared, WorkerState};
-use super::sandbox::{Call, HeapStats, RawOutcome, Sandbox};
+use super::sandbox::{Call, HeapStats, Next, Probe, RawOutcome, Sandbox};
 use super::script::Source;
 use super::{Mode, Telemetry, new_histogram};
 
@@ -26,6 +26,14 @@ pub enum Command {
     /// Run until told otherwise, reporting a sample every publish interval.
     Load(bool),
     Shutdown,
+}
+
+enum After {
+    Done,
+    /// A limit stopped it: report sent, the isolate must be replaced.
+    Fatal,
+    /// A stray termination hit it: run it again.
+    Retry(Call),
 }
 
 /// Everything a new worker starts from.
@@ -55,6 +63,14 @@ struct Worker {
     latency: Histogram<u64>,
     cold: Histogram<u64>,
     last_publish: u64,
+    /// When the previous invocation ended: the next one starts there, so a
+    /// busy worker reads the clock once per invocation and latency includes
+    /// the engine's own per-invocation work (and, cold, isolate creation).
+    clock: u64,
+    /// The current invocation is sampled (its result is reported).
+    sample: bool,
+    /// A publish is due once the current invocation ends.
+    due: bool,
     /// An error was already reported in this publish window (load mode).
     error_reported: bool,
 }
@@ -69,6 +85,9 @@ pub fn run(init: WorkerInit) {
         latency: new_histogram(),
         cold: new_histogram(),
         last_publish: now_ns(),
+        clock: 0,
+        sample: false,
+        due: false,
         error_reported: false,
     };
     if w.init.mode != Mode::Cold {
@@ -79,6 +98,7 @@ pub fn run(init: WorkerInit) {
     loop {
         let busy = w.init.load || !w.runs.is_empty();
         let cmd = if busy {
+            w.init.shared.mail.store(false, Relaxed);
             match w.init.rx.try_recv() {
                 Ok(c) => Some(c),
                 Err(TryRecvError::Empty) => None,
@@ -167,77 +187,107 @@ impl Worker {
             self.set_idle_state();
             return;
         };
-        loop {
-            let counted = self.runs.front().map(|r| r.1);
-            let each = counted.is_some();
-            let now = now_ns();
-            let due = now - self.last_publish >= PUBLISH_EVERY_NS;
-            let last_of_run = self.runs.front().is_some_and(|r| r.0 == 1);
-            let sample = each || due || last_of_run;
-            self.invoke(&src, sample, each);
-            if let Some(front) = self.runs.front_mut() {
-                front.0 -= 1;
-                if front.0 == 0 {
-                    let batch = front.1;
-                    self.runs.pop_front();
-                    self.publish();
-                    let _ = self.init.reports.send(Report::RunDone {
-                        worker: self.init.shared.id,
-                        batch,
-                    });
-                    self.set_idle_state();
-                    return;
+        let payload = self.init.payload.clone();
+        self.clock = now_ns();
+        if self.init.mode == Mode::Warm {
+            let mut sb = self.sandbox.take().expect("warm keeps a sandbox");
+            let mut fatal = false;
+            sb.warm_batch(&src, &payload, |prev, probe| {
+                if let Some(outcome) = prev {
+                    match self.after(&src, outcome, probe) {
+                        After::Retry(call) => return Next::Retry(call),
+                        After::Fatal => {
+                            fatal = true;
+                            return Next::Stop;
+                        }
+                        After::Done => {}
+                    }
+                    if self.batch_over() {
+                        return Next::Stop;
+                    }
                 }
+                Next::Call(self.begin())
+            });
+            self.sandbox = Some(sb);
+            if fatal {
+                self.recycle(true);
+                self.batch_over();
             }
-            if due {
-                self.publish();
+            return;
+        }
+        let mut call = self.begin();
+        loop {
+            if self.init.mode == Mode::Cold {
+                self.sandbox = Some(new_sandbox(&self.init, &mut self.cold));
+            }
+            let sb = self.sandbox.as_mut().expect("context mode keeps a sandbox");
+            let outcome = match self.init.mode {
+                Mode::Context => sb.invoke_fresh_context(&src, &call, &payload),
+                _ => sb.invoke_warm(&src, &call, &payload),
+            };
+            let probe = sb.probe();
+            let after = self.after(&src, outcome, &probe);
+            if self.init.mode == Mode::Cold {
+                if let Some(mut sb) = self.sandbox.take() {
+                    store_heap(&self.init.shared, sb.heap_stats());
+                }
+            } else if let After::Fatal = after {
+                self.recycle(true);
+            }
+            if let After::Retry(c) = after {
+                if let Some(sb) = self.sandbox.as_mut() {
+                    sb.cancel_termination();
+                }
+                call = c;
+                continue;
+            }
+            if self.batch_over() {
                 return;
             }
-            if !self.init.rx.is_empty() {
-                return;
-            }
+            call = self.begin();
         }
     }
 
-    /// One invocation in the current mode, with its timing, counters and
-    /// (when sampled, or on error) its report.
-    fn invoke(&mut self, src: &Source, sample: bool, each: bool) {
+    /// Starts the next invocation: its number, whether it is sampled, and
+    /// the watchdog's start mark.
+    fn begin(&mut self) -> Call {
         self.seq += 1;
-        let call = Call {
+        self.due = self.clock - self.last_publish >= PUBLISH_EVERY_NS;
+        let counted = !self.runs.is_empty();
+        self.sample = counted || self.due;
+        self.init.shared.started_ns.store(self.clock, Relaxed);
+        Call {
             isolate: self.init.shared.id,
             invocation: self.seq,
-            payload: &self.init.payload,
-            want_result: sample,
-        };
-        let mode = self.init.mode;
+            want_result: self.sample,
+        }
+    }
+
+    /// Bookkeeping after an invocation: timing, limits, counters, report.
+    fn after(&mut self, src: &Source, outcome: RawOutcome, probe: &Probe) -> After {
         let shared = &self.init.shared;
-        let (outcome, started, ended) = loop {
-            if mode == Mode::Cold {
-                self.sandbox = Some(new_sandbox(&self.init, &mut self.cold));
-            }
-            let sb = self.sandbox.as_mut().expect("warm and context keep a sandbox");
-            let started = now_ns();
-            shared.started_ns.store(started, Relaxed);
-            let outcome = match mode {
-                Mode::Warm | Mode::Cold => sb.invoke_warm(src, &call),
-                Mode::Context => sb.invoke_fresh_context(src, &call),
-            };
-            shared.started_ns.store(0, Relaxed);
-            let ended = now_ns();
-            match outcome {
-                Err(e) if e.kind == ErrorKind::Timeout => {
-                    if sb.hit_heap_limit() {
-                        break (Err(heap_error(&self.init.limits)), started, ended);
-                    }
-                    if shared.killed_ns.load(Relaxed) == started {
-                        break (Err(timeout_error(&self.init.limits)), started, ended);
-                    }
+        shared.started_ns.store(0, Relaxed);
+        let ended = now_ns();
+        let started = self.clock;
+        self.clock = ended;
+        let outcome = match outcome {
+            Err(e) if e.kind == ErrorKind::Timeout => {
+                if probe.heap_hit {
+                    Err(heap_error(&self.init.limits))
+                } else if shared.killed_ns.load(Relaxed) == started {
+                    Err(timeout_error(&self.init.limits))
+                } else {
                     // The watchdog's stop was meant for an invocation that
                     // had just ended: undo it and run this one again.
-                    sb.cancel_termination();
+                    shared.started_ns.store(ended, Relaxed);
+                    return After::Retry(Call {
+                        isolate: shared.id,
+                        invocation: self.seq,
+                        want_result: self.sample,
+                    });
                 }
-                other => break (other, started, ended),
             }
+            other => other,
         };
         let elapsed = ended - started;
         let _ = self.latency.record(elapsed.max(1));
@@ -249,24 +299,38 @@ impl Worker {
             self.errors += 1;
             shared.errors.store(self.errors, Relaxed);
         }
-        let report = sample || fatal || (failed && !self.error_reported);
-        if report {
+        if self.sample || fatal || (failed && !self.error_reported) {
             self.error_reported |= failed;
-            let sb = self.sandbox.as_mut().expect("present until recycled");
-            let console = sb.take_console();
-            self.send_invocation(src, outcome, console, elapsed, mode);
-        } else if let Some(sb) = self.sandbox.as_mut() {
-            sb.clear_console();
+            let console = probe.console.borrow_mut().take();
+            self.send_invocation(src, outcome, console, elapsed, self.init.mode);
+        } else {
+            probe.console.borrow_mut().clear();
         }
-        let _ = each;
-        if mode == Mode::Cold {
-            if let Some(mut sb) = self.sandbox.take() {
-                let stats = sb.heap_stats();
-                store_heap(shared, stats);
+        if fatal { After::Fatal } else { After::Done }
+    }
+
+    /// Whether the current batch ends here: a counted run finished, it is
+    /// time to publish, or a command waits.
+    fn batch_over(&mut self) -> bool {
+        if let Some(front) = self.runs.front_mut() {
+            front.0 -= 1;
+            if front.0 == 0 {
+                let batch = front.1;
+                self.runs.pop_front();
+                self.publish();
+                let _ = self.init.reports.send(Report::RunDone {
+                    worker: self.init.shared.id,
+                    batch,
+                });
+                self.set_idle_state();
+                return true;
             }
-        } else if fatal {
-            self.recycle(true);
         }
+        if self.due {
+            self.publish();
+            return true;
+        }
+        self.init.shared.mail.load(Relaxed)
     }
 
     fn send_invocation(

@@ -1,0 +1,115 @@
+use std::process::{Command, Output};
+
+fn bin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_isolate-play"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // Keep a developer's own config file out of the tests.
+        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("isolate-play-no-config"))
+        .env("HOME", std::env::temp_dir().join("isolate-play-no-home"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_concat_on_200_isolates() {
+    let o = bin(&["run", "samples/concat.js", "--isolates", "200"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert_eq!(out.lines().filter(|l| l.contains("  HelloWorld  (")).count(), 200, "{out}");
+    let summary = out.lines().last().unwrap();
+    assert!(summary.starts_with("summary: 200 invocations (200 ok, 0 failed)"), "{summary}");
+    assert!(summary.contains("cold start") && summary.contains("RSS"), "{summary}");
+}
+
+#[test]
+fn run_json_shape() {
+    let o = bin(&["run", "samples/transform.mjs", "-n", "3", "-i", "2", "--json", "--payload", r#"{"items":[{"name":"pen","price":2,"qty":3}]}"#]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
+    assert_eq!(v["kind"], "handler");
+    assert_eq!(v["mode"], "warm");
+    assert_eq!(v["isolates"], 3);
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["isolate"], i);
+        assert_eq!(r["invocations"], 2);
+        assert_eq!(r["failures"], 0);
+        let res: serde_json::Value = serde_json::from_str(r["result"].as_str().unwrap()).unwrap();
+        assert_eq!(res["total"], 6.0);
+        assert!(r["heap"]["used"].as_u64().unwrap() > 0);
+        assert!(r["error"].is_null());
+    }
+    let s = &v["summary"];
+    assert_eq!(s["invocations"], 6);
+    assert_eq!(s["ok"], 6);
+    assert!(s["throughput_per_s"].as_f64().unwrap() > 0.0);
+    assert!(s["latency"]["p99_us"].as_f64().unwrap() > 0.0);
+    assert_eq!(s["cold_start"]["count"], 3);
+    assert!(s["rss_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn hostile_samples_fail_cleanly_with_status_1() {
+    let cases = [
+        ("samples/infinite-loop.js", "timed out after 300 ms"),
+        ("samples/heap-bomb.js", "heap limit exceeded"),
+        ("samples/syntax-error.js", "samples/syntax-error.js:4:28: SyntaxError: Unexpected token ';'"),
+        ("samples/throws.js", "TypeError: not an object: oops"),
+    ];
+    for (file, needle) in cases {
+        let o = bin(&["run", file, "-n", "2", "--timeout-ms", "300", "--heap-mb", "16"]);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{file}: {out}\n{err}");
+        assert!(out.contains(needle), "{file}: {out}");
+        assert!(out.contains("summary: 2 invocations (0 ok, 2 failed)"), "{out}");
+        assert!(err.is_empty(), "{file}: nothing on stderr: {err}");
+    }
+    let o = bin(&["run", "samples/throws.js", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["results"][0]["error"]["kind"], "exception");
+    assert_eq!(v["results"][0]["error"]["location"]["line"], 5);
+}
+
+#[test]
+fn bad_flags_and_files_are_one_line_errors() {
+    for (args, needle) in [
+        (vec!["run", "samples/concat.js", "--isolates", "0"], "--isolates"),
+        (vec!["run", "samples/concat.js", "--mode", "hot"], "--mode"),
+        (vec!["run", "samples/concat.js", "--payload", "{nope"], "not valid JSON"),
+        (vec!["run", "samples/concat.js", "--bogus"], "--bogus"),
+    ] {
+        let o = bin(&args);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let o = bin(&["run", "samples/does-not-exist.js"]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("isolate-play: error: cannot read samples/does-not-exist.js"), "{err}");
+    let o = bin(&["run", "Cargo.lock/x.js"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn run_reads_binary_files_as_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bin.js");
+    std::fs::write(&f, [0u8, 159, 146, 150]).unwrap();
+    let o = bin(&["run", f.to_str().unwrap()]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err.contains("not UTF-8"), "{err}");
+}

@@ -1,0 +1,7 @@
+//! The one integration test binary (each test binary links V8, so there is
+//! exactly one). Engine tests run against real V8; CLI tests run the real
+//! binary.
+
+mod cli;
+mod engine;
+mod support;
