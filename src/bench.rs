@@ -173,8 +173,7 @@ fn bare_call(scope: &mut v8::PinScope, entry: &Bare, isolate: usize, n: u64, pay
     let r = match entry {
         Bare::Script(s) => s.run(scope),
         Bare::Handler(f) => {
-            let event =
-                format!(r#"{{"isolate":{isolate},"invocation":{n},"payload":{payload}}}"#);
+            let event = format!(r#"{{"isolate":{isolate},"invocation":{n},"payload":{payload}}}"#);
             let event = v8::String::new(scope, &event).unwrap();
             let event = v8::json::parse(scope, event).unwrap();
             let recv = v8::undefined(scope).into();
@@ -306,7 +305,10 @@ pub fn memory_probe(isolates: usize, bare: bool, heap_bytes: usize) -> MemoryPro
 fn memory_in_child(isolates: usize, bare: bool, heap_bytes: usize) -> anyhow::Result<MemoryProbe> {
     let exe = std::env::current_exe()?;
     let out = std::process::Command::new(exe)
-        .env("ISOLATE_PLAY_MEMORY_PROBE", format!("{isolates},{bare},{heap_bytes}"))
+        .env(
+            "ISOLATE_PLAY_MEMORY_PROBE",
+            format!("{isolates},{bare},{heap_bytes}"),
+        )
         .output()?;
     if !out.status.success() {
         anyhow::bail!(
@@ -343,11 +345,7 @@ pub fn memory(isolates: usize, heap_bytes: usize) -> anyhow::Result<Memory> {
     })
 }
 
-pub fn throughput(
-    source: &Source,
-    config: &EngineConfig,
-    duration: Duration,
-) -> Throughput {
+pub fn throughput(source: &Source, config: &EngineConfig, duration: Duration) -> Throughput {
     let (engine_per_s, latency) = engine_throughput(source, config.clone(), duration);
     let baseline_per_s = baseline_throughput(
         source,
@@ -412,8 +410,16 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
                 args.duration,
                 WARMUP.as_millis()
             );
-            println!("  engine    {:>10}  (latency p50 {}, p99 {})", fmt_rate(t.engine_per_s), fmt_duration(t.latency.p50), fmt_duration(t.latency.p99));
-            println!("  baseline  {:>10}  (bare v8 loop, same script, same threads)", fmt_rate(t.baseline_per_s));
+            println!(
+                "  engine    {:>10}  (latency p50 {}, p99 {})",
+                fmt_rate(t.engine_per_s),
+                fmt_duration(t.latency.p50),
+                fmt_duration(t.latency.p99)
+            );
+            println!(
+                "  baseline  {:>10}  (bare v8 loop, same script, same threads)",
+                fmt_rate(t.baseline_per_s)
+            );
             println!("  ratio     {:>10.2}  (engine / baseline)", t.ratio);
         }
         return Ok(ExitCode::SUCCESS);
@@ -457,8 +463,15 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Machine: {machine}. Script: `{}`, {:.1} s per cell after {} ms warm-up.\n", source.name, args.duration, WARMUP.as_millis());
-    println!("| mode | isolates | engine runs/s | bare v8 runs/s | ratio | engine p50 | engine p99 |");
+    println!(
+        "Machine: {machine}. Script: `{}`, {:.1} s per cell after {} ms warm-up.\n",
+        source.name,
+        args.duration,
+        WARMUP.as_millis()
+    );
+    println!(
+        "| mode | isolates | engine runs/s | bare v8 runs/s | ratio | engine p50 | engine p99 |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for t in &rows {
         println!(
@@ -472,7 +485,9 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
             fmt_duration(t.latency.p99)
         );
     }
-    println!("\n| live idle isolates | engine RSS / isolate | engine V8 heap used / isolate | bare v8 RSS / isolate | ratio |");
+    println!(
+        "\n| live idle isolates | engine RSS / isolate | engine V8 heap used / isolate | bare v8 RSS / isolate | ratio |"
+    );
     println!("|---:|---:|---:|---:|---:|");
     for m in &mem {
         println!(

@@ -79,12 +79,16 @@ impl Config {
             },
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("config {}: {e}", path.display())),
+            Ok(text) => {
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
+            }
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
                 Ok(Config::default())
             }
-            Err(e) => Err(anyhow::anyhow!("cannot read config {}: {e}", path.display())),
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot read config {}: {e}",
+                path.display()
+            )),
         }
     }
 

@@ -10,6 +10,8 @@ pub mod engine;
 pub mod metrics;
 pub mod run;
 pub mod system;
+pub mod tui;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine_config = args.engine.resolve(&config);
             bench::main(source, engine_config, &args)
         }
-        None => anyhow::bail!("the playground TUI is not built yet; use `isolate-play run FILE`"),
+        None => {
+            let root = match cli.path {
+                Some(p) => p,
+                None if std::path::Path::new("samples").is_dir() => "samples".into(),
+                None => ".".into(),
+            };
+            let engine_config = cli.engine.resolve(&config);
+            tui::run(root, engine_config, config.ui)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -102,7 +102,15 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
     drop(engine);
 
     let results: Vec<IsolateResult> = (0..n)
-        .map(|w| isolate_result(w, last[w].take(), first_error[w].take(), failures[w], &snaps[w]))
+        .map(|w| {
+            isolate_result(
+                w,
+                last[w].take(),
+                first_error[w].take(),
+                failures[w],
+                &snaps[w],
+            )
+        })
         .collect();
     let total = n as u64 * invocations;
     let failed: u64 = failures.iter().sum();
@@ -192,7 +200,11 @@ pub fn render_text(r: &RunReport) -> String {
             fmt_bytes(i.heap.limit)
         );
         let counts = if r.invocations_per_isolate > 1 {
-            format!(" [{} ok, {} failed]", i.invocations - i.failures, i.failures)
+            format!(
+                " [{} ok, {} failed]",
+                i.invocations - i.failures,
+                i.failures
+            )
         } else {
             String::new()
         };

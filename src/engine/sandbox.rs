@@ -202,7 +202,11 @@ impl Sandbox {
                 v8::tc_scope!(let tc, s);
                 execute(tc, target, &call, payload)
             };
-            let p = if outcome.is_err() { probe(guard) } else { p.clone() };
+            let p = if outcome.is_err() {
+                probe(guard)
+            } else {
+                p.clone()
+            };
             match step(Some(outcome), &p) {
                 Next::Call(c) => call = c,
                 Next::Retry(c) => {

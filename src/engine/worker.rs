@@ -22,7 +22,10 @@ pub enum Command {
     SetLimits(Limits),
     SetPayload(Arc<str>),
     /// Run `count` invocations, reporting each, then send `RunDone`.
-    Run { count: u64, batch: u64 },
+    Run {
+        count: u64,
+        batch: u64,
+    },
     /// Run until told otherwise, reporting a sample every publish interval.
     Load(bool),
     Shutdown,
@@ -385,11 +388,23 @@ impl Worker {
             store_heap(&self.init.shared, sb.heap_stats());
         }
         if !self.latency.is_empty() {
-            self.init.telemetry.latency.lock().unwrap().add(&self.latency).ok();
+            self.init
+                .telemetry
+                .latency
+                .lock()
+                .unwrap()
+                .add(&self.latency)
+                .ok();
             self.latency.reset();
         }
         if !self.cold.is_empty() {
-            self.init.telemetry.cold_start.lock().unwrap().add(&self.cold).ok();
+            self.init
+                .telemetry
+                .cold_start
+                .lock()
+                .unwrap()
+                .add(&self.cold)
+                .ok();
             self.cold.reset();
         }
     }

@@ -5,7 +5,10 @@ fn bin(args: &[&str]) -> Output {
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         // Keep a developer's own config file out of the tests.
-        .env("XDG_CONFIG_HOME", std::env::temp_dir().join("isolate-play-no-config"))
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("isolate-play-no-config"),
+        )
         .env("HOME", std::env::temp_dir().join("isolate-play-no-home"))
         .output()
         .expect("the binary runs")
@@ -23,15 +26,37 @@ fn run_concat_on_200_isolates() {
     let o = bin(&["run", "samples/concat.js", "--isolates", "200"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
-    assert_eq!(out.lines().filter(|l| l.contains("  HelloWorld  (")).count(), 200, "{out}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("  HelloWorld  ("))
+            .count(),
+        200,
+        "{out}"
+    );
     let summary = out.lines().last().unwrap();
-    assert!(summary.starts_with("summary: 200 invocations (200 ok, 0 failed)"), "{summary}");
-    assert!(summary.contains("cold start") && summary.contains("RSS"), "{summary}");
+    assert!(
+        summary.starts_with("summary: 200 invocations (200 ok, 0 failed)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("cold start") && summary.contains("RSS"),
+        "{summary}"
+    );
 }
 
 #[test]
 fn run_json_shape() {
-    let o = bin(&["run", "samples/transform.mjs", "-n", "3", "-i", "2", "--json", "--payload", r#"{"items":[{"name":"pen","price":2,"qty":3}]}"#]);
+    let o = bin(&[
+        "run",
+        "samples/transform.mjs",
+        "-n",
+        "3",
+        "-i",
+        "2",
+        "--json",
+        "--payload",
+        r#"{"items":[{"name":"pen","price":2,"qty":3}]}"#,
+    ]);
     assert!(o.status.success(), "{:?}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON document");
     assert_eq!(v["kind"], "handler");
@@ -62,15 +87,30 @@ fn hostile_samples_fail_cleanly_with_status_1() {
     let cases = [
         ("samples/infinite-loop.js", "timed out after 300 ms"),
         ("samples/heap-bomb.js", "heap limit exceeded"),
-        ("samples/syntax-error.js", "samples/syntax-error.js:4:28: SyntaxError: Unexpected token ';'"),
+        (
+            "samples/syntax-error.js",
+            "samples/syntax-error.js:4:28: SyntaxError: Unexpected token ';'",
+        ),
         ("samples/throws.js", "TypeError: not an object: oops"),
     ];
     for (file, needle) in cases {
-        let o = bin(&["run", file, "-n", "2", "--timeout-ms", "300", "--heap-mb", "16"]);
+        let o = bin(&[
+            "run",
+            file,
+            "-n",
+            "2",
+            "--timeout-ms",
+            "300",
+            "--heap-mb",
+            "16",
+        ]);
         let (out, err) = text(&o);
         assert_eq!(o.status.code(), Some(1), "{file}: {out}\n{err}");
         assert!(out.contains(needle), "{file}: {out}");
-        assert!(out.contains("summary: 2 invocations (0 ok, 2 failed)"), "{out}");
+        assert!(
+            out.contains("summary: 2 invocations (0 ok, 2 failed)"),
+            "{out}"
+        );
         assert!(err.is_empty(), "{file}: nothing on stderr: {err}");
     }
     let o = bin(&["run", "samples/throws.js", "--json"]);
@@ -83,9 +123,15 @@ fn hostile_samples_fail_cleanly_with_status_1() {
 #[test]
 fn bad_flags_and_files_are_one_line_errors() {
     for (args, needle) in [
-        (vec!["run", "samples/concat.js", "--isolates", "0"], "--isolates"),
+        (
+            vec!["run", "samples/concat.js", "--isolates", "0"],
+            "--isolates",
+        ),
         (vec!["run", "samples/concat.js", "--mode", "hot"], "--mode"),
-        (vec!["run", "samples/concat.js", "--payload", "{nope"], "not valid JSON"),
+        (
+            vec!["run", "samples/concat.js", "--payload", "{nope"],
+            "not valid JSON",
+        ),
         (vec!["run", "samples/concat.js", "--bogus"], "--bogus"),
     ] {
         let o = bin(&args);
@@ -98,7 +144,10 @@ fn bad_flags_and_files_are_one_line_errors() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("isolate-play: error: cannot read samples/does-not-exist.js"), "{err}");
+    assert!(
+        err.starts_with("isolate-play: error: cannot read samples/does-not-exist.js"),
+        "{err}"
+    );
     let o = bin(&["run", "Cargo.lock/x.js"]);
     assert_eq!(o.status.code(), Some(2));
 }

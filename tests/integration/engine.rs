@@ -15,7 +15,11 @@ fn concat_gives_hello_world_on_200_concurrent_isolates() {
     assert_eq!(invs.len(), 200);
     let workers: HashSet<_> = invs.iter().map(|i| i.worker).collect();
     assert_eq!(workers.len(), 200, "every isolate answered");
-    assert!(results(&invs).iter().all(|r| r == "HelloWorld"), "{:?}", results(&invs));
+    assert!(
+        results(&invs).iter().all(|r| r == "HelloWorld"),
+        "{:?}",
+        results(&invs)
+    );
     assert!(invs.iter().all(|i| i.version == 1));
 }
 
@@ -28,7 +32,10 @@ fn globals_do_not_leak_between_isolates() {
     // Each isolate counts its own invocations: 1, 2, 3 on every one.
     for w in 0..4 {
         let mine: Vec<_> = invs.iter().filter(|i| i.worker == w).collect();
-        assert_eq!(results(&mine.iter().map(|i| (*i).clone()).collect::<Vec<_>>()), ["1", "2", "3"]);
+        assert_eq!(
+            results(&mine.iter().map(|i| (*i).clone()).collect::<Vec<_>>()),
+            ["1", "2", "3"]
+        );
     }
     // A fresh context per invocation forgets globals.
     e.set_mode(Mode::Context);
@@ -84,12 +91,18 @@ fn handler_gets_event_with_payload_sync_and_async() {
     e.set_source(src("a.mjs", code));
     assert!(results(&run(&mut e, 1)).iter().all(|r| r == "async 1"));
 
-    e.set_source(src("r.mjs", "export default async () => { throw new RangeError('nope') }"));
+    e.set_source(src(
+        "r.mjs",
+        "export default async () => { throw new RangeError('nope') }",
+    ));
     let invs = run(&mut e, 1);
     let err = invs[0].outcome.as_ref().unwrap_err();
     assert_eq!(err.kind, ErrorKind::Rejection);
     assert!(err.message.contains("RangeError: nope"), "{err:?}");
-    assert!(err.stack.as_deref().unwrap_or("").contains("r.mjs:1"), "{err:?}");
+    assert!(
+        err.stack.as_deref().unwrap_or("").contains("r.mjs:1"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -109,7 +122,12 @@ fn console_is_captured_with_levels_and_bounded() {
         "console.log('a', 1, {b: [2]}); console.info('i'); console.warn('w'); console.error('e'); console.debug('d'); 0",
     ));
     let inv = &run(&mut e, 1)[0];
-    let lines: Vec<_> = inv.console.lines.iter().map(|l| (l.level, l.text.as_str())).collect();
+    let lines: Vec<_> = inv
+        .console
+        .lines
+        .iter()
+        .map(|l| (l.level, l.text.as_str()))
+        .collect();
     assert_eq!(
         lines,
         [
@@ -121,13 +139,19 @@ fn console_is_captured_with_levels_and_bounded() {
         ]
     );
     // Line bound: 1,000 lines kept, the rest counted.
-    e.set_source(src("many.js", "for (let i = 0; i < 2500; i++) console.log(i); 'done'"));
+    e.set_source(src(
+        "many.js",
+        "for (let i = 0; i < 2500; i++) console.log(i); 'done'",
+    ));
     let inv = &run(&mut e, 1)[0];
     assert_eq!(inv.console.lines.len(), 1000);
     assert_eq!(inv.console.dropped, 1500);
     assert_eq!(inv.outcome.as_deref(), Ok("done"));
     // Byte bound: 64 KiB, the line that crosses it is cut.
-    e.set_source(src("big.js", "console.log('x'.repeat(50000)); console.log('y'.repeat(50000)); console.log('z'); 1"));
+    e.set_source(src(
+        "big.js",
+        "console.log('x'.repeat(50000)); console.log('y'.repeat(50000)); console.log('z'); 1",
+    ));
     let inv = &run(&mut e, 1)[0];
     let bytes: usize = inv.console.lines.iter().map(|l| l.text.len()).sum();
     assert!(bytes <= 64 * 1024 + 4, "{bytes}");
@@ -144,7 +168,11 @@ fn huge_results_are_truncated_with_a_note() {
     e.set_source(src("huge.js", "'x'.repeat(1e6)"));
     let r = run(&mut e, 1)[0].outcome.clone().unwrap();
     assert!(r.len() < 70 * 1024);
-    assert!(r.ends_with("[truncated: 1000000 bytes in all]"), "{}", &r[r.len() - 60..]);
+    assert!(
+        r.ends_with("[truncated: 1000000 bytes in all]"),
+        "{}",
+        &r[r.len() - 60..]
+    );
 }
 
 fn limits(timeout_ms: u64, heap_mb: usize) -> Limits {
@@ -158,8 +186,14 @@ fn limits(timeout_ms: u64, heap_mb: usize) -> Limits {
 fn infinite_loops_sync_and_in_promises_stop_at_the_timeout_and_the_worker_goes_on() {
     let loops = [
         ("sync.js", "while (true) {}"),
-        ("micro.js", "Promise.resolve().then(function spin() { return Promise.resolve().then(spin); }); 1"),
-        ("async.mjs", "export default async () => { await null; for (;;) {} }"),
+        (
+            "micro.js",
+            "Promise.resolve().then(function spin() { return Promise.resolve().then(spin); }); 1",
+        ),
+        (
+            "async.mjs",
+            "export default async () => { await null; for (;;) {} }",
+        ),
     ];
     for mode in Mode::ALL {
         for (name, code) in loops {
@@ -179,10 +213,17 @@ fn infinite_loops_sync_and_in_promises_stop_at_the_timeout_and_the_worker_goes_o
                 assert!(err.message.contains("200 ms"), "{err:?}");
                 assert!(inv.duration >= Duration::from_millis(200));
             }
-            assert!(took < Duration::from_millis(200 + 1500), "{mode} {name}: {took:?}");
+            assert!(
+                took < Duration::from_millis(200 + 1500),
+                "{mode} {name}: {took:?}"
+            );
             // The same workers serve the next invocation.
             e.set_source(sample("concat.js"));
-            assert_eq!(results(&run(&mut e, 1)), ["HelloWorld", "HelloWorld"], "{mode} {name}");
+            assert_eq!(
+                results(&run(&mut e, 1)),
+                ["HelloWorld", "HelloWorld"],
+                "{mode} {name}"
+            );
             if mode != Mode::Cold {
                 assert!(e.snapshots().iter().all(|s| s.recycles == 1));
             }
@@ -218,7 +259,11 @@ fn a_heap_bomb_is_stopped_and_the_other_isolates_go_on() {
         e.set_mode(mode);
         e.set_source(sample("heap-bomb.js"));
         for inv in run(&mut e, 1) {
-            assert_eq!(inv.outcome.unwrap_err().kind, ErrorKind::HeapLimit, "{mode}");
+            assert_eq!(
+                inv.outcome.unwrap_err().kind,
+                ErrorKind::HeapLimit,
+                "{mode}"
+            );
         }
     }
     e.set_source(sample("concat.js"));
@@ -228,10 +273,17 @@ fn a_heap_bomb_is_stopped_and_the_other_isolates_go_on() {
 #[test]
 fn stack_overflow_is_a_range_error() {
     let mut e = engine(1, Mode::Warm);
-    e.set_source(src("deep.js", "function f(n) { return f(n + 1) + 1; }\nf(0)"));
+    e.set_source(src(
+        "deep.js",
+        "function f(n) { return f(n + 1) + 1; }\nf(0)",
+    ));
     let err = run(&mut e, 1)[0].outcome.clone().unwrap_err();
     assert_eq!(err.kind, ErrorKind::Exception);
-    assert!(err.message.contains("RangeError: Maximum call stack size exceeded"), "{err:?}");
+    assert!(
+        err.message
+            .contains("RangeError: Maximum call stack size exceeded"),
+        "{err:?}"
+    );
     // The isolate is not poisoned.
     e.set_source(src("ok.js", "'ok'"));
     assert_eq!(results(&run(&mut e, 1)), ["ok"]);
@@ -247,7 +299,12 @@ fn syntax_errors_give_file_line_column_and_the_line() {
     assert!(loc.file.ends_with("syntax-error.js"));
     assert_eq!((loc.line, loc.column), (4, 28));
     assert_eq!(loc.source_line, "const message = greeting + ;");
-    assert!(err.headline().ends_with("syntax-error.js:4:28: SyntaxError: Unexpected token ';'"), "{}", err.headline());
+    assert!(
+        err.headline()
+            .ends_with("syntax-error.js:4:28: SyntaxError: Unexpected token ';'"),
+        "{}",
+        err.headline()
+    );
     // Modules too.
     e.set_source(src("m.mjs", "export default () => 1;\nlet = ;"));
     let err = run(&mut e, 1)[0].outcome.clone().unwrap_err();
@@ -263,7 +320,10 @@ fn exceptions_carry_message_and_stack() {
     assert_eq!(err.kind, ErrorKind::Exception);
     assert_eq!(err.message, "TypeError: not an object: oops");
     let stack = err.stack.unwrap();
-    assert!(stack.contains("at parse (") && stack.contains("throws.js:5:11"), "{stack}");
+    assert!(
+        stack.contains("at parse (") && stack.contains("throws.js:5:11"),
+        "{stack}"
+    );
     assert_eq!(err.location.unwrap().line, 5);
 }
 
@@ -274,14 +334,26 @@ fn scripts_get_no_host_access() {
         "probe.js",
         "[typeof require, typeof process, typeof fetch, typeof Deno, typeof setTimeout, typeof console.log].join(',')",
     ));
-    assert_eq!(results(&run(&mut e, 1)), ["undefined,undefined,undefined,undefined,undefined,function"]);
-    e.set_source(src("imp.mjs", "import fs from 'fs';\nexport default () => fs;"));
+    assert_eq!(
+        results(&run(&mut e, 1)),
+        ["undefined,undefined,undefined,undefined,undefined,function"]
+    );
+    e.set_source(src(
+        "imp.mjs",
+        "import fs from 'fs';\nexport default () => fs;",
+    ));
     let err = run(&mut e, 1)[0].outcome.clone().unwrap_err();
     assert!(err.message.contains("cannot import 'fs'"), "{err:?}");
-    e.set_source(src("dyn.mjs", "export default async () => { await import('./other.js'); }"));
+    e.set_source(src(
+        "dyn.mjs",
+        "export default async () => { await import('./other.js'); }",
+    ));
     let err = run(&mut e, 1)[0].outcome.clone().unwrap_err();
     assert_eq!(err.kind, ErrorKind::Rejection);
-    assert!(err.message.contains("cannot import './other.js'"), "{err:?}");
+    assert!(
+        err.message.contains("cannot import './other.js'"),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -297,7 +369,9 @@ fn changing_isolates_and_source_while_under_load() {
     let mut e = engine(2, Mode::Warm);
     e.set_source(sample("concat.js"));
     e.set_load(true);
-    wait_for(&e, Duration::from_secs(10), |i| i.outcome.as_deref() == Ok("HelloWorld"));
+    wait_for(&e, Duration::from_secs(10), |i| {
+        i.outcome.as_deref() == Ok("HelloWorld")
+    });
     e.set_isolates(6);
     assert_eq!(e.isolates(), 6);
     let v2 = e.set_source(src("v2.js", "'version two'"));
@@ -316,7 +390,10 @@ fn changing_isolates_and_source_while_under_load() {
     e.set_mode(Mode::Context);
     let before = e.total_invocations();
     std::thread::sleep(Duration::from_millis(300));
-    assert!(e.total_invocations() > before, "load goes on after shrinking");
+    assert!(
+        e.total_invocations() > before,
+        "load goes on after shrinking"
+    );
     e.set_load(false);
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(e.snapshots()[0].state, WorkerState::Idle);

@@ -1,0 +1,73 @@
+//! What a person can ask for. Keys map to these; tests send them directly.
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    /// Quit even with unsaved changes (the answer to the prompt).
+    ForceQuit,
+    RunOnce,
+    ToggleLoad,
+    AddIsolates(usize),
+    RemoveIsolates(usize),
+    CycleMode,
+    FocusNext,
+    FocusPrev,
+    Focus(Pane),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    /// Open the file selected in the list.
+    Open,
+    ToggleHelp,
+    /// Dismiss a prompt or overlay; in the editor, go back to the list.
+    Cancel,
+    /// Answer yes to a prompt.
+    Confirm,
+    Edit(EditAction),
+    Save,
+    /// Replace the buffer with the file on disk, dropping unsaved edits.
+    ReloadFromDisk,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditAction {
+    Insert(char),
+    /// Two spaces.
+    Indent,
+    Newline,
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Up,
+    Down,
+    Home,
+    End,
+    PageUp,
+    PageDown,
+    DeleteLine,
+    DuplicateLine,
+    Undo,
+    Redo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Files,
+    Editor,
+    Isolates,
+}
+
+impl Pane {
+    pub fn next(self) -> Pane {
+        match self {
+            Pane::Files => Pane::Editor,
+            Pane::Editor => Pane::Isolates,
+            Pane::Isolates => Pane::Files,
+        }
+    }
+    pub fn prev(self) -> Pane {
+        self.next().next()
+    }
+}

@@ -1,0 +1,433 @@
+//! The playground's logic: applies actions, engine reports, file changes
+//! and samples to the model, and drives the engine. No terminal here, so
+//! tests drive it directly.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::action::{Action, EditAction, Pane};
+use super::editor::Buffer;
+use super::state::{FileEntry, IsolateResults, OpenFile, Prompt, State};
+use crate::engine::{Engine, EngineConfig, Report, Source};
+use crate::metrics::Metrics;
+use crate::system::SystemSample;
+
+pub struct App {
+    pub state: State,
+    pub engine: Engine,
+    metrics: Metrics,
+    /// A reload waiting for its first result: (version, when the change was seen).
+    pending_reload: Option<(u64, Instant)>,
+    /// The first result of a reload is in the model; the loop times the draw.
+    pub reload_drawn: Option<Instant>,
+}
+
+/// JavaScript files directly in `root` (or `root` itself if it is a file).
+pub fn scan(root: &Path) -> Vec<FileEntry> {
+    let mut paths: Vec<PathBuf> = if root.is_file() {
+        vec![root.to_path_buf()]
+    } else {
+        std::fs::read_dir(root)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_file() && is_js(p))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| FileEntry {
+            name: path.display().to_string(),
+            path,
+            ..Default::default()
+        })
+        .collect()
+}
+
+pub fn is_js(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("js" | "mjs"))
+}
+
+impl App {
+    /// Opens the playground on `root`; fails with a clear message when it
+    /// does not exist or holds no JavaScript.
+    pub fn new(root: PathBuf, config: EngineConfig) -> anyhow::Result<App> {
+        if !root.exists() {
+            anyhow::bail!("{} does not exist", root.display());
+        }
+        let files = scan(&root);
+        if files.is_empty() {
+            anyhow::bail!("{} holds no .js or .mjs files", root.display());
+        }
+        let mut state = State::new(
+            root,
+            config.mode,
+            config.isolates,
+            config.limits.heap_bytes as u64,
+        );
+        state.files = files;
+        state.results = vec![IsolateResults::default(); config.isolates];
+        let engine = Engine::new(config);
+        let mut app = App {
+            state,
+            engine,
+            metrics: Metrics::new(),
+            pending_reload: None,
+            reload_drawn: None,
+        };
+        app.open_selected();
+        Ok(app)
+    }
+
+    pub fn apply(&mut self, action: Action) {
+        let s = &mut self.state;
+        if let Some(prompt) = s.prompt.clone() {
+            match action {
+                Action::Confirm | Action::ForceQuit => {
+                    s.prompt = None;
+                    match prompt {
+                        Prompt::QuitUnsaved => s.quit = true,
+                        Prompt::SwitchUnsaved(i) => {
+                            s.selected_file = i;
+                            self.open_selected();
+                        }
+                        Prompt::OverwriteDisk => self.write_open(),
+                    }
+                }
+                Action::Cancel | Action::Quit => {
+                    s.prompt = None;
+                    s.message = "kept your edits".into();
+                }
+                _ => {}
+            }
+            return;
+        }
+        if s.help && !matches!(action, Action::ToggleHelp | Action::ForceQuit) {
+            if matches!(action, Action::Cancel | Action::Quit) {
+                s.help = false;
+            }
+            return;
+        }
+        match action {
+            Action::Quit => {
+                if s.open.as_ref().is_some_and(OpenFile::unsaved) {
+                    s.prompt = Some(Prompt::QuitUnsaved);
+                } else {
+                    s.quit = true;
+                }
+            }
+            Action::ForceQuit => s.quit = true,
+            Action::RunOnce => {
+                self.engine.run(1);
+                self.state.message = format!("ran once on {} isolates", self.engine.isolates());
+            }
+            Action::ToggleLoad => {
+                let on = !self.engine.is_loading();
+                self.engine.set_load(on);
+                self.state.loading = on;
+                self.state.message = if on {
+                    "continuous load started"
+                } else {
+                    "load stopped"
+                }
+                .into();
+            }
+            Action::AddIsolates(k) => self.resize(self.engine.isolates() + k),
+            Action::RemoveIsolates(k) => {
+                self.resize(self.engine.isolates().saturating_sub(k).max(1))
+            }
+            Action::CycleMode => {
+                let m = self.engine.mode().next();
+                self.engine.set_mode(m);
+                self.state.mode = m;
+                self.metrics.reset_distributions();
+                self.state.message = format!("mode: {m}");
+                if !self.engine.is_loading() {
+                    self.engine.run(1);
+                }
+            }
+            Action::FocusNext => s.focus = s.focus.next(),
+            Action::FocusPrev => s.focus = s.focus.prev(),
+            Action::Focus(p) => s.focus = p,
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
+                let delta: isize = match action {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -10,
+                    _ => 10,
+                };
+                match s.focus {
+                    Pane::Files => {
+                        let n = s.files.len().max(1) as isize;
+                        s.selected_file =
+                            (s.selected_file as isize + delta).clamp(0, n - 1) as usize;
+                    }
+                    Pane::Isolates => {
+                        let n = s.results.len().max(1) as isize;
+                        s.selected_isolate =
+                            (s.selected_isolate as isize + delta).clamp(0, n - 1) as usize;
+                    }
+                    Pane::Editor => {}
+                }
+            }
+            Action::Open => {
+                let target = s.selected_file;
+                let same = s.open.as_ref().map(|o| &o.path) == s.files.get(target).map(|f| &f.path);
+                if same {
+                    s.focus = Pane::Editor;
+                } else if s.open.as_ref().is_some_and(OpenFile::unsaved) {
+                    s.prompt = Some(Prompt::SwitchUnsaved(target));
+                } else {
+                    self.open_selected();
+                }
+            }
+            Action::ToggleHelp => s.help = !s.help,
+            Action::Cancel => {
+                if s.focus == Pane::Editor {
+                    s.focus = Pane::Files;
+                }
+            }
+            Action::Confirm => {}
+            Action::Edit(e) => self.edit(e),
+            Action::Save => {
+                let Some(open) = &s.open else { return };
+                if open.disk_conflict && !open.deleted {
+                    s.prompt = Some(Prompt::OverwriteDisk);
+                } else {
+                    self.write_open();
+                }
+            }
+            Action::ReloadFromDisk => {
+                if let Some(open) = &s.open {
+                    let path = open.path.clone();
+                    self.load_from_disk(&path, None);
+                }
+            }
+        }
+    }
+
+    fn resize(&mut self, n: usize) {
+        self.engine.set_isolates(n);
+        let s = &mut self.state;
+        s.isolates = n;
+        s.results.resize(n, IsolateResults::default());
+        s.selected_isolate = s.selected_isolate.min(n - 1);
+        s.message = format!("{n} isolates");
+        if !self.engine.is_loading() {
+            self.engine.run(1);
+        }
+    }
+
+    fn edit(&mut self, e: EditAction) {
+        let Some(open) = self.state.open.as_mut() else {
+            return;
+        };
+        open.buffer.apply(&e);
+    }
+
+    /// Opens the selected file: into the editor, then onto the isolates.
+    fn open_selected(&mut self) {
+        let Some(entry) = self.state.files.get(self.state.selected_file).cloned() else {
+            return;
+        };
+        match Source::from_file(&entry.path) {
+            Ok(src) => {
+                self.state.open = Some(OpenFile {
+                    path: entry.path.clone(),
+                    name: entry.name.clone(),
+                    buffer: Buffer::new(&src.code),
+                    saved_text: src.code.clone(),
+                    ..Default::default()
+                });
+                self.state.highlight = None;
+                self.state.files[self.state.selected_file].changed_on_disk = false;
+                self.state.message = format!("opened {}", entry.name);
+                self.install(Source::new(entry.name, src.code));
+            }
+            Err(e) => {
+                self.state.message = format!("{e:#}");
+                self.state.files[self.state.selected_file].failing = true;
+            }
+        }
+    }
+
+    /// Puts a new version on the isolates and runs it once (unless under
+    /// load, where the next invocations pick it up).
+    fn install(&mut self, src: Source) -> u64 {
+        let v = self.engine.set_source(src);
+        self.state.version = v;
+        if !self.engine.is_loading() {
+            self.engine.run(1);
+        }
+        v
+    }
+
+    fn write_open(&mut self) {
+        let Some(open) = self.state.open.as_mut() else {
+            return;
+        };
+        let text = open.buffer.text();
+        match std::fs::write(&open.path, &text) {
+            Ok(()) => {
+                open.saved_text = text.clone();
+                open.disk_conflict = false;
+                open.deleted = false;
+                let name = open.name.clone();
+                self.state.message = format!("saved {name}");
+                self.install(Source::new(name, text));
+            }
+            Err(e) => self.state.message = format!("cannot save {}: {e}", open.path.display()),
+        }
+    }
+
+    /// Replaces the buffer with the disk text (cursor kept where possible).
+    fn load_from_disk(&mut self, path: &Path, seen_at: Option<Instant>) {
+        let Some(open) = self.state.open.as_mut() else {
+            return;
+        };
+        match Source::from_file(path) {
+            Ok(src) => {
+                let cursor = open.buffer.cursor;
+                open.buffer = Buffer::new(&src.code);
+                let row = cursor.0.min(open.buffer.lines.len() - 1);
+                open.buffer.cursor = (row, cursor.1.min(open.buffer.lines[row].chars().count()));
+                open.saved_text = src.code.clone();
+                open.disk_conflict = false;
+                open.deleted = false;
+                let name = open.name.clone();
+                self.state.highlight = None;
+                self.state.message = format!("reloaded {name} from disk");
+                let v = self.install(Source::new(name, src.code));
+                if let Some(t) = seen_at {
+                    self.pending_reload = Some((v, t));
+                }
+            }
+            Err(e) => self.state.message = format!("{e:#}"),
+        }
+    }
+
+    /// Debounced file-system changes under the watched path.
+    pub fn on_files_changed(&mut self, paths: &[PathBuf], seen_at: Instant) {
+        let selected_path = self
+            .state
+            .files
+            .get(self.state.selected_file)
+            .map(|f| f.path.clone());
+        let old: Vec<FileEntry> = std::mem::take(&mut self.state.files);
+        let mut files = scan(&self.state.root);
+        for f in &mut files {
+            if let Some(o) = old.iter().find(|o| o.path == f.path) {
+                f.failing = o.failing;
+                f.changed_on_disk = o.changed_on_disk;
+            }
+        }
+        self.state.files = files;
+        self.state.selected_file = selected_path
+            .and_then(|p| self.state.files.iter().position(|f| f.path == p))
+            .unwrap_or(0)
+            .min(self.state.files.len().saturating_sub(1));
+        let open_path = self.state.open.as_ref().map(|o| o.path.clone());
+        for p in paths {
+            let same_file = |a: &Path, b: &Path| {
+                a == b
+                    || a.canonicalize()
+                        .ok()
+                        .zip(b.canonicalize().ok())
+                        .is_some_and(|(x, y)| x == y)
+                    || a.file_name() == b.file_name() && !b.exists()
+            };
+            if open_path.as_deref().is_some_and(|o| same_file(o, p)) {
+                self.open_file_changed(seen_at);
+            } else if let Some(f) = self.state.files.iter_mut().find(|f| same_file(&f.path, p)) {
+                f.changed_on_disk = true;
+            }
+        }
+    }
+
+    fn open_file_changed(&mut self, seen_at: Instant) {
+        let Some(open) = self.state.open.as_mut() else {
+            return;
+        };
+        if !open.path.exists() {
+            if !open.deleted {
+                open.deleted = true;
+                self.state.message = format!(
+                    "{} was deleted or renamed on disk; your text is kept (Ctrl-S writes it back)",
+                    open.name
+                );
+            }
+            return;
+        }
+        let disk = match std::fs::read(&open.path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.state.message = format!("cannot read {}: {e}", open.path.display());
+                return;
+            }
+        };
+        if disk == open.saved_text.as_bytes() && !open.deleted {
+            return; // our own save, or a touch
+        }
+        if open.buffer.text() == open.saved_text && !open.deleted {
+            let path = open.path.clone();
+            self.load_from_disk(&path, Some(seen_at));
+        } else {
+            open.disk_conflict = true;
+            open.deleted = false;
+            self.state.message = format!(
+                "{} changed on disk while you have unsaved edits: Ctrl-S overwrites the disk, Ctrl-O loads the disk version",
+                open.name
+            );
+        }
+    }
+
+    pub fn on_report(&mut self, report: Report) {
+        let Report::Invocation(inv) = report else {
+            return;
+        };
+        let s = &mut self.state;
+        let Some(slot) = s.results.get_mut(inv.worker) else {
+            return;
+        };
+        if let Ok(r) = &inv.outcome {
+            slot.last_ok = Some((inv.version, r.clone()));
+        }
+        if inv.version == s.version {
+            let failed = inv.outcome.is_err();
+            if let Some(f) = s
+                .files
+                .iter_mut()
+                .find(|f| s.open.as_ref().is_some_and(|o| o.path == f.path))
+            {
+                f.failing = failed;
+            }
+            if let Some((v, t)) = self.pending_reload
+                && v == inv.version
+            {
+                self.pending_reload = None;
+                self.reload_drawn = Some(t);
+            }
+        }
+        slot.last = Some(*inv);
+    }
+
+    /// Once per tick: counters, histograms and the derived numbers.
+    pub fn on_tick(&mut self, now: Instant) {
+        let total = self.engine.total_invocations();
+        let (lat, cold) = self.engine.telemetry().drain();
+        self.metrics.observe(now, total, lat, &cold);
+        let s = &mut self.state;
+        s.snapshots = self.engine.snapshots();
+        s.live.rate = self.metrics.rate();
+        s.live.latency = self.metrics.latency();
+        s.live.cold_start = self.metrics.cold_start();
+        s.live.history = self.metrics.history.iter().copied().collect();
+        s.live.total_invocations = total;
+    }
+
+    pub fn on_system(&mut self, sample: SystemSample) {
+        self.state.live.system = sample;
+    }
+}

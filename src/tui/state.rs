@@ -1,0 +1,177 @@
+//! The model the UI renders: data (files, results, counters, metrics) and
+//! view state (focus, selection, overlays). Render reads it, never writes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ratatui::style::Style;
+
+use super::action::Pane;
+use super::editor::Buffer;
+use crate::engine::{ErrorKind, Invocation, Mode, ScriptError, WorkerSnapshot};
+use crate::metrics::Percentiles;
+use crate::system::SystemSample;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FileEntry {
+    pub path: PathBuf,
+    /// As shown and as named in errors.
+    pub name: String,
+    /// Its last run failed.
+    pub failing: bool,
+    /// Changed on disk since it was last loaded (files not open).
+    pub changed_on_disk: bool,
+}
+
+/// The file in the editor.
+#[derive(Clone, Debug, Default)]
+pub struct OpenFile {
+    pub path: PathBuf,
+    pub name: String,
+    pub buffer: Buffer,
+    /// The text on disk as last loaded or saved.
+    pub saved_text: String,
+    /// Disk changed while the buffer had unsaved edits.
+    pub disk_conflict: bool,
+    /// The file is gone from disk (the buffer keeps the text).
+    pub deleted: bool,
+    /// First line shown.
+    pub scroll: usize,
+}
+
+impl OpenFile {
+    pub fn unsaved(&self) -> bool {
+        self.deleted || self.buffer.text() != self.saved_text
+    }
+}
+
+/// What one isolate last reported.
+#[derive(Clone, Debug, Default)]
+pub struct IsolateResults {
+    pub last: Option<Invocation>,
+    /// The last successful result and its version, kept when a later version
+    /// fails so it can be shown as stale.
+    pub last_ok: Option<(u64, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    QuitUnsaved,
+    SwitchUnsaved(usize),
+    OverwriteDisk,
+}
+
+/// syntect output for one buffer revision: per line, styled pieces.
+pub type Highlighted = Vec<Vec<(Style, String)>>;
+
+#[derive(Clone, Debug, Default)]
+pub struct Live {
+    /// Invocations per second over `metrics::RATE_WINDOW`.
+    pub rate: f64,
+    pub latency: Percentiles,
+    pub cold_start: Percentiles,
+    /// Invocations per second, one value per second, oldest first.
+    pub history: Vec<u64>,
+    pub system: SystemSample,
+    pub total_invocations: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct State {
+    pub root: PathBuf,
+    pub files: Vec<FileEntry>,
+    pub selected_file: usize,
+    pub open: Option<OpenFile>,
+    pub focus: Pane,
+    pub help: bool,
+    pub prompt: Option<Prompt>,
+    pub mode: Mode,
+    pub isolates: usize,
+    pub heap_limit: u64,
+    pub loading: bool,
+    /// Engine version of the open file's current source.
+    pub version: u64,
+    pub results: Vec<IsolateResults>,
+    pub snapshots: Vec<WorkerSnapshot>,
+    pub selected_isolate: usize,
+    pub live: Live,
+    /// One line for the status bar (errors, hints, what just happened).
+    pub message: String,
+    /// From a file change on disk to its first result on screen.
+    pub reload_latency: Option<Duration>,
+    /// From a key press to the frame that shows it.
+    pub input_latency: Option<Duration>,
+    pub highlight: Option<(u64, Highlighted)>,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(root: PathBuf, mode: Mode, isolates: usize, heap_limit: u64) -> Self {
+        State {
+            root,
+            files: Vec::new(),
+            selected_file: 0,
+            open: None,
+            focus: Pane::Files,
+            help: false,
+            prompt: None,
+            mode,
+            isolates,
+            heap_limit,
+            loading: false,
+            version: 0,
+            results: Vec::new(),
+            snapshots: Vec::new(),
+            selected_isolate: 0,
+            live: Live::default(),
+            message: String::new(),
+            reload_latency: None,
+            input_latency: None,
+            highlight: None,
+            quit: false,
+        }
+    }
+
+    /// The error that marks a line in the editor: from the current version,
+    /// pointing into the open file.
+    pub fn error_marker<'a>(&'a self) -> Option<&'a ScriptError> {
+        let open = self.open.as_ref()?;
+        let version = self.version;
+        let pick = move |r: &'a IsolateResults| -> Option<&'a ScriptError> {
+            r.last
+                .as_ref()
+                .filter(|i| i.version == version)
+                .and_then(|i| i.outcome.as_ref().err())
+                .filter(|e| e.location.as_ref().is_some_and(|l| l.file == open.name))
+        };
+        self.results
+            .get(self.selected_isolate)
+            .and_then(pick)
+            .or_else(|| self.results.iter().find_map(pick))
+    }
+
+    /// The current version does not compile: results shown are stale.
+    pub fn current_version_broken(&self) -> bool {
+        self.results.iter().any(|r| {
+            r.last.as_ref().is_some_and(|i| {
+                i.version == self.version
+                    && matches!(&i.outcome, Err(e) if matches!(e.kind, ErrorKind::Syntax | ErrorKind::Module))
+            })
+        })
+    }
+
+    /// (ok, failed) among the isolates' latest results of the current version.
+    pub fn tally(&self) -> (usize, usize) {
+        let mut t = (0, 0);
+        for r in &self.results {
+            if let Some(i) = r.last.as_ref().filter(|i| i.version == self.version) {
+                if i.outcome.is_ok() {
+                    t.0 += 1;
+                } else {
+                    t.1 += 1;
+                }
+            }
+        }
+        t
+    }
+}

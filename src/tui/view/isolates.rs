@@ -1,0 +1,130 @@
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table, TableState};
+
+use super::{block, focused};
+use crate::engine::WorkerState;
+use crate::metrics::{fmt_bytes, fmt_duration};
+use crate::tui::action::Pane;
+use crate::tui::state::State;
+
+fn gauge(used: u64, limit: u64, width: usize) -> (String, Color) {
+    let frac = if limit == 0 {
+        0.0
+    } else {
+        (used as f64 / limit as f64).clamp(0.0, 1.0)
+    };
+    let filled = (frac * width as f64).round() as usize;
+    let color = if frac > 0.8 {
+        Color::Red
+    } else if frac > 0.5 {
+        Color::Yellow
+    } else {
+        Color::Green
+    };
+    (
+        format!("{}{}", "█".repeat(filled), "░".repeat(width - filled)),
+        color,
+    )
+}
+
+/// One row per isolate; scrolls to keep the selected one visible.
+pub fn render(f: &mut Frame, area: Rect, s: &State) {
+    let wide = area.width >= 70;
+    let header = Row::new(if wide {
+        vec![
+            "id",
+            "state",
+            "runs",
+            "errs",
+            "last",
+            "heap used of limit",
+            "recyc",
+        ]
+    } else {
+        vec!["id", "state", "runs", "last", "heap", "rc"]
+    })
+    .style(
+        Style::default()
+            .add_modifier(Modifier::BOLD)
+            .fg(Color::Gray),
+    );
+    let rows = s.snapshots.iter().map(|w| {
+        let (st, color) = match w.state {
+            WorkerState::Running => ("run", Color::Green),
+            WorkerState::Idle => ("idle", Color::Gray),
+            WorkerState::Recycling => ("recyc", Color::Magenta),
+            WorkerState::Starting => ("start", Color::Blue),
+            WorkerState::Stopped => ("stop", Color::DarkGray),
+        };
+        let limit = if w.heap_limit > 0 {
+            w.heap_limit
+        } else {
+            s.heap_limit
+        };
+        let (bar, bar_color) = gauge(w.heap_used, limit, if wide { 10 } else { 6 });
+        let heap = Cell::from(ratatui::text::Line::from(vec![
+            Span::styled(bar, Style::default().fg(bar_color)),
+            Span::raw(if wide {
+                format!(" {}/{}", fmt_bytes(w.heap_used), fmt_bytes(limit))
+            } else {
+                String::new()
+            }),
+        ]));
+        let errs_style = if w.errors > 0 {
+            Style::default().fg(Color::Red)
+        } else {
+            Style::default()
+        };
+        let mut cells = vec![
+            Cell::from(w.id.to_string()),
+            Cell::from(Span::styled(st, Style::default().fg(color))),
+            Cell::from(w.invocations.to_string()),
+        ];
+        if wide {
+            cells.push(Cell::from(Span::styled(w.errors.to_string(), errs_style)));
+        }
+        cells.push(Cell::from(fmt_duration(w.last_duration)));
+        cells.push(heap);
+        cells.push(Cell::from(Span::styled(
+            w.recycles.to_string(),
+            if w.recycles > 0 {
+                Style::default().fg(Color::Magenta)
+            } else {
+                Style::default()
+            },
+        )));
+        Row::new(cells)
+    });
+    let widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Length(4),
+            Constraint::Length(6),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Length(9),
+            Constraint::Min(20),
+            Constraint::Length(5),
+        ]
+    } else {
+        vec![
+            Constraint::Length(4),
+            Constraint::Length(5),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Length(3),
+        ]
+    };
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block(
+            format!("Isolates ({})", s.snapshots.len()),
+            focused(s, Pane::Isolates),
+        ))
+        .row_highlight_style(Style::default().bg(Color::Rgb(50, 50, 70)));
+    let mut st = TableState::default().with_selected(Some(s.selected_isolate));
+    f.render_stateful_widget(table, area, &mut st);
+}
