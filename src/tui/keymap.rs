@@ -157,6 +157,13 @@ pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action
         let e = match key.code {
             Esc => return Some(Action::Cancel),
             Tab => EditAction::Indent,
+            Char(_)
+                if key
+                    .modifiers
+                    .intersects(KeyModifiers::ALT | KeyModifiers::CONTROL) =>
+            {
+                return None;
+            }
             Char(c) => EditAction::Insert(c),
             Enter => EditAction::Newline,
             Backspace => EditAction::Backspace,

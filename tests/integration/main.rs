@@ -5,3 +5,4 @@
 mod cli;
 mod engine;
 mod support;
+mod tui;

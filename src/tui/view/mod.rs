@@ -36,8 +36,8 @@ pub fn render(f: &mut Frame, s: &State) {
     let files_w = if area.width >= 120 { 24 } else { 17 };
     let [files_area, editor_area, results_area] = Layout::horizontal([
         Constraint::Length(files_w),
-        Constraint::Percentage(55),
-        Constraint::Min(20),
+        Constraint::Percentage(if area.width >= 120 { 50 } else { 42 }),
+        Constraint::Min(24),
     ])
     .areas(top);
     let [isolates_area, throughput_area] =
