@@ -107,12 +107,8 @@ pub fn new_histogram() -> Histogram<u64> {
 impl Telemetry {
     /// Takes what was recorded since the last drain: (latency, cold start).
     pub fn drain(&self) -> (Histogram<u64>, Histogram<u64>) {
-        let take = |m: &Mutex<Histogram<u64>>| {
-            let mut h = m.lock().unwrap();
-            let out = h.clone();
-            h.reset();
-            out
-        };
+        let take =
+            |m: &Mutex<Histogram<u64>>| std::mem::replace(&mut *m.lock().unwrap(), new_histogram());
         (take(&self.latency), take(&self.cold_start))
     }
 }

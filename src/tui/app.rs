@@ -413,18 +413,22 @@ impl App {
         slot.last = Some(*inv);
     }
 
-    /// Once per tick: counters, histograms and the derived numbers.
-    pub fn on_tick(&mut self, now: Instant) {
+    /// Once per tick: counters, histograms and the derived numbers. Returns
+    /// whether anything visible changed (so an idle screen is not redrawn).
+    pub fn on_tick(&mut self, now: Instant) -> bool {
         let total = self.engine.total_invocations();
         let (lat, cold) = self.engine.telemetry().drain();
         self.metrics.observe(now, total, lat, &cold);
         let s = &mut self.state;
-        s.snapshots = self.engine.snapshots();
+        let snapshots = self.engine.snapshots();
+        let changed = snapshots != s.snapshots || total != s.live.total_invocations;
+        s.snapshots = snapshots;
         s.live.rate = self.metrics.rate();
         s.live.latency = self.metrics.latency();
         s.live.cold_start = self.metrics.cold_start();
         s.live.history = self.metrics.history.iter().copied().collect();
         s.live.total_invocations = total;
+        changed
     }
 
     pub fn on_system(&mut self, sample: SystemSample) {

@@ -139,6 +139,7 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
         let mut files_last_seen = Instant::now();
         let mut highlight_requested = u64::MAX;
         loop {
+            let debounce_deadline = files_first_seen.map(|_| files_last_seen + debounce);
             let mut handle = |ev: Event, app: &mut App, dirty: &mut bool| match ev {
                 Event::Key(k, at) => {
                     if let Some(a) = keymap::map(k, &app.state, &overrides) {
@@ -186,12 +187,10 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
                     }
                 }
                 _ = tick.tick() => {
-                    let before = (app.state.snapshots.clone(), app.state.live.total_invocations);
-                    app.on_tick(Instant::now());
-                    if before != (app.state.snapshots.clone(), app.state.live.total_invocations) {
-                        dirty = true;
-                    }
+                    dirty |= app.on_tick(Instant::now());
                 }
+                // Wake exactly when the debounce window closes, not at the next tick.
+                _ = tokio::time::sleep_until(debounce_deadline.unwrap_or_else(Instant::now).into()), if debounce_deadline.is_some() => {}
             }
             if let Some(first) = files_first_seen
                 && files_last_seen.elapsed() >= debounce
@@ -211,7 +210,8 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
                 highlight_requested = open.buffer.revision;
                 highlighter.request(open.buffer.revision, open.buffer.text());
             }
-            if dirty && last_draw.elapsed() >= frame {
+            // A reload's first result is drawn at once; otherwise cap the frame rate.
+            if dirty && (last_draw.elapsed() >= frame || app.reload_drawn.is_some()) {
                 terminal.draw(|f| view::render(f, &app.state))?;
                 last_draw = Instant::now();
                 dirty = false;

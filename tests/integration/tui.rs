@@ -299,12 +299,12 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
     pump(&mut app, |s| all_say(s, "v1"));
     let a = dir.path().join("a.js");
     std::fs::write(&a, "'v2'").unwrap();
-    app.on_files_changed(&[a.clone()], Instant::now());
+    app.on_files_changed(std::slice::from_ref(&a), Instant::now());
     pump(&mut app, |s| all_say(s, "v2"));
     // Unsaved edits + a disk change: reported, neither side overwritten.
     app.apply(Action::Edit(EditAction::Insert('x')));
     std::fs::write(&a, "'v3'").unwrap();
-    app.on_files_changed(&[a.clone()], Instant::now());
+    app.on_files_changed(std::slice::from_ref(&a), Instant::now());
     let open = app.state.open.as_ref().unwrap();
     assert!(open.disk_conflict);
     assert_eq!(open.buffer.text(), "x'v2'");
@@ -321,7 +321,7 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
     let b = dir.path().join("b.mjs");
     std::fs::write(&b, "export default () => 1").unwrap();
     std::fs::write(dir.path().join("bin.js"), [0u8, 1, 2]).unwrap();
-    app.on_files_changed(&[b.clone()], Instant::now());
+    app.on_files_changed(std::slice::from_ref(&b), Instant::now());
     assert_eq!(app.state.files.len(), 3);
     app.state.selected_file = 2;
     app.apply(Action::Open);
@@ -336,7 +336,7 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
         "the open file stays"
     );
     std::fs::remove_file(&a).unwrap();
-    app.on_files_changed(&[a.clone()], Instant::now());
+    app.on_files_changed(std::slice::from_ref(&a), Instant::now());
     assert_eq!(app.state.files.len(), 2);
     assert!(
         app.state.open.as_ref().unwrap().deleted,

@@ -8,7 +8,7 @@ mod results;
 mod throughput;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -140,5 +140,4 @@ fn tiny(f: &mut Frame, area: Rect, s: &State) {
     ];
     let p = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true });
     f.render_widget(p, area);
-    let _ = Direction::Vertical;
 }

@@ -1,5 +1,3 @@
-use std::time::Duration;
-
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -125,7 +123,6 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             Style::default().fg(Color::DarkGray),
         )));
     }
-    let _ = Duration::ZERO;
     f.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
