@@ -151,7 +151,7 @@ fn isolate_result(
             };
             (inv.version, r, e, inv.console, inv.duration)
         }
-        None => (0, None, None, Console::default(), Duration::ZERO),
+        None => (0, None, None, Console::default(), None),
     };
     IsolateResult {
         isolate: w,
@@ -162,7 +162,7 @@ fn isolate_result(
         error,
         first_error: if failures > 0 { first_error } else { None },
         console,
-        duration_us: duration.as_secs_f64() * 1e6,
+        duration_us: duration.map_or(0.0, |d| d.as_secs_f64() * 1e6),
         heap: Heap {
             used: snap.heap_used,
             total: snap.heap_total,

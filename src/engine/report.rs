@@ -139,12 +139,21 @@ pub struct Invocation {
     pub mode: super::Mode,
     pub outcome: Outcome,
     pub console: Console,
-    #[serde(serialize_with = "ser_micros")]
-    pub duration: Duration,
+    /// Wall time, when this invocation was timed: under load, calls shorter
+    /// than a few microseconds are timed 1 in 16 (see the worker).
+    #[serde(serialize_with = "ser_opt_micros")]
+    pub duration: Option<Duration>,
 }
 
 fn ser_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1e6)
+}
+
+fn ser_opt_micros<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_micros(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Messages from workers to whoever drives the engine.
@@ -207,11 +216,17 @@ pub struct WorkerShared {
     /// Isolate + context creation time of the current isolate.
     pub cold_start_ns: AtomicU64,
     pub version: AtomicU64,
-    /// Engine-clock nanoseconds when the running invocation started; 0 = none.
-    pub started_ns: AtomicU64,
-    /// The `started_ns` the watchdog terminated, so the worker can tell a
-    /// real timeout from a termination that raced with the invocation's end.
-    pub killed_ns: AtomicU64,
+    /// Number (`seq`) of the running invocation; 0 = none. A number rather
+    /// than a start time, so a busy worker needs no clock read to arm the
+    /// watchdog.
+    pub running: AtomicU64,
+    /// The `running` number the watchdog terminated, so the worker can tell
+    /// a real timeout from a termination that raced with the invocation's end.
+    pub killed: AtomicU64,
+    /// The watchdog's own notes: which `running` number it last saw, and
+    /// since when (engine clock).
+    pub seen: AtomicU64,
+    pub seen_since: AtomicU64,
     /// Set by the engine after it sends a command: a busy worker checks this
     /// plain flag between invocations instead of the channel itself.
     pub mail: AtomicBool,

@@ -29,14 +29,32 @@ pub enum Next {
 }
 
 /// What the worker reads after an invocation without touching V8.
-#[derive(Clone)]
-pub struct Probe {
-    pub console: Rc<RefCell<ConsoleBuf>>,
-    pub heap_hit: bool,
+pub struct Probe<'a> {
+    console: &'a RefCell<ConsoleBuf>,
+    guard: &'a HeapGuard,
+}
+
+impl Probe<'_> {
+    pub fn console(&self) -> std::cell::RefMut<'_, ConsoleBuf> {
+        self.console.borrow_mut()
+    }
+    pub fn heap_hit(&self) -> bool {
+        self.guard.hit.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The worker's side of a warm batch. Its methods sit on the hot path of
+/// every warm invocation, so implementations should be `#[inline]`.
+pub trait Driver {
+    /// The batch's first call, or `None` to run nothing.
+    fn first(&mut self) -> Option<Call>;
+    /// Takes an invocation's outcome and says what to run next.
+    fn next(&mut self, outcome: RawOutcome, probe: &Probe) -> Next;
 }
 
 /// An invocation's outcome; `Ok(None)` when the result was not asked for.
-pub type RawOutcome = Result<Option<String>, ScriptError>;
+/// The error is boxed so that the common outcome moves as two words.
+pub type RawOutcome = Result<Option<String>, Box<ScriptError>>;
 
 enum Entry {
     Script(v8::Global<v8::Script>),
@@ -160,27 +178,18 @@ impl Sandbox {
 
     /// Warm: invocations back to back in the kept context, compiled once per
     /// version. The scopes are entered once per batch, not per invocation.
-    ///
-    /// `step` is called with `None` first, then with each outcome; it says
-    /// what to run next. `Next::Retry` clears a stray termination first.
-    pub fn warm_batch(
-        &mut self,
-        src: &Source,
-        payload: &str,
-        mut step: impl FnMut(Option<RawOutcome>, &Probe) -> Next,
-    ) {
-        let Next::Call(mut call) = step(None, &self.probe()) else {
+    /// `Next::Retry` clears a stray termination first.
+    pub fn warm_batch(&mut self, src: &Source, payload: &str, driver: &mut impl Driver) {
+        let Some(mut call) = driver.first() else {
             return;
         };
         if let Err(e) = self.ensure_entry(src) {
-            step(Some(Err(e)), &self.probe());
+            driver.next(Err(Box::new(e)), &self.probe());
             return;
         }
-        let probe_console = self.console.clone();
-        let guard = &self.guard;
-        let probe = |guard: &HeapGuard| Probe {
-            console: probe_console.clone(),
-            heap_hit: guard.hit.load(std::sync::atomic::Ordering::Relaxed),
+        let probe = Probe {
+            console: &self.console,
+            guard: &self.guard,
         };
         v8::scope!(let hs, &mut self.isolate);
         let context = v8::Local::new(hs, &self.context);
@@ -189,25 +198,20 @@ impl Sandbox {
             Some((_, Entry::Script(s))) => Target::Script(v8::Local::new(scope, s)),
             Some((_, Entry::Handler(f))) => Target::Handler(v8::Local::new(scope, f)),
             Some((_, Entry::Failed(e))) => {
-                let p = probe(guard);
-                while let Next::Call(_) | Next::Retry(_) = step(Some(Err(e.clone())), &p) {}
+                while let Next::Call(_) | Next::Retry(_) =
+                    driver.next(Err(Box::new(e.clone())), &probe)
+                {}
                 return;
             }
             None => unreachable!("ensure_entry set it"),
         };
-        let p = probe(guard);
         loop {
             let outcome = {
                 v8::scope!(let s, scope);
                 v8::tc_scope!(let tc, s);
                 execute(tc, target, &call, payload)
             };
-            let p = if outcome.is_err() {
-                probe(guard)
-            } else {
-                p.clone()
-            };
-            match step(Some(outcome), &p) {
+            match driver.next(outcome, &probe) {
                 Next::Call(c) => call = c,
                 Next::Retry(c) => {
                     scope.cancel_terminate_execution();
@@ -219,10 +223,10 @@ impl Sandbox {
     }
 
     /// What the worker needs to see after an invocation.
-    pub fn probe(&self) -> Probe {
+    pub fn probe(&self) -> Probe<'_> {
         Probe {
-            console: self.console.clone(),
-            heap_hit: self.hit_heap_limit(),
+            console: &self.console,
+            guard: &self.guard,
         }
     }
 
@@ -236,7 +240,7 @@ impl Sandbox {
         let target = match &self.entry {
             Some((_, Entry::Script(s))) => Target::Script(v8::Local::new(tc, s)),
             Some((_, Entry::Handler(f))) => Target::Handler(v8::Local::new(tc, f)),
-            Some((_, Entry::Failed(e))) => return Err(e.clone()),
+            Some((_, Entry::Failed(e))) => return Err(Box::new(e.clone())),
             None => unreachable!("ensure_entry set it"),
         };
         execute(tc, target, call, payload)
@@ -269,6 +273,7 @@ fn new_context<'s>(
     context
 }
 
+#[inline(always)]
 fn execute<'s>(
     tc: &mut v8::PinnedRef<'s, v8::TryCatch<v8::HandleScope>>,
     target: Target<'s>,
@@ -289,11 +294,11 @@ fn execute<'s>(
         }
     };
     let Some(mut value) = value else {
-        return Err(script::caught(tc, ErrorKind::Exception));
+        return Err(Box::new(script::caught(tc, ErrorKind::Exception)));
     };
     tc.perform_microtask_checkpoint();
     if tc.is_execution_terminating() {
-        return Err(ScriptError::new(ErrorKind::Timeout, "terminated"));
+        return Err(Box::new(ScriptError::new(ErrorKind::Timeout, "terminated")));
     }
     if value.is_promise() {
         let promise = value.cast::<v8::Promise>();
@@ -302,14 +307,18 @@ fn execute<'s>(
             v8::PromiseState::Rejected => {
                 promise.mark_as_handled();
                 let reason = promise.result(tc);
-                return Err(script::from_value(tc, reason, ErrorKind::Rejection));
+                return Err(Box::new(script::from_value(
+                    tc,
+                    reason,
+                    ErrorKind::Rejection,
+                )));
             }
             v8::PromiseState::Pending => {
-                return Err(ScriptError::new(
+                return Err(Box::new(ScriptError::new(
                     ErrorKind::Unsettled,
                     "the returned promise never settled: nothing was left to run \
                      (scripts get no timers or I/O, so only other promises can settle it)",
-                ));
+                )));
             }
         }
     }
@@ -318,7 +327,7 @@ fn execute<'s>(
     }
     let text = console::display(tc, value);
     if tc.is_execution_terminating() {
-        return Err(ScriptError::new(ErrorKind::Timeout, "terminated"));
+        return Err(Box::new(ScriptError::new(ErrorKind::Timeout, "terminated")));
     }
     Ok(Some(console::truncate_with_note(text, MAX_RESULT_BYTES)))
 }

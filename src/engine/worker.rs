@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use super::console::ConsoleBounds;
 use super::limits::{Limits, now_ns};
 use super::report::{ErrorKind, Invocation, Report, ScriptError, WorkerShared, WorkerState};
-use super::sandbox::{Call, HeapStats, Next, Probe, RawOutcome, Sandbox};
+use super::sandbox::{Call, Driver, HeapStats, Next, Probe, RawOutcome, Sandbox};
 use super::script::Source;
 use super::{Mode, Telemetry, new_histogram};
 
@@ -56,6 +56,11 @@ pub struct WorkerInit {
 /// How often a busy worker publishes counters, histograms and a sample.
 const PUBLISH_EVERY_NS: u64 = 50_000_000;
 
+/// Calls shorter than this on average are timed 1 in `TIMING_STRIDE` under
+/// load: two clock reads (~25 ns here) would be a visible share of them.
+const FAST_CALL_NS: f64 = 5_000.0;
+const TIMING_STRIDE: u64 = 16;
+
 struct Worker {
     init: WorkerInit,
     sandbox: Option<Sandbox>,
@@ -66,10 +71,14 @@ struct Worker {
     latency: Histogram<u64>,
     cold: Histogram<u64>,
     last_publish: u64,
-    /// When the previous invocation ended: the next one starts there, so a
-    /// busy worker reads the clock once per invocation and latency includes
-    /// the engine's own per-invocation work (and, cold, isolate creation).
-    clock: u64,
+    /// Clock reads cost about as much as a warm call of a tiny script, so
+    /// under load calls that take under `FAST_CALL_NS` on average are timed
+    /// 1 in `stride` (a power of two; chosen by invocation number, not by outcome, so the
+    /// sample is unbiased); all others are timed one by one.
+    stride: u64,
+    /// The current invocation is timed; it started at `t0`.
+    timed: bool,
+    t0: u64,
     /// The current invocation is sampled (its result is reported).
     sample: bool,
     /// A publish is due once the current invocation ends.
@@ -88,7 +97,9 @@ pub fn run(init: WorkerInit) {
         latency: new_histogram(),
         cold: new_histogram(),
         last_publish: now_ns(),
-        clock: 0,
+        stride: 1,
+        timed: false,
+        t0: 0,
         sample: false,
         due: false,
         error_reported: false,
@@ -191,26 +202,15 @@ impl Worker {
             return;
         };
         let payload = self.init.payload.clone();
-        self.clock = now_ns();
         if self.init.mode == Mode::Warm {
             let mut sb = self.sandbox.take().expect("warm keeps a sandbox");
-            let mut fatal = false;
-            sb.warm_batch(&src, &payload, |prev, probe| {
-                if let Some(outcome) = prev {
-                    match self.after(&src, outcome, probe) {
-                        After::Retry(call) => return Next::Retry(call),
-                        After::Fatal => {
-                            fatal = true;
-                            return Next::Stop;
-                        }
-                        After::Done => {}
-                    }
-                    if self.batch_over() {
-                        return Next::Stop;
-                    }
-                }
-                Next::Call(self.begin())
-            });
+            let mut driver = WarmDriver {
+                worker: self,
+                src: &src,
+                fatal: false,
+            };
+            sb.warm_batch(&src, &payload, &mut driver);
+            let fatal = driver.fatal;
             self.sandbox = Some(sb);
             if fatal {
                 self.recycle(true);
@@ -220,28 +220,29 @@ impl Worker {
         }
         let mut call = self.begin();
         loop {
-            if self.init.mode == Mode::Cold {
-                self.sandbox = Some(new_sandbox(&self.init, &mut self.cold));
-            }
-            let sb = self.sandbox.as_mut().expect("context mode keeps a sandbox");
+            let mut sb = match self.init.mode {
+                Mode::Cold => new_sandbox(&self.init, &mut self.cold),
+                _ => self.sandbox.take().expect("context mode keeps a sandbox"),
+            };
             let outcome = match self.init.mode {
                 Mode::Context => sb.invoke_fresh_context(&src, &call, &payload),
                 _ => sb.invoke_warm(&src, &call, &payload),
             };
-            let probe = sb.probe();
-            let after = self.after(&src, outcome, &probe);
-            if self.init.mode == Mode::Cold {
-                if let Some(mut sb) = self.sandbox.take() {
-                    store_heap(&self.init.shared, sb.heap_stats());
-                }
-            } else if let After::Fatal = after {
-                self.recycle(true);
-            }
+            let after = self.after(&src, outcome, &sb.probe());
             if let After::Retry(c) = after {
-                if let Some(sb) = self.sandbox.as_mut() {
-                    sb.cancel_termination();
-                }
+                sb.cancel_termination();
                 call = c;
+            }
+            if self.init.mode == Mode::Cold {
+                store_heap(&self.init.shared, sb.heap_stats());
+                drop(sb);
+            } else {
+                self.sandbox = Some(sb);
+                if let After::Fatal = after {
+                    self.recycle(true);
+                }
+            }
+            if let After::Retry(_) = after {
                 continue;
             }
             if self.batch_over() {
@@ -251,14 +252,20 @@ impl Worker {
         }
     }
 
-    /// Starts the next invocation: its number, whether it is sampled, and
-    /// the watchdog's start mark.
+    /// Starts the next invocation: its number, whether it is timed and
+    /// sampled, and the watchdog's mark.
+    #[inline(always)]
     fn begin(&mut self) -> Call {
         self.seq += 1;
-        self.due = self.clock - self.last_publish >= PUBLISH_EVERY_NS;
         let counted = !self.runs.is_empty();
+        self.timed = counted || self.seq & (self.stride - 1) == 0;
+        self.due = false;
+        if self.timed {
+            self.t0 = now_ns();
+            self.due = self.t0 - self.last_publish >= PUBLISH_EVERY_NS;
+        }
         self.sample = counted || self.due;
-        self.init.shared.started_ns.store(self.clock, Relaxed);
+        self.init.shared.running.store(self.seq, Relaxed);
         Call {
             isolate: self.init.shared.id,
             invocation: self.seq,
@@ -266,23 +273,33 @@ impl Worker {
         }
     }
 
-    /// Bookkeeping after an invocation: timing, limits, counters, report.
+    /// Bookkeeping after an invocation. The common case under load (an
+    /// untimed, unsampled success) is kept inline and small.
+    #[inline(always)]
     fn after(&mut self, src: &Source, outcome: RawOutcome, probe: &Probe) -> After {
+        self.init.shared.running.store(0, Relaxed);
+        if !self.timed && matches!(outcome, Ok(None)) {
+            self.init.shared.invocations.store(self.seq, Relaxed);
+            probe.console().clear();
+            return After::Done;
+        }
+        self.after_slow(src, outcome, probe)
+    }
+
+    /// Timing, limits, counters and the report.
+    #[inline(never)]
+    fn after_slow(&mut self, src: &Source, outcome: RawOutcome, probe: &Probe) -> After {
         let shared = &self.init.shared;
-        shared.started_ns.store(0, Relaxed);
-        let ended = now_ns();
-        let started = self.clock;
-        self.clock = ended;
         let outcome = match outcome {
             Err(e) if e.kind == ErrorKind::Timeout => {
-                if probe.heap_hit {
-                    Err(heap_error(&self.init.limits))
-                } else if shared.killed_ns.load(Relaxed) == started {
-                    Err(timeout_error(&self.init.limits))
+                if probe.heap_hit() {
+                    Err(Box::new(heap_error(&self.init.limits)))
+                } else if shared.killed.load(Relaxed) == self.seq {
+                    Err(Box::new(timeout_error(&self.init.limits)))
                 } else {
                     // The watchdog's stop was meant for an invocation that
                     // had just ended: undo it and run this one again.
-                    shared.started_ns.store(ended, Relaxed);
+                    shared.running.store(self.seq, Relaxed);
                     return After::Retry(Call {
                         isolate: shared.id,
                         invocation: self.seq,
@@ -292,10 +309,13 @@ impl Worker {
             }
             other => other,
         };
-        let elapsed = ended - started;
-        let _ = self.latency.record(elapsed.max(1));
+        let elapsed = self.timed.then(|| {
+            let ns = now_ns() - self.t0;
+            let _ = self.latency.record(ns.max(1));
+            shared.last_duration_ns.store(ns, Relaxed);
+            ns
+        });
         shared.invocations.store(self.seq, Relaxed);
-        shared.last_duration_ns.store(elapsed, Relaxed);
         let failed = outcome.is_err();
         let fatal = matches!(&outcome, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::HeapLimit));
         if failed {
@@ -304,16 +324,17 @@ impl Worker {
         }
         if self.sample || fatal || (failed && !self.error_reported) {
             self.error_reported |= failed;
-            let console = probe.console.borrow_mut().take();
+            let console = probe.console().take();
             self.send_invocation(src, outcome, console, elapsed, self.init.mode);
         } else {
-            probe.console.borrow_mut().clear();
+            probe.console().clear();
         }
         if fatal { After::Fatal } else { After::Done }
     }
 
     /// Whether the current batch ends here: a counted run finished, it is
     /// time to publish, or a command waits.
+    #[inline]
     fn batch_over(&mut self) -> bool {
         if let Some(front) = self.runs.front_mut() {
             front.0 -= 1;
@@ -341,7 +362,7 @@ impl Worker {
         src: &Source,
         outcome: RawOutcome,
         console: super::report::Console,
-        elapsed: u64,
+        elapsed: Option<u64>,
         mode: Mode,
     ) {
         let inv = Invocation {
@@ -349,9 +370,9 @@ impl Worker {
             version: src.version,
             seq: self.seq,
             mode,
-            outcome: outcome.map(|r| r.unwrap_or_default()),
+            outcome: outcome.map(|r| r.unwrap_or_default()).map_err(|e| *e),
             console,
-            duration: Duration::from_nanos(elapsed),
+            duration: elapsed.map(Duration::from_nanos),
         };
         let _ = self.init.reports.send(Report::Invocation(Box::new(inv)));
     }
@@ -384,6 +405,13 @@ impl Worker {
     fn publish(&mut self) {
         self.last_publish = now_ns();
         self.error_reported = false;
+        if !self.latency.is_empty() {
+            self.stride = if self.latency.mean() < FAST_CALL_NS {
+                TIMING_STRIDE
+            } else {
+                1
+            };
+        }
         if let Some(sb) = self.sandbox.as_mut() {
             store_heap(&self.init.shared, sb.heap_stats());
         }
@@ -407,6 +435,37 @@ impl Worker {
                 .ok();
             self.cold.reset();
         }
+    }
+}
+
+/// The worker seen from a warm batch.
+struct WarmDriver<'w> {
+    worker: &'w mut Worker,
+    src: &'w Source,
+    /// A limit stopped the batch: the isolate must be replaced.
+    fatal: bool,
+}
+
+impl Driver for WarmDriver<'_> {
+    #[inline(always)]
+    fn first(&mut self) -> Option<Call> {
+        Some(self.worker.begin())
+    }
+
+    #[inline(always)]
+    fn next(&mut self, outcome: RawOutcome, probe: &Probe) -> Next {
+        match self.worker.after(self.src, outcome, probe) {
+            After::Retry(call) => return Next::Retry(call),
+            After::Fatal => {
+                self.fatal = true;
+                return Next::Stop;
+            }
+            After::Done => {}
+        }
+        if self.worker.batch_over() {
+            return Next::Stop;
+        }
+        Next::Call(self.worker.begin())
     }
 }
 

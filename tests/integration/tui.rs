@@ -37,7 +37,7 @@ fn inv(worker: usize, version: u64, outcome: Result<&str, ScriptError>) -> Invoc
             ],
             dropped: 0,
         },
-        duration: Duration::from_micros(42),
+        duration: Some(Duration::from_micros(42)),
     }
 }
 

@@ -60,7 +60,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
                     inv.version,
                     if stale { " (older version)" } else { "" },
                     inv.mode,
-                    fmt_duration(inv.duration)
+                    inv.duration.map_or("untimed".into(), fmt_duration)
                 ),
                 Style::default().fg(Color::DarkGray),
             )));
