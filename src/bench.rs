@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::cli::BenchArgs;
 use crate::engine::{Engine, EngineConfig, Mode, ScriptKind, Source, platform, script};
 use crate::metrics::{Percentiles, fmt_bytes, fmt_duration, fmt_rate};
+use hdrhistogram::Histogram;
 
 const WARMUP: Duration = Duration::from_millis(500);
 
@@ -33,10 +34,30 @@ pub struct Throughput {
     pub isolates: usize,
     pub engine_per_s: f64,
     pub baseline_per_s: f64,
-    /// engine / baseline.
+    /// engine / baseline over all rounds.
     pub ratio: f64,
-    /// Engine latency over the measured window.
+    /// Each round's engine / baseline: their spread is the noise of the
+    /// machine, which a single number would hide.
+    pub round_ratios: Vec<f64>,
+    /// Engine latency over the measured windows.
     pub latency: Percentiles,
+}
+
+impl Throughput {
+    /// "0.93 (rounds 0.88–0.97)".
+    pub fn ratio_text(&self) -> String {
+        let lo = self
+            .round_ratios
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let hi = self.round_ratios.iter().copied().fold(0.0, f64::max);
+        if self.round_ratios.len() < 2 {
+            format!("{:.2}", self.ratio)
+        } else {
+            format!("{:.2} ({lo:.2}–{hi:.2})", self.ratio)
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
@@ -56,12 +77,13 @@ pub struct Memory {
     pub ratio: f64,
 }
 
-/// Invocations per second through the engine under continuous load.
+/// Invocations and seconds through the engine under continuous load, and
+/// the latency histogram.
 pub fn engine_throughput(
     source: &Source,
     config: EngineConfig,
     duration: Duration,
-) -> (f64, Percentiles) {
+) -> (u64, f64, Histogram<u64>) {
     let mut engine = Engine::new(config);
     engine.set_source(source.clone());
     engine.wait_ready(Duration::from_secs(120));
@@ -77,10 +99,10 @@ pub fn engine_throughput(
     // Workers publish histograms every 50 ms; wait for the last one.
     std::thread::sleep(Duration::from_millis(120));
     let (latency, _) = engine.telemetry().drain();
-    ((n1 - n0) as f64 / secs, Percentiles::of(&latency))
+    (n1 - n0, secs, latency)
 }
 
-/// Invocations per second of the bare loop on `isolates` threads.
+/// Invocations and seconds of the bare loop on `isolates` threads.
 pub fn baseline_throughput(
     source: &Source,
     isolates: usize,
@@ -88,9 +110,9 @@ pub fn baseline_throughput(
     heap_bytes: usize,
     payload: &str,
     duration: Duration,
-) -> f64 {
+) -> (u64, f64) {
     let stop = Arc::new(AtomicBool::new(false));
-    let counts: Vec<Arc<AtomicU64>> = (0..isolates).map(|_| Arc::default()).collect();
+    let counts: Vec<Arc<Count>> = (0..isolates).map(|_| Arc::default()).collect();
     let threads: Vec<_> = counts
         .iter()
         .enumerate()
@@ -98,12 +120,12 @@ pub fn baseline_throughput(
             let (stop, count) = (stop.clone(), count.clone());
             let (src, payload) = (source.clone(), payload.to_string());
             platform::spawn(format!("bare-{i}"), 4 << 20, move || {
-                bare_loop(&src, i, mode, heap_bytes, &payload, &stop, &count)
+                bare_loop(&src, i, mode, heap_bytes, &payload, &stop, &count.0)
             })
         })
         .collect();
     std::thread::sleep(WARMUP);
-    let sum = || counts.iter().map(|c| c.load(Relaxed)).sum::<u64>();
+    let sum = || counts.iter().map(|c| c.0.load(Relaxed)).sum::<u64>();
     let n0 = sum();
     let t0 = std::time::Instant::now();
     std::thread::sleep(duration);
@@ -113,8 +135,14 @@ pub fn baseline_throughput(
     for t in threads {
         let _ = t.join();
     }
-    (n1 - n0) as f64 / secs
+    (n1 - n0, secs)
 }
+
+/// A thread's counter on its own cache lines, so that bare threads do not
+/// slow each other down by false sharing (the engine's workers don't).
+#[derive(Default)]
+#[repr(align(128))]
+struct Count(AtomicU64);
 
 fn params(heap_bytes: usize) -> v8::CreateParams {
     v8::CreateParams::default().heap_limits(0, heap_bytes)
@@ -345,24 +373,58 @@ pub fn memory(isolates: usize, heap_bytes: usize) -> anyhow::Result<Memory> {
     })
 }
 
-pub fn throughput(source: &Source, config: &EngineConfig, duration: Duration) -> Throughput {
-    let (engine_per_s, latency) = engine_throughput(source, config.clone(), duration);
-    let baseline_per_s = baseline_throughput(
-        source,
-        config.isolates,
-        config.mode,
-        config.limits.heap_bytes,
-        &config.payload,
-        duration,
-    );
+/// Engine and baseline, `rounds` times each, alternating which goes first,
+/// `duration` of measured load per side in all. Neighbours on a shared VM
+/// come and go; alternating short rounds spreads them over both sides.
+pub fn throughput(
+    source: &Source,
+    config: &EngineConfig,
+    duration: Duration,
+    rounds: u32,
+) -> Throughput {
+    let rounds = rounds.max(1);
+    let slice = duration / rounds;
+    let mut latency = crate::engine::new_histogram();
+    let (mut engine_n, mut engine_s, mut base_n, mut base_s) = (0u64, 0.0, 0u64, 0.0);
+    let mut round_ratios = Vec::new();
+    for round in 0..rounds {
+        let engine = || engine_throughput(source, config.clone(), slice);
+        let baseline = || {
+            baseline_throughput(
+                source,
+                config.isolates,
+                config.mode,
+                config.limits.heap_bytes,
+                &config.payload,
+                slice,
+            )
+        };
+        let ((en, es, h), (bn, bs)) = if round % 2 == 0 {
+            let e = engine();
+            (e, baseline())
+        } else {
+            let b = baseline();
+            (engine(), b)
+        };
+        latency.add(&h).ok();
+        round_ratios.push(rate(en, es) / rate(bn, bs).max(f64::MIN_POSITIVE));
+        (engine_n, engine_s, base_n, base_s) =
+            (engine_n + en, engine_s + es, base_n + bn, base_s + bs);
+    }
+    let (engine_per_s, baseline_per_s) = (rate(engine_n, engine_s), rate(base_n, base_s));
     Throughput {
         mode: config.mode,
         isolates: config.isolates,
         engine_per_s,
         baseline_per_s,
         ratio: engine_per_s / baseline_per_s.max(f64::MIN_POSITIVE),
-        latency,
+        round_ratios,
+        latency: Percentiles::of(&latency),
     }
+}
+
+fn rate(n: u64, secs: f64) -> f64 {
+    n as f64 / secs.max(f64::MIN_POSITIVE)
 }
 
 /// A line naming the machine, for recorded results.
@@ -395,7 +457,7 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
     let duration = Duration::from_secs_f64(args.duration);
     let machine = machine();
     if !args.sweep {
-        let t = throughput(&source, &config, duration);
+        let t = throughput(&source, &config, duration, args.rounds);
         if args.json {
             println!(
                 "{}",
@@ -403,11 +465,12 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
             );
         } else {
             println!(
-                "bench {} · {} mode · {} isolate(s) · {:.1} s measured after {} ms warm-up\nmachine: {machine}",
+                "bench {} · {} mode · {} isolate(s) · {:.1} s measured per side in {} round(s), each after {} ms warm-up\nmachine: {machine}",
                 source.name,
                 t.mode,
                 t.isolates,
                 args.duration,
+                args.rounds,
                 WARMUP.as_millis()
             );
             println!(
@@ -420,7 +483,15 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
                 "  baseline  {:>10}  (bare v8 loop, same script, same threads)",
                 fmt_rate(t.baseline_per_s)
             );
-            println!("  ratio     {:>10.2}  (engine / baseline)", t.ratio);
+            println!(
+                "  ratio     {:>10}  (engine / baseline; per round {})",
+                format!("{:.2}", t.ratio),
+                t.round_ratios
+                    .iter()
+                    .map(|r| format!("{r:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -432,13 +503,13 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
                 mode,
                 ..config.clone()
             };
-            let t = throughput(&source, &c, duration);
+            let t = throughput(&source, &c, duration, args.rounds);
             if !args.json {
                 eprintln!(
-                    "  {mode:<7} N={n}: engine {} baseline {} ratio {:.2}",
+                    "  {mode:<7} N={n}: engine {} baseline {} ratio {}",
                     fmt_rate(t.engine_per_s),
                     fmt_rate(t.baseline_per_s),
-                    t.ratio
+                    t.ratio_text()
                 );
             }
             rows.push(t);
@@ -464,23 +535,24 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "Machine: {machine}. Script: `{}`, {:.1} s per cell after {} ms warm-up.\n",
+        "Machine: {machine}. Script: `{}`, {:.1} s measured per side per cell, in {} alternating rounds, each after {} ms warm-up. Ratio: all rounds (lowest–highest round).\n",
         source.name,
         args.duration,
+        args.rounds,
         WARMUP.as_millis()
     );
     println!(
-        "| mode | isolates | engine runs/s | bare v8 runs/s | ratio | engine p50 | engine p99 |"
+        "| mode | isolates | engine runs/s | bare v8 runs/s | ratio (rounds) | engine p50 | engine p99 |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for t in &rows {
         println!(
-            "| {} | {} | {:.0} | {:.0} | {:.2} | {} | {} |",
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} |",
             t.mode,
             t.isolates,
             t.engine_per_s,
             t.baseline_per_s,
-            t.ratio,
+            t.ratio_text(),
             fmt_duration(t.latency.p50),
             fmt_duration(t.latency.p99)
         );

@@ -114,6 +114,9 @@ pub struct BenchArgs {
     /// Seconds of measured load for the engine, and again for the baseline
     #[arg(short, long, default_value_t = 3.0)]
     pub duration: f64,
+    /// Split the measured time into this many rounds, alternating engine and baseline
+    #[arg(short, long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: u32,
     /// Run the README table: every mode at N = 1, 2, 4 and memory at N = 1, 100, 500
     #[arg(long)]
     pub sweep: bool,

@@ -200,8 +200,11 @@ impl WorkerState {
 }
 
 /// Counters a worker publishes; plain relaxed atomics so that neither side
-/// ever waits on the other.
+/// ever waits on the other. Aligned to its own cache lines: a busy worker
+/// writes here on every invocation, and two workers' blocks must not share
+/// a line.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub struct WorkerShared {
     pub id: usize,
     state: AtomicU8,

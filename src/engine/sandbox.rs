@@ -205,19 +205,31 @@ impl Sandbox {
             }
             None => unreachable!("ensure_entry set it"),
         };
+        // Chunks of invocations share one TryCatch (and a handle scope for
+        // error details); each invocation still gets its own handle scope, so
+        // no result outlives its invocation. A failure ends the chunk, so a
+        // TryCatch never carries one invocation's exception into the next.
         loop {
-            let outcome = {
-                v8::scope!(let s, scope);
-                v8::tc_scope!(let tc, s);
-                execute(tc, target, &call, payload)
-            };
-            match driver.next(outcome, &probe) {
-                Next::Call(c) => call = c,
-                Next::Retry(c) => {
-                    scope.cancel_terminate_execution();
-                    call = c;
+            v8::scope!(let cs, scope);
+            v8::tc_scope!(let tc, cs);
+            for _ in 0..CHUNK {
+                let ran = {
+                    v8::scope!(let s, &mut **tc);
+                    run_call(s, target, &call, payload)
+                };
+                let failed = ran.is_err();
+                let outcome = ran.map_err(|f| f.resolve(tc));
+                match driver.next(outcome, &probe) {
+                    Next::Call(c) => call = c,
+                    Next::Retry(c) => {
+                        tc.cancel_terminate_execution();
+                        call = c;
+                    }
+                    Next::Stop => return,
                 }
-                Next::Stop => return,
+                if failed {
+                    break;
+                }
             }
         }
     }
@@ -273,61 +285,94 @@ fn new_context<'s>(
     context
 }
 
-#[inline(always)]
+/// Invocations per TryCatch in a warm batch.
+const CHUNK: u32 = 256;
+
+/// Why an invocation failed, before the details are read.
+enum Fail {
+    /// An exception is waiting in the enclosing TryCatch.
+    Threw,
+    Error(Box<ScriptError>),
+}
+
+impl Fail {
+    fn resolve(
+        self,
+        tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
+    ) -> Box<ScriptError> {
+        match self {
+            Fail::Threw => Box::new(script::caught(tc, ErrorKind::Exception)),
+            Fail::Error(e) => e,
+        }
+    }
+}
+
 fn execute<'s>(
     tc: &mut v8::PinnedRef<'s, v8::TryCatch<v8::HandleScope>>,
     target: Target<'s>,
     call: &Call,
     payload: &str,
 ) -> RawOutcome {
+    run_call(tc, target, call, payload).map_err(|f| f.resolve(tc))
+}
+
+/// Runs one invocation in `scope`, which must sit inside a TryCatch.
+#[inline(always)]
+fn run_call<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+    target: Target<'_>,
+    call: &Call,
+    payload: &str,
+) -> Result<Option<String>, Fail> {
+    let terminated = || Fail::Error(Box::new(ScriptError::new(ErrorKind::Timeout, "terminated")));
     let value = match target {
-        Target::Script(s) => s.run(tc),
+        Target::Script(s) => s.run(scope),
         Target::Handler(f) => {
             let event = format!(
                 r#"{{"isolate":{},"invocation":{},"payload":{}}}"#,
                 call.isolate, call.invocation, payload
             );
-            let event = v8::String::new(tc, &event).unwrap();
-            let event = v8::json::parse(tc, event).unwrap();
-            let recv = v8::undefined(tc).into();
-            f.call(tc, recv, &[event])
+            let event = v8::String::new(scope, &event).unwrap();
+            let event = v8::json::parse(scope, event).unwrap();
+            let recv = v8::undefined(scope).into();
+            f.call(scope, recv, &[event])
         }
     };
     let Some(mut value) = value else {
-        return Err(Box::new(script::caught(tc, ErrorKind::Exception)));
+        return Err(Fail::Threw);
     };
-    tc.perform_microtask_checkpoint();
-    if tc.is_execution_terminating() {
-        return Err(Box::new(ScriptError::new(ErrorKind::Timeout, "terminated")));
+    scope.perform_microtask_checkpoint();
+    if scope.is_execution_terminating() {
+        return Err(terminated());
     }
     if value.is_promise() {
         let promise = value.cast::<v8::Promise>();
         match promise.state() {
-            v8::PromiseState::Fulfilled => value = promise.result(tc),
+            v8::PromiseState::Fulfilled => value = promise.result(scope),
             v8::PromiseState::Rejected => {
                 promise.mark_as_handled();
-                let reason = promise.result(tc);
-                return Err(Box::new(script::from_value(
-                    tc,
+                let reason = promise.result(scope);
+                return Err(Fail::Error(Box::new(script::from_value(
+                    scope,
                     reason,
                     ErrorKind::Rejection,
-                )));
+                ))));
             }
             v8::PromiseState::Pending => {
-                return Err(Box::new(ScriptError::new(
+                return Err(Fail::Error(Box::new(ScriptError::new(
                     ErrorKind::Unsettled,
                     "the returned promise never settled: nothing was left to run \
                      (scripts get no timers or I/O, so only other promises can settle it)",
-                )));
+                ))));
             }
         }
     }
     if !call.want_result {
         return Ok(None);
     }
-    let text = console::display(tc, value);
-    if tc.is_execution_terminating() {
-        return Err(Box::new(ScriptError::new(ErrorKind::Timeout, "terminated")));
+    let text = console::display(scope, value);
+    if scope.is_execution_terminating() {
+        return Err(terminated());
     }
     Ok(Some(console::truncate_with_note(text, MAX_RESULT_BYTES)))
 }

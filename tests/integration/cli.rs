@@ -162,3 +162,34 @@ fn run_reads_binary_files_as_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(err.contains("not UTF-8"), "{err}");
 }
+
+/// The benchmark's shape, not its speed: both sides ran, in the rounds
+/// asked for, and the ratio is the one of the two rates.
+#[test]
+fn bench_json_runs_engine_and_baseline_in_rounds() {
+    let o = bin(&[
+        "bench",
+        "samples/concat.js",
+        "-n",
+        "2",
+        "-d",
+        "0.2",
+        "--rounds",
+        "2",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["machine"].as_str().unwrap().contains("CPUs"), "{v}");
+    let t = &v["throughput"];
+    assert_eq!(t["mode"], "warm");
+    assert_eq!(t["isolates"], 2);
+    let (e, b) = (
+        t["engine_per_s"].as_f64().unwrap(),
+        t["baseline_per_s"].as_f64().unwrap(),
+    );
+    assert!(e > 0.0 && b > 0.0, "{t}");
+    assert!((t["ratio"].as_f64().unwrap() - e / b).abs() < 1e-9, "{t}");
+    assert_eq!(t["round_ratios"].as_array().unwrap().len(), 2, "{t}");
+    assert!(t["latency"]["count"].as_u64().unwrap() > 0, "{t}");
+}

@@ -417,3 +417,54 @@ fn metrics_are_published() {
     assert_eq!(lat.len(), 100);
     assert_eq!(cold.len(), 2);
 }
+
+/// Warm invocations share a TryCatch in chunks: an exception must never
+/// leak into the next invocation, across chunk boundaries too.
+#[test]
+fn warm_invocations_that_throw_now_and_then_leave_the_next_untouched() {
+    let code = "globalThis.n = (globalThis.n ?? 0) + 1;\n\
+                if (n % 100 === 0) throw new Error('boom ' + n);\n\
+                n";
+    let mut e = engine(1, Mode::Warm);
+    e.set_source(src("sometimes.js", code));
+    let invs = run(&mut e, 600);
+    assert_eq!(invs.len(), 600);
+    for (i, inv) in invs.iter().enumerate() {
+        let n = i + 1;
+        match &inv.outcome {
+            Err(err) => {
+                assert_eq!(n % 100, 0, "invocation {n}: {err:?}");
+                assert_eq!(err.kind, ErrorKind::Exception);
+                assert_eq!(err.message, format!("Error: boom {n}"));
+                assert_eq!(err.location.as_ref().unwrap().line, 2);
+            }
+            Ok(r) => {
+                assert_ne!(n % 100, 0, "invocation {n} should have thrown");
+                assert_eq!(r, &n.to_string());
+            }
+        }
+    }
+    assert_eq!(e.snapshots()[0].errors, 6);
+}
+
+/// Under load, sub-microsecond calls are timed 1 in 16: the histogram holds
+/// far fewer samples than there were invocations, and still some.
+#[test]
+fn latency_under_load_is_a_sample_of_fast_calls() {
+    let mut e = engine(1, Mode::Warm);
+    e.set_source(sample("concat.js"));
+    e.wait_ready(Duration::from_secs(30));
+    e.set_load(true);
+    std::thread::sleep(Duration::from_millis(400));
+    e.set_load(false);
+    std::thread::sleep(Duration::from_millis(150));
+    let invocations = e.total_invocations();
+    let (lat, _) = e.telemetry().drain();
+    assert!(invocations > 10_000, "{invocations}");
+    assert!(!lat.is_empty());
+    assert!(
+        lat.len() * 4 < invocations,
+        "{} of {invocations}",
+        lat.len()
+    );
+}
