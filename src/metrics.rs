@@ -57,6 +57,10 @@ pub struct Metrics {
     totals: VecDeque<(Instant, u64)>,
     /// Latency histograms by arrival, inside LATENCY_WINDOW.
     latency: VecDeque<(Instant, Histogram<u64>)>,
+    /// Invocations completed per observation, inside LATENCY_WINDOW: how
+    /// many calls the latency histograms stand for.
+    counted: VecDeque<(Instant, u64)>,
+    last_total: Option<u64>,
     cold: Histogram<u64>,
     /// Invocations completed in each of the last HISTORY_SECS whole seconds.
     pub history: VecDeque<u64>,
@@ -74,6 +78,8 @@ impl Metrics {
         Metrics {
             totals: VecDeque::new(),
             latency: VecDeque::new(),
+            counted: VecDeque::new(),
+            last_total: None,
             cold: new_histogram(),
             history: VecDeque::new(),
             second_start: None,
@@ -100,6 +106,18 @@ impl Metrics {
         }
         if !latency.is_empty() {
             self.latency.push_back((now, latency));
+        }
+        let done = total.saturating_sub(self.last_total.unwrap_or(total));
+        self.last_total = Some(total);
+        if done > 0 {
+            self.counted.push_back((now, done));
+        }
+        while self
+            .counted
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > LATENCY_WINDOW)
+        {
+            self.counted.pop_front();
         }
         while self
             .latency
@@ -147,6 +165,18 @@ impl Metrics {
         Percentiles::of(&h)
     }
 
+    /// The share of invocations in LATENCY_WINDOW that were timed (workers
+    /// time only a sample of very fast calls under load); 1 when unknown.
+    pub fn timed_share(&self) -> f64 {
+        let timed: u64 = self.latency.iter().map(|(_, h)| h.len()).sum();
+        let done: u64 = self.counted.iter().map(|(_, n)| n).sum();
+        if done == 0 {
+            1.0
+        } else {
+            (timed as f64 / done as f64).min(1.0)
+        }
+    }
+
     /// Cold start (isolate + context creation) since the last reset.
     pub fn cold_start(&self) -> Percentiles {
         Percentiles::of(&self.cold)
@@ -155,6 +185,7 @@ impl Metrics {
     /// Forgets latency and cold-start samples (e.g. after a mode change).
     pub fn reset_distributions(&mut self) {
         self.latency.clear();
+        self.counted.clear();
         self.cold.reset();
     }
 }

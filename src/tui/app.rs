@@ -425,6 +425,7 @@ impl App {
         s.snapshots = snapshots;
         s.live.rate = self.metrics.rate();
         s.live.latency = self.metrics.latency();
+        s.live.timed_share = self.metrics.timed_share();
         s.live.cold_start = self.metrics.cold_start();
         s.live.history = self.metrics.history.iter().copied().collect();
         s.live.total_invocations = total;

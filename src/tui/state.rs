@@ -69,6 +69,8 @@ pub struct Live {
     /// Invocations per second over `metrics::RATE_WINDOW`.
     pub rate: f64,
     pub latency: Percentiles,
+    /// Share of the window's invocations that `latency` timed (0..=1).
+    pub timed_share: f64,
     pub cold_start: Percentiles,
     /// Invocations per second, one value per second, oldest first.
     pub history: Vec<u64>,

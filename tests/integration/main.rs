@@ -4,5 +4,6 @@
 
 mod cli;
 mod engine;
+mod metrics;
 mod support;
 mod tui;

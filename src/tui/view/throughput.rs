@@ -25,10 +25,16 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             l.total_invocations
         )),
         Line::from(format!(
-            "latency p50 {} p99 {} ({} s)",
+            "latency p50 {} p99 {} ({} s{})",
             fmt_duration(l.latency.p50),
             fmt_duration(l.latency.p99),
-            LATENCY_WINDOW.as_secs()
+            LATENCY_WINDOW.as_secs(),
+            // Say so when only a sample of the calls was timed.
+            if l.timed_share > 0.0 && l.timed_share < 0.5 {
+                format!(", 1 in {:.0} timed", 1.0 / l.timed_share)
+            } else {
+                String::new()
+            }
         )),
         Line::from(format!(
             "cold start p50 {} ({} isolates)",
