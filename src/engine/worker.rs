@@ -56,9 +56,11 @@ pub struct WorkerInit {
 /// How often a busy worker publishes counters, histograms and a sample.
 const PUBLISH_EVERY_NS: u64 = 50_000_000;
 
-/// Calls shorter than this on average are timed 1 in `TIMING_STRIDE` under
-/// load: two clock reads (~25 ns here) would be a visible share of them.
-const FAST_CALL_NS: f64 = 5_000.0;
+/// Under load, while the median call of the last window took less than this,
+/// calls are timed 1 in `TIMING_STRIDE`: two clock reads (~25 ns here) would
+/// be a visible share of them. The median, not the mean, so that one GC
+/// pause does not flip the stride from window to window.
+const FAST_CALL_NS: u64 = 5_000;
 const TIMING_STRIDE: u64 = 16;
 
 struct Worker {
@@ -72,8 +74,8 @@ struct Worker {
     cold: Histogram<u64>,
     last_publish: u64,
     /// Clock reads cost about as much as a warm call of a tiny script, so
-    /// under load calls that take under `FAST_CALL_NS` on average are timed
-    /// 1 in `stride` (a power of two; chosen by invocation number, not by outcome, so the
+    /// under load fast calls (see `FAST_CALL_NS`) are timed 1 in `stride` (a
+    /// power of two, chosen by invocation number, not by outcome, so the
     /// sample is unbiased); all others are timed one by one.
     stride: u64,
     /// The current invocation is timed; it started at `t0`.
@@ -139,6 +141,15 @@ pub fn run(init: WorkerInit) {
 
 impl Worker {
     fn apply(&mut self, cmd: Command) {
+        // New work of unknown speed: close the window of the old work and
+        // time every call until a window of the new one says they are fast.
+        if matches!(
+            cmd,
+            Command::SetSource(_) | Command::SetMode(_) | Command::SetPayload(_)
+        ) {
+            self.publish();
+            self.stride = 1;
+        }
         match cmd {
             Command::SetSource(s) => {
                 self.init.shared.version.store(s.version, Relaxed);
@@ -263,6 +274,11 @@ impl Worker {
         if self.timed {
             self.t0 = now_ns();
             self.due = self.t0 - self.last_publish >= PUBLISH_EVERY_NS;
+            // The sampled call opens the next window's error report: when
+            // every call fails, the error shown is this timed one.
+            if self.due {
+                self.error_reported = false;
+            }
         }
         self.sample = counted || self.due;
         self.init.shared.running.store(self.seq, Relaxed);
@@ -404,9 +420,8 @@ impl Worker {
     /// Moves local numbers where readers can see them.
     fn publish(&mut self) {
         self.last_publish = now_ns();
-        self.error_reported = false;
         if !self.latency.is_empty() {
-            self.stride = if self.latency.mean() < FAST_CALL_NS {
+            self.stride = if self.latency.value_at_quantile(0.5) < FAST_CALL_NS {
                 TIMING_STRIDE
             } else {
                 1
