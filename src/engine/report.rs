@@ -211,6 +211,8 @@ pub struct WorkerShared {
     pub invocations: AtomicU64,
     pub errors: AtomicU64,
     pub recycles: AtomicU64,
+    /// Duration of the last *timed* invocation (under load only a sample of
+    /// very fast calls is timed).
     pub last_duration_ns: AtomicU64,
     pub heap_used: AtomicU64,
     pub heap_total: AtomicU64,
