@@ -19,12 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::cli::BenchArgs;
 use crate::engine::{Engine, EngineConfig, Mode, ScriptKind, Source, platform, script};
 use crate::metrics::{Percentiles, fmt_bytes, fmt_duration, fmt_rate};
-use hdrhistogram::Histogram;
 
 const WARMUP: Duration = Duration::from_millis(500);
 
@@ -44,7 +44,7 @@ pub struct Throughput {
 }
 
 impl Throughput {
-    /// "0.93 (rounds 0.88–0.97)".
+    /// "0.93 (0.88–0.97)": over all rounds (lowest–highest round).
     pub fn ratio_text(&self) -> String {
         let lo = self
             .round_ratios

@@ -55,12 +55,13 @@ impl Percentiles {
 pub struct Metrics {
     /// (time, total invocations) samples inside RATE_WINDOW.
     totals: VecDeque<(Instant, u64)>,
-    /// Latency histograms by arrival, inside LATENCY_WINDOW.
-    latency: VecDeque<(Instant, Histogram<u64>)>,
-    /// Invocations completed per observation, inside LATENCY_WINDOW: how
-    /// many calls the latency histograms stand for.
-    counted: VecDeque<(Instant, u64)>,
-    last_total: Option<u64>,
+    /// Per observation inside LATENCY_WINDOW: the latency histogram drained
+    /// (if any) and the invocations completed, i.e. how many calls the
+    /// histograms stand for (workers time only a sample of very fast calls).
+    latency: VecDeque<(Instant, Option<Histogram<u64>>, u64)>,
+    /// Set by a reset: the next observation's invocations were mostly
+    /// made before it (e.g. in the old mode), so they are not counted.
+    fresh: bool,
     cold: Histogram<u64>,
     /// Invocations completed in each of the last HISTORY_SECS whole seconds.
     pub history: VecDeque<u64>,
@@ -78,8 +79,7 @@ impl Metrics {
         Metrics {
             totals: VecDeque::new(),
             latency: VecDeque::new(),
-            counted: VecDeque::new(),
-            last_total: None,
+            fresh: false,
             cold: new_histogram(),
             history: VecDeque::new(),
             second_start: None,
@@ -95,6 +95,10 @@ impl Metrics {
         latency: Histogram<u64>,
         cold: &Histogram<u64>,
     ) {
+        let done = match self.totals.back() {
+            Some((_, before)) if !std::mem::take(&mut self.fresh) => total.saturating_sub(*before),
+            _ => 0,
+        };
         self.totals.push_back((now, total));
         while self
             .totals
@@ -104,25 +108,14 @@ impl Metrics {
         {
             self.totals.pop_front();
         }
-        if !latency.is_empty() {
-            self.latency.push_back((now, latency));
-        }
-        let done = total.saturating_sub(self.last_total.unwrap_or(total));
-        self.last_total = Some(total);
-        if done > 0 {
-            self.counted.push_back((now, done));
-        }
-        while self
-            .counted
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > LATENCY_WINDOW)
-        {
-            self.counted.pop_front();
+        if !latency.is_empty() || done > 0 {
+            let timed = (!latency.is_empty()).then_some(latency);
+            self.latency.push_back((now, timed, done));
         }
         while self
             .latency
             .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > LATENCY_WINDOW)
+            .is_some_and(|(t, _, _)| now.duration_since(*t) > LATENCY_WINDOW)
         {
             self.latency.pop_front();
         }
@@ -159,7 +152,7 @@ impl Metrics {
     /// Latency percentiles over LATENCY_WINDOW.
     pub fn latency(&self) -> Percentiles {
         let mut h = new_histogram();
-        for (_, l) in &self.latency {
+        for l in self.latency.iter().filter_map(|(_, l, _)| l.as_ref()) {
             let _ = h.add(l);
         }
         Percentiles::of(&h)
@@ -168,8 +161,12 @@ impl Metrics {
     /// The share of invocations in LATENCY_WINDOW that were timed (workers
     /// time only a sample of very fast calls under load); 1 when unknown.
     pub fn timed_share(&self) -> f64 {
-        let timed: u64 = self.latency.iter().map(|(_, h)| h.len()).sum();
-        let done: u64 = self.counted.iter().map(|(_, n)| n).sum();
+        let timed: u64 = self
+            .latency
+            .iter()
+            .filter_map(|(_, h, _)| h.as_ref().map(|h| h.len()))
+            .sum();
+        let done: u64 = self.latency.iter().map(|(_, _, n)| n).sum();
         if done == 0 {
             1.0
         } else {
@@ -185,7 +182,7 @@ impl Metrics {
     /// Forgets latency and cold-start samples (e.g. after a mode change).
     pub fn reset_distributions(&mut self) {
         self.latency.clear();
-        self.counted.clear();
+        self.fresh = true;
         self.cold.reset();
     }
 }

@@ -266,9 +266,12 @@ impl Engine {
         self.config.isolates = n;
     }
 
+    /// Switches mode; latency and cold-start distributions start afresh,
+    /// so that one mode's numbers are never mixed into another's.
     pub fn set_mode(&mut self, mode: Mode) {
         self.config.mode = mode;
         self.broadcast(|| Command::SetMode(mode));
+        let _ = self.telemetry.drain();
     }
 
     /// New limits; a changed heap limit replaces every live isolate.

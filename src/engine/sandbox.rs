@@ -128,11 +128,6 @@ impl Sandbox {
         self.isolate.thread_safe_handle()
     }
 
-    /// Whether the heap limit stopped this isolate.
-    pub fn hit_heap_limit(&self) -> bool {
-        self.guard.hit.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// Clears a termination that was meant for an invocation that had
     /// already ended (see the watchdog).
     pub fn cancel_termination(&mut self) {

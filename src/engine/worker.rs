@@ -143,12 +143,19 @@ impl Worker {
     fn apply(&mut self, cmd: Command) {
         // New work of unknown speed: close the window of the old work and
         // time every call until a window of the new one says they are fast.
-        if matches!(
-            cmd,
-            Command::SetSource(_) | Command::SetMode(_) | Command::SetPayload(_)
-        ) {
-            self.publish();
-            self.stride = 1;
+        // A new mode starts its distributions afresh (the engine drops what
+        // was published already), so the old mode's window is dropped here.
+        match cmd {
+            Command::SetMode(_) => {
+                self.latency.reset();
+                self.cold.reset();
+                self.stride = 1;
+            }
+            Command::SetSource(_) | Command::SetPayload(_) => {
+                self.publish();
+                self.stride = 1;
+            }
+            _ => {}
         }
         match cmd {
             Command::SetSource(s) => {
@@ -240,9 +247,8 @@ impl Worker {
                 _ => sb.invoke_warm(&src, &call, &payload),
             };
             let after = self.after(&src, outcome, &sb.probe());
-            if let After::Retry(c) = after {
+            if let After::Retry(_) = after {
                 sb.cancel_termination();
-                call = c;
             }
             if self.init.mode == Mode::Cold {
                 store_heap(&self.init.shared, sb.heap_stats());
@@ -253,13 +259,11 @@ impl Worker {
                     self.recycle(true);
                 }
             }
-            if let After::Retry(_) = after {
-                continue;
-            }
-            if self.batch_over() {
-                return;
-            }
-            call = self.begin();
+            call = match after {
+                After::Retry(c) => c,
+                _ if self.batch_over() => return,
+                _ => self.begin(),
+            };
         }
     }
 

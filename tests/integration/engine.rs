@@ -468,3 +468,22 @@ fn latency_under_load_is_a_sample_of_fast_calls() {
         lat.len()
     );
 }
+
+/// A mode's latency is never mixed with another's: switching mode starts
+/// the distributions afresh.
+#[test]
+fn switching_mode_starts_latency_afresh() {
+    let mut e = engine(2, Mode::Warm);
+    e.set_source(sample("concat.js"));
+    run(&mut e, 200);
+    e.set_mode(Mode::Context);
+    run(&mut e, 5);
+    let (lat, cold) = e.telemetry().drain();
+    assert_eq!(lat.len(), 10, "only the context-mode calls");
+    assert!(
+        lat.min() > 1_000,
+        "a fresh context costs µs, not ns: {}",
+        lat.min()
+    );
+    assert!(cold.is_empty());
+}

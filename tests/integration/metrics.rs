@@ -38,4 +38,24 @@ fn rate_and_timed_share_follow_the_counters() {
         &none,
     );
     assert!((m.timed_share() - 1.0).abs() < 1e-9);
+    // After a reset (mode change) the calls made before it are not counted
+    // against the new mode's timed calls.
+    m.reset_distributions();
+    m.observe(
+        t0 + Duration::from_secs(61),
+        900_000,
+        timed(50, 200_000),
+        &none,
+    );
+    m.observe(
+        t0 + Duration::from_secs(62),
+        900_100,
+        timed(100, 200_000),
+        &none,
+    );
+    assert!((m.timed_share() - 1.0).abs() < 1e-9, "{}", m.timed_share());
+    assert!(
+        m.latency().p99 < Duration::from_millis(1),
+        "the 5 ms calls are gone"
+    );
 }
