@@ -103,6 +103,7 @@ impl Config {
             mode: self.engine.mode,
             limits: Limits {
                 heap_bytes: self.engine.heap_mb << 20,
+                external_bytes: EngineConfig::default().limits.external_bytes,
                 timeout: std::time::Duration::from_millis(self.engine.timeout_ms),
             },
             payload: self.engine.payload.clone(),

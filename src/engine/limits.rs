@@ -15,7 +15,12 @@ use super::report::WorkerShared;
 /// Per-isolate limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// V8 heap limit (old + young generation), bytes.
     pub heap_bytes: usize,
+    /// Budget for memory outside the V8 heap (ArrayBuffer backing stores and
+    /// WebAssembly memories), bytes.
+    pub external_bytes: usize,
+    /// Wall-clock limit per invocation.
     pub timeout: Duration,
 }
 
@@ -23,6 +28,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             heap_bytes: 64 << 20,
+            external_bytes: 64 << 20,
             timeout: Duration::from_secs(1),
         }
     }

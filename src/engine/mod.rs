@@ -7,6 +7,7 @@
 //! under a lock that workers take only every publish interval.
 
 pub mod console;
+pub mod format;
 pub mod limits;
 pub mod platform;
 pub mod report;

@@ -179,6 +179,7 @@ fn limits(timeout_ms: u64, heap_mb: usize) -> Limits {
     Limits {
         heap_bytes: heap_mb << 20,
         timeout: Duration::from_millis(timeout_ms),
+        ..Default::default()
     }
 }
 

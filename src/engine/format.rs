@@ -1,0 +1,1 @@
+//! The one value formatter (placeholder; being written).
