@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{self, Config, EXTERNAL_MB, HEAP_MB, ISOLATES, TIMEOUT_MS};
 use crate::engine::{EngineConfig, Mode};
 
 #[derive(Debug, Parser)]
@@ -32,6 +32,22 @@ pub struct Cli {
     /// Print the default config file and exit
     #[arg(long)]
     pub print_config: bool,
+
+    /// Append a plain-text log (timestamps, level, target, fields) to FILE
+    /// [default: $ISOLATE_PLAY_LOG if set, else no log]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
+
+impl Cli {
+    /// The log file: `--log`, else a non-empty `ISOLATE_PLAY_LOG`.
+    pub fn log_path(&self) -> Option<PathBuf> {
+        self.log.clone().or_else(|| {
+            std::env::var_os("ISOLATE_PLAY_LOG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,26 +62,33 @@ pub enum Command {
 #[derive(Clone, Debug, Default, Args)]
 pub struct EngineFlags {
     /// Number of isolates [default: 4]
-    #[arg(short = 'n', long, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    #[arg(short = 'n', long, value_parser = |s: &str| in_range::<u32>(ISOLATES, s))]
     pub isolates: Option<u32>,
     /// warm: kept context; context: fresh context per run; cold: fresh isolate per run [default: warm]
     #[arg(short, long, value_enum)]
     pub mode: Option<Mode>,
     /// Heap limit per isolate in MiB [default: 64]
-    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(4..=16384))]
+    #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(HEAP_MB, s))]
     pub heap_mb: Option<u32>,
+    /// Budget per isolate for ArrayBuffer and WebAssembly memory in MiB [default: 64]
+    #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(EXTERNAL_MB, s))]
+    pub external_mb: Option<u32>,
     /// Wall-clock limit per invocation in ms [default: 1000]
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(TIMEOUT_MS, s))]
     pub timeout_ms: Option<u64>,
     /// JSON passed to handlers as event.payload [default: null]
     #[arg(long, value_name = "JSON", value_parser = parse_json)]
     pub payload: Option<String>,
 }
 
+/// A flag's value parser: the same range the config file is held to.
+fn in_range<T: TryFrom<u64>>(range: config::Range, s: &str) -> Result<T, String> {
+    let v = range.parse(s)?;
+    T::try_from(v).map_err(|_| format!("{v} is too large"))
+}
+
 fn parse_json(s: &str) -> Result<String, String> {
-    serde_json::from_str::<serde_json::Value>(s)
-        .map(|_| s.to_string())
-        .map_err(|e| format!("not valid JSON: {e}"))
+    config::check_payload(s).map(|()| s.to_string())
 }
 
 impl EngineFlags {
@@ -80,6 +103,9 @@ impl EngineFlags {
         }
         if let Some(h) = self.heap_mb {
             c.limits.heap_bytes = (h as usize) << 20;
+        }
+        if let Some(x) = self.external_mb {
+            c.limits.external_bytes = (x as usize) << 20;
         }
         if let Some(t) = self.timeout_ms {
             c.limits.timeout = std::time::Duration::from_millis(t);

@@ -7,6 +7,70 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{EngineConfig, Limits, Mode};
 
+/// The allowed range of one numeric engine setting. The one place these
+/// rules live: the flags' value parsers and [`Config::load`] both use them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// The config key (`[engine]`); the flag is `--` and the key with dashes.
+    pub key: &'static str,
+    pub min: u64,
+    pub max: u64,
+}
+
+/// Isolates in the pool.
+pub const ISOLATES: Range = Range {
+    key: "isolates",
+    min: 1,
+    max: 5000,
+};
+/// Heap limit per isolate, MiB.
+pub const HEAP_MB: Range = Range {
+    key: "heap_mb",
+    min: 4,
+    max: 16384,
+};
+/// Budget for memory outside the V8 heap per isolate, MiB.
+pub const EXTERNAL_MB: Range = Range {
+    key: "external_mb",
+    min: 1,
+    max: 16384,
+};
+/// Wall-clock limit per invocation, ms (at most an hour).
+pub const TIMEOUT_MS: Range = Range {
+    key: "timeout_ms",
+    min: 1,
+    max: 3_600_000,
+};
+
+impl Range {
+    /// `value` when it is in range, else why not (without the key).
+    pub fn check(&self, value: u64) -> Result<u64, String> {
+        if (self.min..=self.max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(format!("{value} is not in {}..={}", self.min, self.max))
+        }
+    }
+
+    /// Parses a flag's value: a whole number in range.
+    pub fn parse(&self, text: &str) -> Result<u64, String> {
+        let value = text.trim().parse::<u64>().map_err(|_| {
+            format!(
+                "{text:?} is not a whole number in {}..={}",
+                self.min, self.max
+            )
+        })?;
+        self.check(value)
+    }
+}
+
+/// The payload rule: any JSON document.
+pub fn check_payload(text: &str) -> Result<(), String> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .map(|_| ())
+        .map_err(|e| format!("not valid JSON: {e}"))
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -23,6 +87,8 @@ pub struct EngineSection {
     pub mode: Mode,
     /// Heap limit per isolate, MiB.
     pub heap_mb: usize,
+    /// Budget per isolate for ArrayBuffer and WebAssembly memory, MiB.
+    pub external_mb: usize,
     /// Wall-clock limit per invocation, ms.
     pub timeout_ms: u64,
     /// JSON passed to handlers as event.payload.
@@ -36,6 +102,7 @@ impl Default for EngineSection {
             isolates: d.isolates,
             mode: d.mode,
             heap_mb: d.limits.heap_bytes >> 20,
+            external_mb: d.limits.external_bytes >> 20,
             timeout_ms: d.limits.timeout.as_millis() as u64,
             payload: d.payload,
         }
@@ -51,6 +118,25 @@ pub struct UiSection {
     pub debounce_ms: u64,
     /// Extra key bindings: key (e.g. "ctrl-r", "F5", "x") to action name.
     pub keys: std::collections::BTreeMap<String, String>,
+}
+
+impl EngineSection {
+    /// Checks every value with the flags' rules; the error names the key,
+    /// the value and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        for (range, value) in [
+            (ISOLATES, self.isolates as u64),
+            (HEAP_MB, self.heap_mb as u64),
+            (EXTERNAL_MB, self.external_mb as u64),
+            (TIMEOUT_MS, self.timeout_ms),
+        ] {
+            range
+                .check(value)
+                .map_err(|why| format!("engine.{} = {value}: {why}", range.key))?;
+        }
+        check_payload(&self.payload)
+            .map_err(|why| format!("engine.payload = {:?}: {why}", self.payload))
+    }
 }
 
 impl Default for UiSection {
@@ -79,9 +165,7 @@ impl Config {
             },
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))
-            }
+            Ok(text) => Self::from_toml(&text, &path),
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
                 Ok(Config::default())
             }
@@ -90,6 +174,32 @@ impl Config {
                 path.display()
             )),
         }
+    }
+
+    /// Parses and validates a config file's text; `origin` names the file
+    /// in the error, which is one line: `config FILE:LINE: SOURCE LINE:
+    /// WHY` for TOML errors, `config FILE: engine.KEY = VALUE: WHY` for
+    /// values the flags would refuse too.
+    pub fn from_toml(text: &str, origin: &Path) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            // toml's own Display quotes the source over several lines.
+            let message = e.message().trim().replace('\n', "; ");
+            match e.span().and_then(|s| text.get(..s.start)) {
+                Some(before) => {
+                    let line = before.matches('\n').count() + 1;
+                    let from = before.rfind('\n').map_or(0, |i| i + 1);
+                    let source = text[from..].lines().next().unwrap_or("").trim();
+                    let source: String = source.chars().take(80).collect();
+                    anyhow::anyhow!("config {}:{line}: {source}: {message}", origin.display())
+                }
+                None => anyhow::anyhow!("config {}: {message}", origin.display()),
+            }
+        })?;
+        config
+            .engine
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config {}: {e}", origin.display()))?;
+        Ok(config)
     }
 
     /// The default config as TOML, for `--print-config`.
@@ -103,7 +213,7 @@ impl Config {
             mode: self.engine.mode,
             limits: Limits {
                 heap_bytes: self.engine.heap_mb << 20,
-                external_bytes: EngineConfig::default().limits.external_bytes,
+                external_bytes: self.engine.external_mb << 20,
                 timeout: std::time::Duration::from_millis(self.engine.timeout_ms),
             },
             payload: self.engine.payload.clone(),

@@ -3,10 +3,14 @@
 //! The binary is a thin shell over this library so that tests drive the
 //! same code a person does.
 
+// Every `unsafe` block says why it is sound in a `// SAFETY:` comment.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod log;
 pub mod metrics;
 pub mod run;
 pub mod system;
@@ -24,11 +28,40 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         print!("{}", Config::default_toml());
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(path) = cli.log_path() {
+        log::init(&path)?;
+        let command = match &cli.command {
+            Some(Command::Run(_)) => "run",
+            Some(Command::Bench(_)) => "bench",
+            None => "playground",
+        };
+        tracing::info!(
+            command,
+            version = env!("CARGO_PKG_VERSION"),
+            pid = std::process::id(),
+            "isolate-play starting"
+        );
+    }
+    let result = dispatch_command(cli);
+    match &result {
+        Ok(_) => tracing::info!("isolate-play done"),
+        Err(e) => tracing::error!("isolate-play exiting on an error: {e:#}"),
+    }
+    result
+}
+
+fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Some(Command::Run(args)) => {
             let source = engine::Source::from_file(&args.file)?;
             let engine_config = args.engine.resolve(&config);
+            tracing::info!(
+                file = %args.file.display(),
+                invocations = args.invocations,
+                ?engine_config,
+                "run"
+            );
             let report = run::execute(source, engine_config, args.invocations);
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -44,6 +77,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Bench(args)) => {
             let source = engine::Source::from_file(&args.file)?;
             let engine_config = args.engine.resolve(&config);
+            tracing::info!(file = %args.file.display(), ?engine_config, "bench");
             bench::main(source, engine_config, &args)
         }
         None => {
@@ -53,6 +87,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => ".".into(),
             };
             let engine_config = cli.engine.resolve(&config);
+            tracing::info!(root = %root.display(), ?engine_config, "playground");
             tui::run(root, engine_config, config.ui)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -31,12 +31,15 @@ pub struct IsolateResult {
     pub heap: Heap,
 }
 
+/// An isolate's memory when the run ended (bytes): its V8 heap, and the
+/// memory outside it (ArrayBuffer backing stores) against its budget.
 #[derive(Debug, Serialize)]
 pub struct Heap {
     pub used: u64,
     pub total: u64,
     pub limit: u64,
     pub external: u64,
+    pub external_limit: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,8 +52,17 @@ pub struct Summary {
     pub latency: Percentiles,
     /// Isolate + context creation, for every isolate created in this run.
     pub cold_start: Percentiles,
+    /// Isolates discarded because a limit stopped them (replaced by fresh
+    /// ones), including abandoned ones.
     pub recycles: u64,
+    /// Isolates V8 gave up on inside a built-in (see `engine::limits`):
+    /// their threads are parked and their memory kept until exit.
+    pub abandoned: u64,
+    /// Resident memory at the end of the run (bytes).
     pub rss_bytes: u64,
+    /// Peak resident memory of the whole process (bytes; Linux VmHWM, 0
+    /// where unknown).
+    pub peak_rss_bytes: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,45 +83,100 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
     let mode = config.mode;
     let file = source.name.clone();
     let kind = source.kind;
+    let timeout = config.limits.timeout;
     let mut engine = Engine::new(config);
     engine.set_source(source);
     engine.wait_ready(Duration::from_secs(120));
     let mut last: Vec<Option<Invocation>> = vec![None; n];
+    let mut stalled_errors: Vec<(usize, ScriptError)> = Vec::new();
     let mut first_error: Vec<Option<ScriptError>> = vec![None; n];
-    let mut failures = vec![0u64; n];
     let t0 = Instant::now();
     let batch = engine.run(invocations);
+    let mut finished = vec![false; n];
     let mut done = 0;
+    // Every worker reports each invocation within its timeout (a stop, a
+    // panic and an abandoned isolate are all reported); silence this long
+    // means something is wrong in isolate-play itself, and the run says so
+    // instead of waiting forever.
+    let silence = (timeout * 10).max(Duration::from_secs(60));
+    let mut stalled = false;
     while done < n {
-        match engine.reports().recv() {
+        match engine.reports().recv_timeout(silence) {
             Ok(Report::Invocation(inv)) => {
                 let w = inv.worker;
                 if let Err(e) = &inv.outcome {
-                    failures[w] += 1;
                     first_error[w].get_or_insert_with(|| e.clone());
                 }
                 last[w] = Some(*inv);
             }
-            Ok(Report::RunDone { batch: b, .. }) if b == batch => done += 1,
+            Ok(Report::RunDone { worker, batch: b }) if b == batch => {
+                if !finished[worker] {
+                    finished[worker] = true;
+                    done += 1;
+                }
+            }
             Ok(_) => {}
-            Err(_) => break,
+            Err(_) => {
+                stalled = true;
+                break;
+            }
         }
     }
     let wall = t0.elapsed();
     let snaps = engine.snapshots();
+    let abandoned = engine.abandoned();
+    if stalled {
+        for (w, f) in finished.iter().enumerate() {
+            if !f {
+                let err = ScriptError::new(
+                    crate::engine::ErrorKind::Internal,
+                    format!(
+                        "isolate-play internal error: isolate {w} reported nothing for {} s; the run was cut short",
+                        silence.as_secs()
+                    ),
+                );
+                first_error[w].get_or_insert_with(|| err.clone());
+                stalled_errors.push((w, err));
+            }
+        }
+    }
+    // Every invocation counts, reported or not (a quarantined version's
+    // run is one report for all its invocations).
+    let failures: Vec<u64> = (0..n)
+        .map(|w| {
+            let stalled = stalled_errors.iter().any(|(s, _)| *s == w);
+            let missing = if stalled {
+                invocations.saturating_sub(snaps[w].invocations)
+            } else {
+                0
+            };
+            snaps[w].errors + missing
+        })
+        .collect();
     let (latency, cold) = engine.telemetry().drain();
     let rss = system::rss_now();
-    drop(engine);
+    let peak_rss = system::peak_rss();
+    if stalled {
+        // Dropping would wait for the silent workers.
+        std::mem::forget(engine);
+    } else {
+        drop(engine);
+    }
 
     let results: Vec<IsolateResult> = (0..n)
         .map(|w| {
-            isolate_result(
+            let mut r = isolate_result(
                 w,
                 last[w].take(),
                 first_error[w].take(),
                 failures[w],
                 &snaps[w],
-            )
+            );
+            if let Some((_, err)) = stalled_errors.iter().find(|(s, _)| *s == w) {
+                r.result = None;
+                r.error = Some(err.clone());
+            }
+            r
         })
         .collect();
     let total = n as u64 * invocations;
@@ -130,7 +197,9 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
             latency: Percentiles::of(&latency),
             cold_start: Percentiles::of(&cold),
             recycles: snaps.iter().map(|s| s.recycles).sum(),
+            abandoned,
             rss_bytes: rss,
+            peak_rss_bytes: peak_rss,
         },
         results,
     }
@@ -168,6 +237,7 @@ fn isolate_result(
             total: snap.heap_total,
             limit: snap.heap_limit,
             external: snap.external,
+            external_limit: snap.external_limit,
         },
     }
 }
@@ -194,10 +264,16 @@ pub fn render_text(r: &RunReport) -> String {
     for i in &r.results {
         let head = format!("isolate {:>3}", i.isolate);
         let stats = format!(
-            "{}, heap {} of {}",
-            fmt_duration(Duration::from_secs_f64(i.duration_us / 1e6)),
+            "{}, heap {} of {}, external {} of {}",
+            if i.duration_us > 0.0 {
+                fmt_duration(Duration::from_secs_f64(i.duration_us / 1e6))
+            } else {
+                "—".into()
+            },
             fmt_bytes(i.heap.used),
-            fmt_bytes(i.heap.limit)
+            fmt_bytes(i.heap.limit),
+            fmt_bytes(i.heap.external),
+            fmt_bytes(i.heap.external_limit),
         );
         let counts = if r.invocations_per_isolate > 1 {
             format!(
@@ -239,7 +315,7 @@ pub fn render_text(r: &RunReport) -> String {
     let s = &r.summary;
     let _ = writeln!(
         out,
-        "summary: {} invocation{} ({} ok, {} failed) in {} · {} · latency p50 {} p99 {} · cold start p50 {} p99 {} ({} isolate{}) · {} recycle{} · RSS {}",
+        "summary: {} invocation{} ({} ok, {} failed) in {} · {} · latency p50 {} p99 {} · cold start p50 {} p99 {} ({} isolate{}) · {} recycle{}{} · RSS {} (peak {})",
         s.invocations,
         plural(s.invocations),
         s.ok,
@@ -254,7 +330,17 @@ pub fn render_text(r: &RunReport) -> String {
         plural(s.cold_start.count),
         s.recycles,
         plural(s.recycles),
+        if s.abandoned > 0 {
+            format!(
+                " · {} isolate{} abandoned (memory kept until exit)",
+                s.abandoned,
+                plural(s.abandoned)
+            )
+        } else {
+            String::new()
+        },
         fmt_bytes(s.rss_bytes),
+        fmt_bytes(s.peak_rss_bytes),
     );
     out
 }

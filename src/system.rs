@@ -57,3 +57,17 @@ impl Sampler {
 pub fn rss_now() -> u64 {
     Sampler::new().sample().rss_bytes
 }
+
+/// Peak resident set size of this process so far, in bytes (`VmHWM` from
+/// /proc/self/status on Linux; 0 where it cannot be read).
+pub fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}

@@ -23,12 +23,17 @@ pub fn watch(root: &Path, tx: Sender<Vec<PathBuf>>) -> anyhow::Result<Watch> {
             .to_path_buf()
     };
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if let Ok(ev) = res
-            && !matches!(ev.kind, notify::EventKind::Access(_))
-        {
-            let _ = tx.send(ev.paths);
+        match res {
+            Ok(ev) if !matches!(ev.kind, notify::EventKind::Access(_)) => {
+                let _ = tx.send(ev.paths);
+            }
+            Ok(_) => {}
+            // The playground keeps going on what it has; the log says why
+            // a change on disk may not have shown up.
+            Err(e) => tracing::warn!(error = %e, paths = ?e.paths, "file watcher error"),
         }
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    tracing::debug!(dir = %dir.display(), "watching");
     Ok(Watch { _watcher: watcher })
 }

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use super::format;
 use super::report::{Console, ConsoleLine, Level};
 
 /// Bounds on what one invocation may print.
@@ -45,7 +46,9 @@ impl ConsoleBuf {
         self.console.lines.len() >= self.bounds.max_lines || self.bytes >= self.bounds.max_bytes
     }
 
-    fn push(&mut self, level: Level, mut text: String) {
+    /// Adds a line, cut to what is left of the byte bound; counts it as
+    /// dropped when the buffer is full.
+    pub fn push(&mut self, level: Level, mut text: String) {
         if self.full() {
             self.console.dropped += 1;
             return;
@@ -82,17 +85,6 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Cuts `s` to `max` bytes, noting how much was left out.
-pub fn truncate_with_note(mut s: String, max: usize) -> String {
-    if s.len() <= max {
-        return s;
-    }
-    let total = s.len();
-    s.truncate(floor_char_boundary(&s, max));
-    s.push_str(&format!("… [truncated: {total} bytes in all]"));
-    s
-}
-
 fn console_callback(
     scope: &mut v8::PinScope,
     args: v8::FunctionCallbackArguments,
@@ -109,13 +101,25 @@ fn console_callback(
         buf.borrow_mut().console.dropped += 1;
         return;
     }
+    // Never format more than the buffer can still take.
+    let room = {
+        let b = buf.borrow();
+        b.bounds
+            .max_bytes
+            .saturating_sub(b.bytes)
+            .min(MAX_RESULT_BYTES)
+    };
     let mut text = String::new();
     for i in 0..args.length() {
         if i > 0 {
             text.push(' ');
         }
-        text.push_str(&display(scope, args.get(i)));
-        if text.len() > MAX_RESULT_BYTES {
+        let bounds = format::Bounds {
+            max_bytes: room.saturating_sub(text.len()).max(1),
+            ..Default::default()
+        };
+        text.push_str(&format::display(scope, args.get(i), bounds));
+        if text.len() >= room || scope.is_execution_terminating() {
             break;
         }
     }
@@ -131,8 +135,9 @@ pub fn template<'s>(scope: &v8::PinScope<'s, '_, ()>) -> v8::Local<'s, v8::Objec
         let f = v8::FunctionTemplate::builder(console_callback)
             .data(data.into())
             .build(scope);
-        let name = v8::String::new(scope, level.name()).unwrap();
-        console.set(name.into(), f.into());
+        if let Some(name) = v8::String::new(scope, level.name()) {
+            console.set(name.into(), f.into());
+        }
     }
     console
 }
@@ -140,40 +145,10 @@ pub fn template<'s>(scope: &v8::PinScope<'s, '_, ()>) -> v8::Local<'s, v8::Objec
 /// Replaces the context's built-in `console` with a capturing one.
 pub fn install(scope: &mut v8::PinScope, template: v8::Local<v8::ObjectTemplate>) {
     let context = scope.get_current_context();
-    let console = template.new_instance(scope).expect("console object");
-    let key = v8::String::new(scope, "console").unwrap();
-    context.global(scope).set(scope, key.into(), console.into());
-}
-
-/// A value as a person reads it: strings as they are, JSON where the value
-/// is JSON-able, else V8's own description (functions, symbols, BigInts).
-pub fn display(scope: &mut v8::PinScope, value: v8::Local<v8::Value>) -> String {
-    if value.is_string() {
-        return value.to_rust_string_lossy(scope);
-    }
-    if value.is_undefined() || value.is_function() || value.is_symbol() || value.is_big_int() {
-        return detail(scope, value);
-    }
-    if value.is_native_error() {
-        return detail(scope, value);
-    }
-    v8::tc_scope!(let tc, scope);
-    match v8::json::stringify(tc, value) {
-        Some(s) if !tc.has_caught() => s.to_rust_string_lossy(tc),
-        _ => {
-            if tc.has_terminated() {
-                return String::new();
-            }
-            tc.reset();
-            detail(tc, value)
-        }
-    }
-}
-
-fn detail(scope: &mut v8::PinScope, value: v8::Local<v8::Value>) -> String {
-    v8::tc_scope!(let tc, scope);
-    match value.to_detail_string(tc) {
-        Some(s) => s.to_rust_string_lossy(tc),
-        None => "<unprintable value>".to_string(),
+    if let Some((console, key)) = template
+        .new_instance(scope)
+        .zip(v8::String::new(scope, "console"))
+    {
+        context.global(scope).set(scope, key.into(), console.into());
     }
 }

@@ -31,7 +31,7 @@ pub use report::{
     WorkerShared, WorkerSnapshot, WorkerState,
 };
 pub use script::{ScriptKind, Source};
-use worker::{Command, WorkerInit};
+use worker::{Command, EngineShared, WORKER_STACK, WorkerInit};
 
 /// How an invocation gets its isolate and context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -108,8 +108,12 @@ pub fn new_histogram() -> Histogram<u64> {
 impl Telemetry {
     /// Takes what was recorded since the last drain: (latency, cold start).
     pub fn drain(&self) -> (Histogram<u64>, Histogram<u64>) {
-        let take =
-            |m: &Mutex<Histogram<u64>>| std::mem::replace(&mut *m.lock().unwrap(), new_histogram());
+        let take = |m: &Mutex<Histogram<u64>>| {
+            std::mem::replace(
+                &mut *m.lock().unwrap_or_else(|p| p.into_inner()),
+                new_histogram(),
+            )
+        };
         (take(&self.latency), take(&self.cold_start))
     }
 }
@@ -136,10 +140,8 @@ pub struct Engine {
     timeout_ns: Arc<AtomicU64>,
     watchdog_stop: Option<Sender<()>>,
     watchdog: Option<JoinHandle<()>>,
+    shared: Arc<EngineShared>,
 }
-
-/// Stack for worker threads: V8 keeps its own limit (~1 MB) well inside it.
-const WORKER_STACK: usize = 4 << 20;
 
 impl Engine {
     pub fn new(config: EngineConfig) -> Engine {
@@ -174,6 +176,7 @@ impl Engine {
             timeout_ns,
             watchdog_stop: Some(stop_tx),
             watchdog: Some(watchdog),
+            shared: Arc::new(EngineShared::default()),
         };
         let n = engine.config.isolates;
         engine.set_isolates(n);
@@ -249,12 +252,13 @@ impl Engine {
                 payload: self.payload.clone(),
                 source: self.source.clone(),
                 load: self.load,
+                engine: self.shared.clone(),
             };
             let thread = platform::spawn(format!("isolate-{id}"), WORKER_STACK, move || {
                 worker::run(init)
             });
             {
-                let mut reg = self.registry.lock().unwrap();
+                let mut reg = self.registry.lock().unwrap_or_else(|p| p.into_inner());
                 reg.retain(|w| w.state() != WorkerState::Stopped);
                 reg.push(shared.clone());
             }
@@ -314,6 +318,21 @@ impl Engine {
         self.workers.iter().map(|w| w.shared.snapshot()).collect()
     }
 
+    /// Isolates V8 gave up on (see `limits`), over the live workers: each
+    /// keeps its memory until the process exits.
+    pub fn abandoned(&self) -> u64 {
+        self.workers
+            .iter()
+            .map(|w| w.shared.abandoned.load(Relaxed))
+            .sum()
+    }
+
+    /// Whether `version` is quarantined: it made V8 give up on an isolate,
+    /// and is not run again.
+    pub fn is_quarantined(&self, version: u64) -> bool {
+        self.shared.is_quarantined(version)
+    }
+
     /// Total invocations over the live workers.
     pub fn total_invocations(&self) -> u64 {
         self.workers
@@ -352,6 +371,16 @@ impl Drop for Engine {
     fn drop(&mut self) {
         self.broadcast(|| Command::Shutdown);
         for w in &mut self.workers {
+            // A worker that abandoned an isolate left its first thread
+            // parked for good; its state went on in a thread of its own,
+            // which stops (state Stopped) when it takes the Shutdown.
+            if w.shared.abandoned.load(Relaxed) > 0 {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while w.shared.state() != WorkerState::Stopped && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                continue;
+            }
             if let Some(t) = w.thread.take() {
                 let _ = t.join();
             }

@@ -68,6 +68,12 @@ pub enum ErrorKind {
     Timeout,
     /// Stopped at the heap limit.
     HeapLimit,
+    /// Stopped for pressing past the external-memory budget (ArrayBuffer
+    /// backing stores).
+    ExternalLimit,
+    /// A fault in isolate-play itself (a worker panicked); the isolate was
+    /// replaced.
+    Internal,
 }
 
 /// Where in the source an error points (1-based line and column).
@@ -218,6 +224,10 @@ pub struct WorkerShared {
     pub heap_total: AtomicU64,
     pub heap_limit: AtomicU64,
     pub external: AtomicU64,
+    pub external_limit: AtomicU64,
+    /// Isolates this worker had to abandon (see `limits`): each keeps its
+    /// memory until the process exits.
+    pub abandoned: AtomicU64,
     /// Isolate + context creation time of the current isolate.
     pub cold_start_ns: AtomicU64,
     pub version: AtomicU64,
@@ -264,6 +274,8 @@ impl WorkerShared {
             heap_total: self.heap_total.load(Relaxed),
             heap_limit: self.heap_limit.load(Relaxed),
             external: self.external.load(Relaxed),
+            external_limit: self.external_limit.load(Relaxed),
+            abandoned: self.abandoned.load(Relaxed),
             cold_start: Duration::from_nanos(self.cold_start_ns.load(Relaxed)),
             version: self.version.load(Relaxed),
         }
@@ -284,6 +296,8 @@ pub struct WorkerSnapshot {
     pub heap_total: u64,
     pub heap_limit: u64,
     pub external: u64,
+    pub external_limit: u64,
+    pub abandoned: u64,
     #[serde(serialize_with = "ser_micros")]
     pub cold_start: Duration,
     pub version: u64,

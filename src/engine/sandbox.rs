@@ -1,14 +1,23 @@
 //! One isolate with what it keeps between invocations: the console template,
-//! the warm context and the compiled entry of the current version. Lives and
-//! dies on one worker thread.
+//! the warm context and the compiled entry of the current version, its heap
+//! guard and external-memory budget, and the rejections its promises left
+//! unhandled. Lives and dies on one worker thread.
+//!
+//! Every invocation ends the same way, whether it returned or threw: its
+//! microtask queue is drained (under its own limits, so nothing it queued
+//! runs in a later invocation), the promises it rejected without a handler
+//! are reported on its console, and only then is its result formatted.
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use super::console::{self, ConsoleBounds, ConsoleBuf, MAX_RESULT_BYTES};
-use super::limits::{HeapGuard, Limits};
-use super::report::{ErrorKind, ScriptError};
+use super::format;
+use super::limits::{EXTERNAL_REFUSALS_BEFORE_STOP, ExternalBudget, HeapGuard, Limits};
+use super::report::{ErrorKind, Level, ScriptError};
 use super::script::{self, ScriptKind, Source};
 
 /// One invocation's identity (the handler's event gets these and the payload).
@@ -16,7 +25,7 @@ use super::script::{self, ScriptKind, Source};
 pub struct Call {
     pub isolate: usize,
     pub invocation: u64,
-    /// Stringify the result (skipped under load except for sampled calls).
+    /// Format the result (skipped under load except for sampled calls).
     pub want_result: bool,
 }
 
@@ -28,18 +37,52 @@ pub enum Next {
     Stop,
 }
 
+/// Why the isolate's own guards stopped the running invocation, if they did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuardStop {
+    Heap,
+    External,
+}
+
 /// What the worker reads after an invocation without touching V8.
 pub struct Probe<'a> {
     console: &'a RefCell<ConsoleBuf>,
     guard: &'a HeapGuard,
+    budget: &'a ExternalBudget,
 }
 
 impl Probe<'_> {
     pub fn console(&self) -> std::cell::RefMut<'_, ConsoleBuf> {
         self.console.borrow_mut()
     }
-    pub fn heap_hit(&self) -> bool {
-        self.guard.hit.load(std::sync::atomic::Ordering::Relaxed)
+
+    /// Nothing for the slow path: no guard hit, no refused allocation.
+    #[inline(always)]
+    pub fn is_clean(&self) -> bool {
+        !self.guard.hit.load(Relaxed) && self.budget.refused.load(Relaxed) == 0
+    }
+
+    /// Which guard stopped the isolate, if any (cheap: two relaxed loads).
+    #[inline(always)]
+    pub fn guard_stop(&self) -> Option<GuardStop> {
+        if self.guard.hit.load(Relaxed) {
+            Some(GuardStop::Heap)
+        } else if self.budget.refused.load(Relaxed) >= EXTERNAL_REFUSALS_BEFORE_STOP {
+            Some(GuardStop::External)
+        } else {
+            None
+        }
+    }
+
+    /// Allocations the external budget refused since the last call (and
+    /// resets the count): a `RangeError` the script saw came from the budget.
+    pub fn take_external_refusals(&self) -> u64 {
+        self.budget.refused.swap(0, Relaxed)
+    }
+
+    /// Bytes of ArrayBuffer backing stores alive in this isolate now.
+    pub fn external_used(&self) -> usize {
+        self.budget.used.load(Relaxed)
     }
 }
 
@@ -68,42 +111,77 @@ enum Target<'s> {
     Handler(v8::Local<'s, v8::Function>),
 }
 
-/// Heap numbers read on the isolate's own thread.
+/// Heap numbers read on the isolate's own thread (bytes).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HeapStats {
     pub used: u64,
     pub total: u64,
+    /// The configured heap limit (not V8's raised limit while a stop unwinds).
     pub limit: u64,
+    /// ArrayBuffer backing stores.
     pub external: u64,
+    pub external_limit: u64,
 }
+
+/// Most unhandled rejections one invocation reports; the rest are counted.
+const MAX_REJECTIONS: usize = 100;
+
+/// Promises rejected with no handler during the current invocation, kept
+/// in the isolate's slot for the promise-reject callback.
+#[derive(Default)]
+struct Rejections {
+    pending: Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>,
+    dropped: u64,
+}
+
+type RejectionsSlot = Rc<RefCell<Rejections>>;
+
+/// Frames kept in captured stack traces (a stack overflow has thousands).
+pub const STACK_FRAMES: i32 = 16;
 
 pub struct Sandbox {
     // Globals first: they must be dropped while the isolate is alive.
     entry: Option<(u64, Entry)>,
     context: v8::Global<v8::Context>,
     template: v8::Global<v8::ObjectTemplate>,
+    rejections: RejectionsSlot,
     isolate: v8::OwnedIsolate,
     // After the isolate: V8 may call back into it until the isolate is gone.
     guard: Box<HeapGuard>,
+    budget: Arc<ExternalBudget>,
     console: Rc<RefCell<ConsoleBuf>>,
+    limits: Limits,
     /// Isolate + context creation time.
     pub cold_start: Duration,
 }
 
 impl Sandbox {
-    pub fn new(limits: &Limits, bounds: ConsoleBounds) -> Sandbox {
+    /// A fresh isolate with its limits, console and a context. `on_oom` is
+    /// V8's out-of-memory handler for it (see `worker::on_fatal_oom`).
+    pub fn new(limits: &Limits, bounds: ConsoleBounds, on_oom: v8::OomErrorCallback) -> Sandbox {
         let t0 = Instant::now();
+        let budget = ExternalBudget::new(limits.external_bytes);
         let params = v8::CreateParams::default()
             .heap_limits(0, limits.heap_bytes)
+            .array_buffer_allocator(budget.allocator())
             .allow_atomics_wait(false);
         let mut isolate = v8::Isolate::new(params);
         isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
         isolate.set_host_import_module_dynamically_callback(refuse_dynamic_import);
+        isolate.set_oom_error_handler(on_oom);
+        // Every error keeps a detailed trace of its first frames, read
+        // without `.stack` (which would run `Error.prepareStackTrace`).
+        isolate.set_capture_stack_trace_for_uncaught_exceptions(true, STACK_FRAMES);
+        isolate.set_promise_reject_callback(on_promise_reject);
+        isolate.set_allow_wasm_code_generation_callback(refuse_wasm);
         // Shared with the console callback through the slot; kept here too
         // so that the hot loop checks it without a call into V8.
         let console = Rc::new(RefCell::new(ConsoleBuf::new(bounds)));
         isolate.set_slot(console.clone());
-        let guard = HeapGuard::install(&mut isolate);
+        let rejections: RejectionsSlot = Default::default();
+        isolate.set_slot(rejections.clone());
+        let guard = HeapGuard::install(&mut isolate, limits.heap_bytes);
+        let _ = budget.handle.set(isolate.thread_safe_handle());
         let (template, context) = {
             v8::scope!(let scope, &mut isolate);
             let template = console::template(scope);
@@ -117,9 +195,12 @@ impl Sandbox {
             entry: None,
             context,
             template,
+            rejections,
             isolate,
             guard,
+            budget,
             console,
+            limits: *limits,
             cold_start: t0.elapsed(),
         }
     }
@@ -134,13 +215,19 @@ impl Sandbox {
         self.isolate.cancel_terminate_execution();
     }
 
+    /// Headroom the heap guard granted beyond the limit (bytes).
+    pub fn heap_headroom(&self) -> usize {
+        self.guard.granted()
+    }
+
     pub fn heap_stats(&mut self) -> HeapStats {
         let s = self.isolate.get_heap_statistics();
         HeapStats {
             used: s.used_heap_size() as u64,
             total: s.total_heap_size() as u64,
-            limit: s.heap_size_limit() as u64,
-            external: s.external_memory() as u64,
+            limit: self.limits.heap_bytes as u64,
+            external: self.budget.used.load(Relaxed) as u64,
+            external_limit: self.limits.external_bytes as u64,
         }
     }
 
@@ -150,21 +237,27 @@ impl Sandbox {
         if self.entry.as_ref().map(|(v, _)| *v) == Some(src.version) {
             return Ok(());
         }
-        v8::scope!(let hs, &mut self.isolate);
-        let context = v8::Local::new(hs, &self.context);
-        let scope = &mut v8::ContextScope::new(hs, context);
-        v8::tc_scope!(let tc, scope);
-        let entry = match src.kind {
-            ScriptKind::Script => {
-                script::compile_script(tc, src).map(|s| Entry::Script(v8::Global::new(tc, s)))
-            }
-            ScriptKind::Handler => {
-                script::load_handler(tc, src).map(|f| Entry::Handler(v8::Global::new(tc, f)))
-            }
+        let entry = {
+            v8::scope!(let hs, &mut self.isolate);
+            let context = v8::Local::new(hs, &self.context);
+            let scope = &mut v8::ContextScope::new(hs, context);
+            v8::tc_scope!(let tc, scope);
+            let entry = match src.kind {
+                ScriptKind::Script => {
+                    script::compile_script(tc, src).map(|s| Entry::Script(v8::Global::new(tc, s)))
+                }
+                ScriptKind::Handler => {
+                    let loaded = script::load_handler(tc, src);
+                    settle(tc, src);
+                    loaded.map(|f| Entry::Handler(v8::Global::new(tc, f)))
+                }
+            };
+            entry
         };
         let entry = match entry {
             Ok(e) => e,
             Err(e) if e.kind == ErrorKind::Timeout => return Err(e),
+            Err(e) if self.probe().guard_stop().is_some() => return Err(e),
             Err(e) => Entry::Failed(e),
         };
         self.entry = Some((src.version, entry));
@@ -185,6 +278,7 @@ impl Sandbox {
         let probe = Probe {
             console: &self.console,
             guard: &self.guard,
+            budget: &self.budget,
         };
         v8::scope!(let hs, &mut self.isolate);
         let context = v8::Local::new(hs, &self.context);
@@ -198,7 +292,10 @@ impl Sandbox {
                 {}
                 return;
             }
-            None => unreachable!("ensure_entry set it"),
+            None => {
+                driver.next(Err(Box::new(internal("no compiled entry"))), &probe);
+                return;
+            }
         };
         // Chunks of invocations share one TryCatch (and a handle scope for
         // error details); each invocation still gets its own handle scope, so
@@ -210,10 +307,10 @@ impl Sandbox {
             for _ in 0..CHUNK {
                 let ran = {
                     v8::scope!(let s, &mut **tc);
-                    run_call(s, target, &call, payload)
+                    run_call(s, target, &call, payload, src)
                 };
                 let failed = ran.is_err();
-                let outcome = ran.map_err(|f| f.resolve(tc));
+                let outcome = ran.map_err(|f| f.resolve(tc, src));
                 match driver.next(outcome, &probe) {
                     Next::Call(c) => call = c,
                     Next::Retry(c) => {
@@ -234,6 +331,7 @@ impl Sandbox {
         Probe {
             console: &self.console,
             guard: &self.guard,
+            budget: &self.budget,
         }
     }
 
@@ -248,9 +346,9 @@ impl Sandbox {
             Some((_, Entry::Script(s))) => Target::Script(v8::Local::new(tc, s)),
             Some((_, Entry::Handler(f))) => Target::Handler(v8::Local::new(tc, f)),
             Some((_, Entry::Failed(e))) => return Err(Box::new(e.clone())),
-            None => unreachable!("ensure_entry set it"),
+            None => return Err(Box::new(internal("no compiled entry"))),
         };
-        execute(tc, target, call, payload)
+        execute(tc, target, call, payload, src)
     }
 
     /// Context: a fresh context in this isolate, the source compiled into it
@@ -263,13 +361,55 @@ impl Sandbox {
         v8::tc_scope!(let tc, scope);
         let target = match src.kind {
             ScriptKind::Script => Target::Script(script::compile_script(tc, src)?),
-            ScriptKind::Handler => Target::Handler(script::load_handler(tc, src)?),
+            ScriptKind::Handler => {
+                let loaded = script::load_handler(tc, src);
+                settle(tc, src);
+                Target::Handler(loaded?)
+            }
         };
-        execute(tc, target, call, payload)
+        execute(tc, target, call, payload, src)
     }
 }
 
-/// A plain context with our console in place of V8's.
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Globals must go while the isolate lives; the slot's copy of this
+        // list would otherwise outlive it.
+        let mut r = self.rejections.borrow_mut();
+        r.pending.clear();
+    }
+}
+
+/// Run in every new context before any script: takes away what V8 would
+/// allocate outside the isolate's external-memory budget. WebAssembly
+/// memories and resizable (or growable) buffers are mapped by V8 itself,
+/// not through the ArrayBuffer allocator that counts the budget. The
+/// options are read once, so a getter cannot answer differently to the
+/// check and to the constructor.
+const PRELUDE: &str = r#"(() => {
+  'use strict';
+  delete globalThis.WebAssembly;
+  for (const name of ['ArrayBuffer', 'SharedArrayBuffer']) {
+    const Real = globalThis[name];
+    const Guarded = new Proxy(Real, {
+      construct(target, args, newTarget) {
+        const options = args[1];
+        if (options !== null && (typeof options === 'object' || typeof options === 'function')) {
+          const max = options.maxByteLength;
+          if (max !== undefined) {
+            throw new RangeError(`${name} with maxByteLength is not available in isolate-play: ` +
+              'V8 maps resizable buffers outside the per-isolate external-memory budget');
+          }
+        }
+        return Reflect.construct(target, [args[0]], newTarget === Guarded ? target : newTarget);
+      },
+    });
+    Object.defineProperty(Real.prototype, 'constructor', { value: Guarded, writable: true, configurable: true });
+    Object.defineProperty(globalThis, name, { value: Guarded, writable: true, configurable: true });
+  }
+})();"#;
+
+/// A plain context with our console in place of V8's, and the prelude run.
 fn new_context<'s>(
     scope: &mut v8::PinScope<'s, '_, ()>,
     console_template: v8::Local<'s, v8::ObjectTemplate>,
@@ -277,26 +417,46 @@ fn new_context<'s>(
     let context = v8::Context::new(scope, Default::default());
     let cs = &mut v8::ContextScope::new(scope, context);
     console::install(cs, console_template);
+    let ran = v8::String::new(cs, PRELUDE)
+        .and_then(|code| v8::Script::compile(cs, code, None))
+        .and_then(|script| script.run(cs));
+    debug_assert!(ran.is_some(), "the prelude runs");
     context
 }
 
 /// Invocations per TryCatch in a warm batch.
 const CHUNK: u32 = 256;
 
+fn internal(what: &str) -> ScriptError {
+    ScriptError::new(
+        ErrorKind::Internal,
+        format!("isolate-play internal error: {what}"),
+    )
+}
+
 /// Why an invocation failed, before the details are read.
 enum Fail {
-    /// An exception is waiting in the enclosing TryCatch.
+    /// An exception is waiting in the enclosing TryCatch; its microtasks
+    /// have not run yet.
     Threw,
     Error(Box<ScriptError>),
 }
 
 impl Fail {
+    /// Reads the error (location first, before anything can run script
+    /// code), then finishes the invocation: its microtasks and rejections.
     fn resolve(
         self,
         tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
+        src: &Source,
     ) -> Box<ScriptError> {
         match self {
-            Fail::Threw => Box::new(script::caught(tc, ErrorKind::Exception)),
+            Fail::Threw => {
+                let err = script::caught(tc, ErrorKind::Exception, src);
+                tc.reset();
+                settle(tc, src);
+                Box::new(err)
+            }
             Fail::Error(e) => e,
         }
     }
@@ -307,8 +467,25 @@ fn execute<'s>(
     target: Target<'s>,
     call: &Call,
     payload: &str,
+    src: &Source,
 ) -> RawOutcome {
-    run_call(tc, target, call, payload).map_err(|f| f.resolve(tc))
+    run_call(tc, target, call, payload, src).map_err(|f| f.resolve(tc, src))
+}
+
+fn terminated() -> Fail {
+    Fail::Error(Box::new(ScriptError::new(ErrorKind::Timeout, "terminated")))
+}
+
+/// Drains the microtask queue and reports the promises it left rejected
+/// without a handler, on this invocation's console. Returns false when the
+/// isolate is being terminated.
+fn settle(scope: &mut v8::PinScope, src: &Source) -> bool {
+    scope.perform_microtask_checkpoint();
+    if scope.is_execution_terminating() {
+        return false;
+    }
+    report_rejections(scope, src);
+    !scope.is_execution_terminating()
 }
 
 /// Runs one invocation in `scope`, which must sit inside a TryCatch.
@@ -318,8 +495,8 @@ fn run_call<'s>(
     target: Target<'_>,
     call: &Call,
     payload: &str,
+    src: &Source,
 ) -> Result<Option<String>, Fail> {
-    let terminated = || Fail::Error(Box::new(ScriptError::new(ErrorKind::Timeout, "terminated")));
     let value = match target {
         Target::Script(s) => s.run(scope),
         Target::Handler(f) => {
@@ -327,8 +504,9 @@ fn run_call<'s>(
                 r#"{{"isolate":{},"invocation":{},"payload":{}}}"#,
                 call.isolate, call.invocation, payload
             );
-            let event = v8::String::new(scope, &event).unwrap();
-            let event = v8::json::parse(scope, event).unwrap();
+            let event = v8::String::new(scope, &event)
+                .and_then(|e| v8::json::parse(scope, e))
+                .ok_or_else(|| Fail::Error(Box::new(internal("the event is not valid JSON"))))?;
             let recv = v8::undefined(scope).into();
             f.call(scope, recv, &[event])
         }
@@ -346,14 +524,17 @@ fn run_call<'s>(
             v8::PromiseState::Fulfilled => value = promise.result(scope),
             v8::PromiseState::Rejected => {
                 promise.mark_as_handled();
+                forget_rejection(scope, promise);
+                report_rejections(scope, src);
                 let reason = promise.result(scope);
-                return Err(Fail::Error(Box::new(script::from_value(
-                    scope,
-                    reason,
-                    ErrorKind::Rejection,
-                ))));
+                let err = script::from_value(scope, reason, ErrorKind::Rejection, src);
+                if scope.is_execution_terminating() {
+                    return Err(terminated());
+                }
+                return Err(Fail::Error(Box::new(err)));
             }
             v8::PromiseState::Pending => {
+                report_rejections(scope, src);
                 return Err(Fail::Error(Box::new(ScriptError::new(
                     ErrorKind::Unsettled,
                     "the returned promise never settled: nothing was left to run \
@@ -362,14 +543,107 @@ fn run_call<'s>(
             }
         }
     }
+    report_rejections(scope, src);
     if !call.want_result {
         return Ok(None);
     }
-    let text = console::display(scope, value);
+    let text = format::display(
+        scope,
+        value,
+        format::Bounds {
+            max_bytes: MAX_RESULT_BYTES,
+            ..Default::default()
+        },
+    );
     if scope.is_execution_terminating() {
         return Err(terminated());
     }
-    Ok(Some(console::truncate_with_note(text, MAX_RESULT_BYTES)))
+    Ok(Some(text))
+}
+
+/// V8's promise-reject hook: remembers promises rejected with no handler,
+/// forgets those that get one later in the same invocation.
+extern "C" fn on_promise_reject(msg: v8::PromiseRejectMessage) {
+    v8::callback_scope!(unsafe scope, &msg);
+    let Some(slot) = scope.get_slot::<RejectionsSlot>().cloned() else {
+        return;
+    };
+    let promise = msg.get_promise();
+    match msg.get_event() {
+        v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
+            let mut r = slot.borrow_mut();
+            if r.pending.len() >= MAX_REJECTIONS {
+                r.dropped += 1;
+                return;
+            }
+            let reason = msg
+                .get_value()
+                .unwrap_or_else(|| v8::undefined(scope).into());
+            let entry = (
+                v8::Global::new(scope, promise),
+                v8::Global::new(scope, reason),
+            );
+            r.pending.push(entry);
+        }
+        v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
+            forget_rejection(scope, promise);
+        }
+        _ => {}
+    }
+}
+
+fn forget_rejection(scope: &mut v8::PinScope, promise: v8::Local<v8::Promise>) {
+    let Some(slot) = scope.get_slot::<RejectionsSlot>().cloned() else {
+        return;
+    };
+    slot.borrow_mut()
+        .pending
+        .retain(|(p, _)| v8::Local::new(scope, p) != promise);
+}
+
+/// Moves the pending unhandled rejections onto the console, at error
+/// level, as browsers and workerd print them: `Uncaught (in promise) …`.
+fn report_rejections(scope: &mut v8::PinScope, src: &Source) {
+    let Some(slot) = scope.get_slot::<RejectionsSlot>().cloned() else {
+        return;
+    };
+    let (pending, dropped) = {
+        let mut r = slot.borrow_mut();
+        if r.pending.is_empty() && r.dropped == 0 {
+            return;
+        }
+        (
+            std::mem::take(&mut r.pending),
+            std::mem::take(&mut r.dropped),
+        )
+    };
+    let Some(console) = scope.get_slot::<Rc<RefCell<ConsoleBuf>>>().cloned() else {
+        return;
+    };
+    for (_, reason) in pending {
+        let reason = v8::Local::new(scope, reason);
+        let err = script::from_value(scope, reason, ErrorKind::Rejection, src);
+        if scope.is_execution_terminating() {
+            return;
+        }
+        console
+            .borrow_mut()
+            .push(Level::Error, format!("Uncaught (in promise) {err}"));
+    }
+    if dropped > 0 {
+        console.borrow_mut().push(
+            Level::Error,
+            format!("… and {dropped} more unhandled rejections"),
+        );
+    }
+}
+
+/// No WebAssembly code is ever compiled (see `PRELUDE`).
+unsafe extern "C" fn refuse_wasm(
+    _context: v8::Local<v8::Context>,
+    _source: v8::Local<v8::String>,
+) -> bool {
+    false
 }
 
 fn refuse_dynamic_import<'s>(
@@ -379,7 +653,7 @@ fn refuse_dynamic_import<'s>(
     specifier: v8::Local<'s, v8::String>,
     _attributes: v8::Local<'s, v8::FixedArray>,
 ) -> Option<v8::Local<'s, v8::Promise>> {
-    let spec = specifier.to_rust_string_lossy(scope);
+    let spec = format::string_prefix(scope, specifier, 200);
     let resolver = v8::PromiseResolver::new(scope)?;
     let msg = v8::String::new(scope, &script::import_refusal(&spec))?;
     let err = v8::Exception::error(scope, msg);

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::format;
 use super::report::{ErrorKind, Location, ScriptError};
+use super::sandbox::STACK_FRAMES;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,9 +81,9 @@ fn origin<'s>(
     name: &str,
     line_offset: i32,
     is_module: bool,
-) -> v8::ScriptOrigin<'s> {
-    let name = v8::String::new(scope, name).unwrap();
-    v8::ScriptOrigin::new(
+) -> Option<v8::ScriptOrigin<'s>> {
+    let name = v8::String::new(scope, name)?;
+    Some(v8::ScriptOrigin::new(
         scope,
         name.into(),
         line_offset,
@@ -93,7 +95,11 @@ fn origin<'s>(
         false,
         is_module,
         None,
-    )
+    ))
+}
+
+fn terminated() -> ScriptError {
+    ScriptError::new(ErrorKind::Timeout, "terminated")
 }
 
 /// Compiles a plain script into the current context.
@@ -103,10 +109,10 @@ pub fn compile_script<'s>(
 ) -> Result<v8::Local<'s, v8::Script>, ScriptError> {
     let code = v8::String::new(tc, &wrapped(&src.code))
         .ok_or_else(|| ScriptError::new(ErrorKind::Syntax, "source is too large for V8"))?;
-    let origin = origin(tc, &src.name, -1, false);
+    let origin = origin(tc, &src.name, -1, false).ok_or_else(terminated)?;
     match v8::Script::compile(tc, code, Some(&origin)) {
         Some(s) => Ok(s),
-        None => Err(caught(tc, ErrorKind::Syntax)),
+        None => Err(caught(tc, ErrorKind::Syntax, src)),
     }
 }
 
@@ -118,10 +124,11 @@ fn resolve_nothing<'s>(
 ) -> Option<v8::Local<'s, v8::Module>> {
     v8::callback_scope!(unsafe scope, context);
     v8::scope!(let scope, scope);
-    let spec = specifier.to_rust_string_lossy(scope);
-    let msg = v8::String::new(scope, &import_refusal(&spec)).unwrap();
-    let err = v8::Exception::error(scope, msg);
-    scope.throw_exception(err);
+    let spec = format::string_prefix(scope, specifier, 200);
+    if let Some(msg) = v8::String::new(scope, &import_refusal(&spec)) {
+        let err = v8::Exception::error(scope, msg);
+        scope.throw_exception(err);
+    }
     None
 }
 
@@ -140,16 +147,16 @@ pub fn load_handler<'s>(
 ) -> Result<v8::Local<'s, v8::Function>, ScriptError> {
     let code = v8::String::new(tc, &src.code)
         .ok_or_else(|| ScriptError::new(ErrorKind::Syntax, "source is too large for V8"))?;
-    let origin = origin(tc, &src.name, 0, true);
+    let origin = origin(tc, &src.name, 0, true).ok_or_else(terminated)?;
     let mut source = v8::script_compiler::Source::new(code, Some(&origin));
     let module = v8::script_compiler::compile_module(tc, &mut source)
-        .ok_or_else(|| caught(tc, ErrorKind::Syntax))?;
+        .ok_or_else(|| caught(tc, ErrorKind::Syntax, src))?;
     if module.instantiate_module(tc, resolve_nothing).is_none() {
-        return Err(caught(tc, ErrorKind::Module));
+        return Err(caught(tc, ErrorKind::Module, src));
     }
     let promise = module.evaluate(tc);
     if promise.is_none() || tc.has_caught() {
-        return Err(caught(tc, ErrorKind::Exception));
+        return Err(caught(tc, ErrorKind::Exception, src));
     }
     tc.perform_microtask_checkpoint();
     if tc.has_terminated() || tc.is_execution_terminating() {
@@ -157,12 +164,16 @@ pub fn load_handler<'s>(
     }
     if module.get_status() == v8::ModuleStatus::Errored {
         let exc = module.get_exception();
-        return Err(from_value(tc, exc, ErrorKind::Exception));
+        return Err(from_value(tc, exc, ErrorKind::Exception, src));
     }
     let ns = module.get_module_namespace();
-    let ns = ns.to_object(tc).unwrap();
-    let key = v8::String::new(tc, "default").unwrap();
-    let export = ns.get(tc, key.into());
+    let export = ns
+        .to_object(tc)
+        .zip(v8::String::new(tc, "default"))
+        .and_then(|(ns, key)| ns.get(tc, key.into()));
+    if tc.is_execution_terminating() {
+        return Err(ScriptError::new(ErrorKind::Timeout, "terminated"));
+    }
     match export {
         Some(f) if f.is_function() => Ok(f.cast()),
         other => {
@@ -180,10 +191,21 @@ pub fn load_handler<'s>(
     }
 }
 
-/// The error a `TryCatch` caught, with location and stack.
+/// Longest source line kept with an error location (bytes).
+const MAX_SOURCE_LINE: usize = 240;
+/// Most bytes of an error message or thrown value's text.
+const MAX_ERROR_TEXT: usize = 16 * 1024;
+/// Most bytes of a stack's frames.
+const MAX_STACK_TEXT: usize = 8 * 1024;
+
+/// The error a `TryCatch` caught, with location and stack. Location and
+/// frames are read first, from V8's message and the trace captured when
+/// the error was made, before anything that could run script code (such
+/// as a script's `Error.prepareStackTrace`, which is never consulted).
 pub fn caught(
     tc: &mut v8::PinnedRef<'_, v8::TryCatch<v8::HandleScope>>,
     kind: ErrorKind,
+    src: &Source,
 ) -> ScriptError {
     if tc.has_terminated() || tc.is_execution_terminating() {
         return ScriptError::new(ErrorKind::Timeout, "terminated");
@@ -191,11 +213,8 @@ pub fn caught(
     let Some(exception) = tc.exception() else {
         return ScriptError::new(kind, "unknown error (no exception was thrown)");
     };
-    let mut err = from_value(tc, exception, kind);
-    if let Some(message) = tc.message() {
-        err.location = location(tc, message);
-    }
-    err
+    let message = tc.message();
+    describe(tc, exception, message, kind, src)
 }
 
 /// An error from a thrown or rejected value.
@@ -203,39 +222,121 @@ pub fn from_value(
     scope: &mut v8::PinScope,
     value: v8::Local<v8::Value>,
     kind: ErrorKind,
+    src: &Source,
 ) -> ScriptError {
-    let message = super::console::display(scope, value);
-    let mut err = ScriptError::new(kind, message);
-    if let Ok(obj) = v8::Local::<v8::Object>::try_from(value) {
-        let key = v8::String::new(scope, "stack").unwrap();
-        if let Some(stack) = obj.get(scope, key.into())
-            && stack.is_string()
-        {
-            err.stack = Some(stack.to_rust_string_lossy(scope));
-        }
-    }
     let message = v8::Exception::create_message(scope, value);
-    err.location = location(scope, message);
+    describe(scope, value, Some(message), kind, src)
+}
+
+fn describe(
+    scope: &mut v8::PinScope,
+    value: v8::Local<v8::Value>,
+    message: Option<v8::Local<v8::Message>>,
+    kind: ErrorKind,
+    src: &Source,
+) -> ScriptError {
+    // The trace captured when the error object was made, else the one V8
+    // captured when the value was thrown.
+    let trace = v8::Exception::get_stack_trace(scope, value)
+        .or_else(|| message.and_then(|m| m.get_stack_trace(scope)));
+    let own = message.and_then(|m| message_location(scope, m, src));
+    let location = own.or_else(|| trace.and_then(|t| first_frame_in(scope, t, src)));
+    let stack = trace
+        .filter(|t| t.get_frame_count() > 0)
+        .map(|t| format::stack_frames(scope, t, STACK_FRAMES as usize, MAX_STACK_TEXT));
+    // Formatting may run the script's own getters (an error's `name` or
+    // `message`): inside a TryCatch of its own, after everything above.
+    let text = {
+        v8::tc_scope!(let tc, scope);
+        let text = if value.is_native_error() {
+            let obj = value.cast::<v8::Object>();
+            format::error_headline(tc, obj, MAX_ERROR_TEXT)
+        } else {
+            format::inspect(
+                tc,
+                value,
+                format::Bounds {
+                    max_bytes: MAX_ERROR_TEXT,
+                    ..Default::default()
+                },
+            )
+        };
+        if tc.has_terminated() {
+            return ScriptError::new(ErrorKind::Timeout, "terminated");
+        }
+        text
+    };
+    let mut err = ScriptError::new(kind, text);
+    err.location = location;
+    err.stack = stack.filter(|s| !s.is_empty());
     err
 }
 
-fn location(scope: &mut v8::PinScope, message: v8::Local<v8::Message>) -> Option<Location> {
-    let file = message
-        .get_script_resource_name(scope)
-        .filter(|n| n.is_string())
-        .map(|n| n.to_rust_string_lossy(scope))?;
+/// The message's own position, when it is in the file itself (code made
+/// by `eval` or `new Function` has no file name).
+fn message_location(
+    scope: &mut v8::PinScope,
+    message: v8::Local<v8::Message>,
+    src: &Source,
+) -> Option<Location> {
+    let name = message.get_script_resource_name(scope)?;
+    if !name.is_string() || !same_name(scope, name, src) {
+        return None;
+    }
     let line = message.get_line_number(scope)? as u32;
     if line == 0 {
         return None;
     }
-    let source_line = message
-        .get_source_line(scope)
-        .map(|s| s.to_rust_string_lossy(scope))
-        .unwrap_or_default();
-    Some(Location {
-        file,
+    Some(file_location(
+        src,
         line,
-        column: message.get_start_column() as u32 + 1,
+        message.get_start_column() as u32 + 1,
+    ))
+}
+
+/// The innermost frame that runs the file's own code.
+fn first_frame_in(
+    scope: &mut v8::PinScope,
+    trace: v8::Local<v8::StackTrace>,
+    src: &Source,
+) -> Option<Location> {
+    for i in 0..trace.get_frame_count() {
+        let frame = trace.get_frame(scope, i)?;
+        let Some(name) = frame.get_script_name(scope) else {
+            continue;
+        };
+        if same_name(scope, name.into(), src) && frame.get_line_number() > 0 {
+            return Some(file_location(
+                src,
+                frame.get_line_number() as u32,
+                frame.get_column() as u32,
+            ));
+        }
+    }
+    None
+}
+
+fn same_name(scope: &mut v8::PinScope, name: v8::Local<v8::Value>, src: &Source) -> bool {
+    name.is_string() && format::string_prefix(scope, name.cast(), src.name.len() + 8) == src.name
+}
+
+/// A position in the file with its line, cut to a readable length, read
+/// from our own copy of the source (never copied out of V8).
+fn file_location(src: &Source, line: u32, column: u32) -> Location {
+    let text = src.code.lines().nth(line as usize - 1).unwrap_or_default();
+    let mut source_line = text.to_string();
+    if source_line.len() > MAX_SOURCE_LINE {
+        let mut cut = MAX_SOURCE_LINE;
+        while !source_line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        source_line.truncate(cut);
+        source_line.push('…');
+    }
+    Location {
+        file: src.name.clone(),
+        line,
+        column,
         source_line,
-    })
+    }
 }

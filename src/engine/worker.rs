@@ -1,20 +1,31 @@
 //! One OS thread, one isolate at a time, a command loop. Under load a worker
 //! runs invocations back to back and only glances at its mailbox between
 //! them, so no invocation pays a channel round trip.
+//!
+//! Whatever happens inside an invocation, the worker goes on and reports
+//! it: a limit stop replaces the isolate (a recycle); a panic in our own
+//! code is caught, reported as that isolate's failure, and the isolate
+//! replaced; and when V8 gives up on an isolate (its out-of-memory handler,
+//! see `limits`), the worker's state moves to a new thread and the old
+//! thread is parked for good with the isolate it cannot dispose of.
 
-use std::sync::Arc;
+use std::cell::Cell;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use hdrhistogram::Histogram;
 
 use super::console::ConsoleBounds;
-use super::limits::{Limits, now_ns};
-use super::report::{ErrorKind, Invocation, Report, ScriptError, WorkerShared, WorkerState};
-use super::sandbox::{Call, Driver, HeapStats, Next, Probe, RawOutcome, Sandbox};
+use super::limits::{Limits, heap_ceiling, now_ns};
+use super::report::{
+    Console, ErrorKind, Invocation, Report, ScriptError, WorkerShared, WorkerState,
+};
+use super::sandbox::{Call, Driver, GuardStop, HeapStats, Next, Probe, RawOutcome, Sandbox};
 use super::script::Source;
-use super::{Mode, Telemetry, new_histogram};
+use super::{Mode, Telemetry, new_histogram, platform};
 
 pub enum Command {
     SetSource(Arc<Source>),
@@ -39,6 +50,31 @@ enum After {
     Retry(Call),
 }
 
+/// What all workers of one engine share beyond their own counters.
+#[derive(Debug, Default)]
+pub struct EngineShared {
+    /// Versions that made V8 give up on an isolate: they are not run again
+    /// (each run could strand another isolate's memory).
+    quarantined: Mutex<Vec<u64>>,
+}
+
+impl EngineShared {
+    fn quarantine(&self, version: u64) {
+        let mut q = self.quarantined.lock().unwrap_or_else(|p| p.into_inner());
+        if !q.contains(&version) {
+            q.push(version);
+        }
+    }
+
+    /// Whether `version` was quarantined.
+    pub fn is_quarantined(&self, version: u64) -> bool {
+        self.quarantined
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&version)
+    }
+}
+
 /// Everything a new worker starts from.
 pub struct WorkerInit {
     pub shared: Arc<WorkerShared>,
@@ -51,7 +87,11 @@ pub struct WorkerInit {
     pub payload: Arc<str>,
     pub source: Option<Arc<Source>>,
     pub load: bool,
+    pub engine: Arc<EngineShared>,
 }
+
+/// Stack for worker threads: V8 keeps its own limit (~1 MB) well inside it.
+pub const WORKER_STACK: usize = 4 << 20;
 
 /// How often a busy worker publishes counters, histograms and a sample.
 const PUBLISH_EVERY_NS: u64 = 50_000_000;
@@ -87,10 +127,19 @@ struct Worker {
     due: bool,
     /// An error was already reported in this publish window (load mode).
     error_reported: bool,
+    /// A command taken off the channel that the loop has yet to apply.
+    pending: Option<Command>,
 }
 
+thread_local! {
+    /// The worker this thread drives, for V8's out-of-memory handler.
+    static CURRENT: Cell<*mut Worker> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// A worker thread's body: a fresh worker with its first isolate, then the
+/// command loop.
 pub fn run(init: WorkerInit) {
-    let mut w = Worker {
+    let mut w = Box::new(Worker {
         init,
         sandbox: None,
         runs: Default::default(),
@@ -105,41 +154,214 @@ pub fn run(init: WorkerInit) {
         sample: false,
         due: false,
         error_reported: false,
-    };
+        pending: None,
+    });
     if w.init.mode != Mode::Cold {
         w.fresh_sandbox();
     }
     w.publish();
     w.set_idle_state();
+    drive(w);
+}
+
+/// Runs `w`'s command loop on this thread until shutdown, catching panics.
+/// The worker is reachable from [`on_fatal_oom`] through `CURRENT` while
+/// it runs.
+fn drive(w: Box<Worker>) {
+    let ptr = Box::into_raw(w);
+    CURRENT.with(|c| c.set(ptr));
     loop {
-        let busy = w.init.load || !w.runs.is_empty();
-        let cmd = if busy {
-            w.init.shared.mail.store(false, Relaxed);
-            match w.init.rx.try_recv() {
-                Ok(c) => Some(c),
-                Err(TryRecvError::Empty) => None,
-                Err(TryRecvError::Disconnected) => break,
-            }
-        } else {
-            match w.init.rx.recv() {
-                Ok(c) => Some(c),
-                Err(_) => break,
-            }
-        };
-        match cmd {
-            Some(Command::Shutdown) => break,
-            Some(c) => w.apply(c),
-            None => w.work(),
+        // SAFETY: `ptr` came from Box::into_raw above and is freed only
+        // below, after the loop; `on_fatal_oom` takes it only on a thread
+        // that never returns here.
+        let w = unsafe { &mut *ptr };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| w.command_loop())) {
+            Ok(()) => break,
+            Err(panic) => w.after_panic(panic),
         }
     }
+    CURRENT.with(|c| c.set(std::ptr::null_mut()));
+    // SAFETY: the pointer is ours again (see above); nothing else uses it.
+    let mut w = unsafe { Box::from_raw(ptr) };
     // The isolate goes before the thread; the handle slot is cleared first
     // so the watchdog never touches a disposed isolate's handle.
-    *w.init.shared.handle.lock().unwrap() = None;
+    *w.init
+        .shared
+        .handle
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = None;
     w.sandbox = None;
     w.init.shared.set_state(WorkerState::Stopped);
 }
 
+/// A worker on its way to a new thread, with no isolate in it.
+struct Moving(Box<Worker>);
+
+// SAFETY: the only part of a Worker that is not Send is its isolate
+// (`sandbox`), which `on_fatal_oom` takes out (and leaks on the parked
+// thread) before wrapping the worker; the rest are channels, Arcs and
+// plain data.
+unsafe impl Send for Moving {}
+
+impl Moving {
+    fn into_inner(self) -> Box<Worker> {
+        self.0
+    }
+}
+
+/// V8's out-of-memory handler for our isolates: V8 calls it on the
+/// isolate's thread when it gives up (a built-in that cannot be interrupted
+/// needed more heap than the guard grants, see `limits`). Returning would
+/// abort the process, so this thread never returns: the worker's state
+/// moves to a new thread that reports the failure and goes on with a fresh
+/// isolate, and this thread parks for good, keeping the stranded isolate.
+///
+/// # Safety
+/// Called by V8 only, with a valid `location` string or null.
+pub unsafe extern "C" fn on_fatal_oom(
+    location: *const std::ffi::c_char,
+    _details: &v8::OomDetails,
+) {
+    let ptr = CURRENT.with(|c| c.replace(std::ptr::null_mut()));
+    if ptr.is_null() {
+        let location = if location.is_null() {
+            "unknown".into()
+        } else {
+            // SAFETY: V8 passes a NUL-terminated C string.
+            unsafe { std::ffi::CStr::from_ptr(location) }.to_string_lossy()
+        };
+        eprintln!("isolate-play: V8 ran out of memory outside any worker ({location})");
+        std::process::abort();
+    }
+    // SAFETY: `ptr` is the live worker of this thread (see `drive`). Its
+    // frames on this thread's stack never run again: the thread parks
+    // below, forever, so the new owner is the only one that touches it.
+    let mut w = unsafe { Box::from_raw(ptr) };
+    // The stranded isolate lives in a frame below; a kept one (none is kept
+    // while an invocation runs) would be stranded with it.
+    std::mem::forget(w.sandbox.take());
+    let moving = Moving(w);
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("isolate")
+        .to_string();
+    platform::spawn(name, WORKER_STACK, move || {
+        let mut w = moving.into_inner();
+        w.after_abandon();
+        drive(w);
+    });
+    loop {
+        std::thread::park();
+    }
+}
+
 impl Worker {
+    /// Takes commands and works until shutdown (or the channel closes).
+    fn command_loop(&mut self) {
+        loop {
+            let busy = self.init.load || !self.runs.is_empty();
+            let cmd = if let Some(c) = self.pending.take() {
+                Some(c)
+            } else if busy {
+                self.init.shared.mail.store(false, Relaxed);
+                match self.init.rx.try_recv() {
+                    Ok(c) => Some(c),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            } else {
+                match self.init.rx.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return,
+                }
+            };
+            match cmd {
+                Some(Command::Shutdown) => return,
+                Some(c) => self.apply(c),
+                None => self.work(),
+            }
+        }
+    }
+
+    /// The current invocation failed with `err` outside V8's control of
+    /// it (a panic, an abandoned isolate): report it, count it, finish it.
+    fn fail_current(&mut self, err: ScriptError, src: Option<Arc<Source>>) {
+        let shared = self.init.shared.clone();
+        shared.running.store(0, Relaxed);
+        if self.seq > shared.invocations.load(Relaxed) {
+            shared.invocations.store(self.seq, Relaxed);
+            self.errors += 1;
+            shared.errors.store(self.errors, Relaxed);
+            let version = src.as_ref().map_or(0, |s| s.version);
+            let inv = Invocation {
+                worker: shared.id,
+                version,
+                seq: self.seq,
+                mode: self.init.mode,
+                outcome: Err(err),
+                console: Console::default(),
+                duration: None,
+            };
+            let _ = self.init.reports.send(Report::Invocation(Box::new(inv)));
+            self.batch_over();
+        }
+    }
+
+    /// Recovers from a panic in our own code: the invocation fails, the
+    /// isolate is replaced, the loop goes on.
+    fn after_panic(&mut self, panic: Box<dyn std::any::Any + Send>) {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        tracing::error!(isolate = self.init.shared.id, invocation = self.seq, panic = %what, "worker panicked; isolate replaced");
+        let err = ScriptError::new(
+            ErrorKind::Internal,
+            format!(
+                "isolate-play internal error: the worker panicked ({what}); the isolate was discarded and replaced"
+            ),
+        );
+        self.fail_current(err, self.init.source.clone());
+        self.recycle(true);
+        self.publish();
+    }
+
+    /// Picks up after V8 gave up on the previous thread's isolate.
+    fn after_abandon(&mut self) {
+        let shared = self.init.shared.clone();
+        *shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        shared.abandoned.fetch_add(1, Relaxed);
+        shared.recycles.fetch_add(1, Relaxed);
+        let src = self.init.source.clone();
+        if let Some(s) = &src {
+            self.init.engine.quarantine(s.version);
+        }
+        let held = heap_ceiling(self.init.limits.heap_bytes) >> 20;
+        tracing::error!(
+            isolate = shared.id,
+            invocation = self.seq,
+            held_mib = held,
+            "V8 gave up on an isolate inside a built-in; isolate abandoned"
+        );
+        let err = ScriptError::new(
+            ErrorKind::HeapLimit,
+            format!(
+                "heap limit exceeded inside a built-in function that V8 cannot interrupt: the {} MiB limit was \
+                 passed and the isolate could not be stopped, so it was abandoned (its thread parked, up to {held} MiB \
+                 kept until the process exits) and replaced; this version is not run again until the file changes",
+                self.init.limits.heap_bytes >> 20
+            ),
+        );
+        self.sandbox = None;
+        self.fail_current(err, src);
+        if self.init.mode != Mode::Cold {
+            self.fresh_sandbox();
+        }
+        self.publish();
+        self.set_idle_state();
+    }
+
     fn apply(&mut self, cmd: Command) {
         // New work of unknown speed: close the window of the old work and
         // time every call until a window of the new one says they are fast.
@@ -172,7 +394,8 @@ impl Worker {
                 }
             }
             Command::SetLimits(l) => {
-                let heap_changed = l.heap_bytes != self.init.limits.heap_bytes;
+                let heap_changed = l.heap_bytes != self.init.limits.heap_bytes
+                    || l.external_bytes != self.init.limits.external_bytes;
                 self.init.limits = l;
                 if heap_changed && self.sandbox.is_some() {
                     self.recycle(false);
@@ -219,6 +442,10 @@ impl Worker {
             self.set_idle_state();
             return;
         };
+        if self.init.engine.is_quarantined(src.version) {
+            self.refuse_quarantined(&src);
+            return;
+        }
         let payload = self.init.payload.clone();
         if self.init.mode == Mode::Warm {
             let mut sb = self.sandbox.take().expect("warm keeps a sandbox");
@@ -251,7 +478,13 @@ impl Worker {
                 sb.cancel_termination();
             }
             if self.init.mode == Mode::Cold {
-                store_heap(&self.init.shared, sb.heap_stats());
+                if let After::Fatal = after {
+                    // The isolate goes anyway; its raised numbers are not
+                    // what the next one starts from.
+                    self.init.shared.recycles.fetch_add(1, Relaxed);
+                } else {
+                    store_heap(&self.init.shared, sb.heap_stats());
+                }
                 drop(sb);
             } else {
                 self.sandbox = Some(sb);
@@ -297,9 +530,14 @@ impl Worker {
     /// untimed, unsampled success) is kept inline and small.
     #[inline(always)]
     fn after(&mut self, src: &Source, outcome: RawOutcome, probe: &Probe) -> After {
-        self.init.shared.running.store(0, Relaxed);
-        if !self.timed && matches!(outcome, Ok(None)) {
-            self.init.shared.invocations.store(self.seq, Relaxed);
+        let shared = &self.init.shared;
+        shared.running.store(0, Relaxed);
+        if !self.timed
+            && matches!(outcome, Ok(None))
+            && probe.is_clean()
+            && shared.killed.load(Relaxed) != self.seq
+        {
+            shared.invocations.store(self.seq, Relaxed);
             probe.console().clear();
             return After::Done;
         }
@@ -310,24 +548,42 @@ impl Worker {
     #[inline(never)]
     fn after_slow(&mut self, src: &Source, outcome: RawOutcome, probe: &Probe) -> After {
         let shared = &self.init.shared;
-        let outcome = match outcome {
-            Err(e) if e.kind == ErrorKind::Timeout => {
-                if probe.heap_hit() {
-                    Err(Box::new(heap_error(&self.init.limits)))
-                } else if shared.killed.load(Relaxed) == self.seq {
-                    Err(Box::new(timeout_error(&self.init.limits)))
-                } else {
-                    // The watchdog's stop was meant for an invocation that
-                    // had just ended: undo it and run this one again.
-                    shared.running.store(self.seq, Relaxed);
-                    return After::Retry(Call {
-                        isolate: shared.id,
-                        invocation: self.seq,
-                        want_result: self.sample,
-                    });
-                }
+        // A stop by the watchdog or a guard is never a success, whatever
+        // V8 let the invocation return (a stop inside the host's own
+        // formatting, or one that V8 cleared on its way out).
+        let stop = match probe.guard_stop() {
+            Some(GuardStop::Heap) => Some(heap_error(&self.init.limits)),
+            Some(GuardStop::External) => {
+                Some(external_error(&self.init.limits, probe.external_used()))
             }
-            other => other,
+            None if shared.killed.load(Relaxed) == self.seq => {
+                Some(timeout_error(&self.init.limits))
+            }
+            None => None,
+        };
+        let refusals = probe.take_external_refusals();
+        let fatal = stop.is_some();
+        let outcome = match (stop, outcome) {
+            (Some(stop), _) => Err(Box::new(stop)),
+            (None, Err(e)) if e.kind == ErrorKind::Timeout => {
+                // The watchdog's stop was meant for an invocation that had
+                // just ended: undo it and run this one again.
+                shared.running.store(self.seq, Relaxed);
+                return After::Retry(Call {
+                    isolate: shared.id,
+                    invocation: self.seq,
+                    want_result: self.sample,
+                });
+            }
+            (None, Err(mut e)) if refusals > 0 => {
+                e.message.push_str(&format!(
+                    " (the isolate's external-memory budget of {} MiB for ArrayBuffer memory refused it; {} in use)",
+                    self.init.limits.external_bytes >> 20,
+                    crate::metrics::fmt_bytes(probe.external_used() as u64)
+                ));
+                Err(e)
+            }
+            (None, other) => other,
         };
         let elapsed = self.timed.then(|| {
             let ns = now_ns() - self.t0;
@@ -337,7 +593,11 @@ impl Worker {
         });
         shared.invocations.store(self.seq, Relaxed);
         let failed = outcome.is_err();
-        let fatal = matches!(&outcome, Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::HeapLimit));
+        if let Err(e) = &outcome
+            && fatal
+        {
+            tracing::warn!(isolate = shared.id, invocation = self.seq, kind = ?e.kind, "limit stopped an invocation; isolate replaced");
+        }
         if failed {
             self.errors += 1;
             shared.errors.store(self.errors, Relaxed);
@@ -407,17 +667,61 @@ impl Worker {
         }
     }
 
+    /// Answers work on a quarantined version without running it: counted
+    /// runs fail at once (one report per run, every invocation counted as
+    /// failed); under load the worker waits for a new command.
+    fn refuse_quarantined(&mut self, src: &Source) {
+        let err = ScriptError::new(
+            ErrorKind::HeapLimit,
+            format!(
+                "not run: version {} of {} made V8 give up on an isolate (heap limit inside a built-in); \
+                 it is not run again until the file changes",
+                src.version, src.name
+            ),
+        );
+        if let Some((left, batch)) = self.runs.pop_front() {
+            self.seq += left;
+            self.errors += left;
+            let shared = &self.init.shared;
+            shared.invocations.store(self.seq, Relaxed);
+            shared.errors.store(self.errors, Relaxed);
+            self.send_invocation(
+                src,
+                Err(Box::new(err)),
+                Console::default(),
+                None,
+                self.init.mode,
+            );
+            let _ = self.init.reports.send(Report::RunDone {
+                worker: shared.id,
+                batch,
+            });
+            self.set_idle_state();
+            return;
+        }
+        // Load on a quarantined version: nothing to do until told otherwise.
+        match self.init.rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(c) => self.pending = Some(c),
+            Err(RecvTimeoutError::Disconnected) => self.pending = Some(Command::Shutdown),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+
     /// Throws the isolate away and makes a fresh one; `counted` marks a
     /// recycle forced by a limit.
     fn recycle(&mut self, counted: bool) {
         let shared = &self.init.shared;
         shared.set_state(WorkerState::Recycling);
-        *shared.handle.lock().unwrap() = None;
+        *shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.sandbox = None;
         if counted {
             shared.recycles.fetch_add(1, Relaxed);
         }
         self.fresh_sandbox();
+        // The table shows the new isolate, not the one that was stopped.
+        if let Some(sb) = self.sandbox.as_mut() {
+            store_heap(&self.init.shared, sb.heap_stats());
+        }
         self.set_idle_state();
     }
 
@@ -439,7 +743,7 @@ impl Worker {
                 .telemetry
                 .latency
                 .lock()
-                .unwrap()
+                .unwrap_or_else(|p| p.into_inner())
                 .add(&self.latency)
                 .ok();
             self.latency.reset();
@@ -449,7 +753,7 @@ impl Worker {
                 .telemetry
                 .cold_start
                 .lock()
-                .unwrap()
+                .unwrap_or_else(|p| p.into_inner())
                 .add(&self.cold)
                 .ok();
             self.cold.reset();
@@ -489,11 +793,11 @@ impl Driver for WarmDriver<'_> {
 }
 
 fn new_sandbox(init: &WorkerInit, cold: &mut Histogram<u64>) -> Sandbox {
-    let sb = Sandbox::new(&init.limits, init.bounds);
+    let sb = Sandbox::new(&init.limits, init.bounds, on_fatal_oom);
     let ns = sb.cold_start.as_nanos() as u64;
     let _ = cold.record(ns.max(1));
     init.shared.cold_start_ns.store(ns, Relaxed);
-    *init.shared.handle.lock().unwrap() = Some(sb.handle());
+    *init.shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(sb.handle());
     sb
 }
 
@@ -502,6 +806,19 @@ fn store_heap(shared: &WorkerShared, s: HeapStats) {
     shared.heap_total.store(s.total, Relaxed);
     shared.heap_limit.store(s.limit, Relaxed);
     shared.external.store(s.external, Relaxed);
+    shared.external_limit.store(s.external_limit, Relaxed);
+}
+
+fn external_error(l: &Limits, used: usize) -> ScriptError {
+    ScriptError::new(
+        ErrorKind::ExternalLimit,
+        format!(
+            "external memory limit exceeded: the isolate kept allocating ArrayBuffer memory past its {} MiB budget \
+             ({} in use); the isolate was discarded and replaced",
+            l.external_bytes >> 20,
+            crate::metrics::fmt_bytes(used as u64)
+        ),
+    )
 }
 
 fn heap_error(l: &Limits) -> ScriptError {

@@ -67,6 +67,7 @@ impl App {
             config.isolates,
             config.limits.heap_bytes as u64,
         );
+        state.external_limit = config.limits.external_bytes as u64;
         state.files = files;
         state.results = vec![IsolateResults::default(); config.isolates];
         let engine = Engine::new(config);
@@ -278,7 +279,10 @@ impl App {
                 self.state.message = format!("saved {name}");
                 self.install(Source::new(name, text));
             }
-            Err(e) => self.state.message = format!("cannot save {}: {e}", open.path.display()),
+            Err(e) => {
+                tracing::warn!(path = %open.path.display(), error = %e, "cannot save");
+                self.state.message = format!("cannot save {}: {e}", open.path.display());
+            }
         }
     }
 
@@ -304,7 +308,10 @@ impl App {
                     self.pending_reload = Some((v, t));
                 }
             }
-            Err(e) => self.state.message = format!("{e:#}"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "cannot reload from disk: {e:#}");
+                self.state.message = format!("{e:#}");
+            }
         }
     }
 
@@ -363,6 +370,8 @@ impl App {
         let disk = match std::fs::read(&open.path) {
             Ok(b) => b,
             Err(e) => {
+                let path = open.path.display();
+                tracing::warn!(%path, error = %e, "cannot read a changed file");
                 self.state.message = format!("cannot read {}: {e}", open.path.display());
                 return;
             }

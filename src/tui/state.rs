@@ -90,6 +90,9 @@ pub struct State {
     pub mode: Mode,
     pub isolates: usize,
     pub heap_limit: u64,
+    /// External-memory budget per isolate (bytes), for rows that have not
+    /// reported theirs yet.
+    pub external_limit: u64,
     pub loading: bool,
     /// Engine version of the open file's current source.
     pub version: u64,
@@ -120,6 +123,7 @@ impl State {
             mode,
             isolates,
             heap_limit,
+            external_limit: 64 << 20,
             loading: false,
             version: 0,
             results: Vec::new(),

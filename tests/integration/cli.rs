@@ -1,18 +1,7 @@
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::Duration;
 
-fn bin(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_isolate-play"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        // Keep a developer's own config file out of the tests.
-        .env(
-            "XDG_CONFIG_HOME",
-            std::env::temp_dir().join("isolate-play-no-config"),
-        )
-        .env("HOME", std::env::temp_dir().join("isolate-play-no-home"))
-        .output()
-        .expect("the binary runs")
-}
+use crate::support::{bin, command, within};
 
 fn text(o: &Output) -> (String, String) {
     (
@@ -192,4 +181,152 @@ fn bench_json_runs_engine_and_baseline_in_rounds() {
     assert!((t["ratio"].as_f64().unwrap() - e / b).abs() < 1e-9, "{t}");
     assert_eq!(t["round_ratios"].as_array().unwrap().len(), 2, "{t}");
     assert!(t["latency"]["count"].as_u64().unwrap() > 0, "{t}");
+}
+
+/// A bad value in the config file is refused with the flag's own rule, as
+/// one line naming the file, the key, the value and what is allowed, before
+/// any isolate starts.
+#[test]
+fn bad_config_values_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "payload = \"{bad\"",
+            "engine.payload = \"{bad\": not valid JSON",
+        ),
+        ("isolates = 0", "engine.isolates = 0: 0 is not in 1..=5000"),
+        (
+            "isolates = 5001",
+            "engine.isolates = 5001: 5001 is not in 1..=5000",
+        ),
+        ("heap_mb = 1", "engine.heap_mb = 1: 1 is not in 4..=16384"),
+        (
+            "timeout_ms = 0",
+            "engine.timeout_ms = 0: 0 is not in 1..=3600000",
+        ),
+        (
+            "external_mb = 0",
+            "engine.external_mb = 0: 0 is not in 1..=16384",
+        ),
+        ("isolates = -1", ":2: isolates = -1: "),
+        (
+            "mode = \"hot\"",
+            ":2: mode = \"hot\": unknown variant `hot`",
+        ),
+        ("heap = 64", ":2: heap = 64: unknown field `heap`"),
+    ];
+    for (i, (line, needle)) in cases.into_iter().enumerate() {
+        let file = dir.path().join(format!("config-{i}.toml"));
+        std::fs::write(&file, format!("[engine]\n{line}\n")).unwrap();
+        let file = file.to_str().unwrap();
+        let o = within(
+            command(&["run", "samples/concat.js", "--config", file]),
+            Duration::from_secs(60),
+        );
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{line}: {out}\n{err}");
+        assert_eq!(err.lines().count(), 1, "{line}: {err}");
+        assert!(
+            err.starts_with(&format!("isolate-play: error: config {file}")),
+            "{line}: {err}"
+        );
+        assert!(err.contains(needle), "{line}: {err}");
+        assert!(out.is_empty(), "{line}: nothing ran: {out}");
+    }
+    // The flags say the same.
+    for (flag, value, range) in [
+        ("--isolates", "0", "1..=5000"),
+        ("--heap-mb", "1", "4..=16384"),
+        ("--timeout-ms", "0", "1..=3600000"),
+        ("--external-mb", "0", "1..=16384"),
+        ("--external-mb", "lots", "1..=16384"),
+    ] {
+        let o = bin(&["run", "samples/concat.js", flag, value]);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(flag) && err.contains(range), "{flag}: {err}");
+    }
+}
+
+/// `external_mb` and `--external-mb` reach the engine's limits; the flag
+/// wins over the file, and `--print-config` shows the key.
+#[test]
+fn external_mb_from_config_and_flag() {
+    use clap::Parser;
+    use isolate_play::cli::{Cli, Command as Sub};
+    use isolate_play::config::Config;
+
+    let path = std::path::Path::new("test.toml");
+    let config = Config::from_toml("[engine]\nexternal_mb = 128\n", path).unwrap();
+    assert_eq!(config.engine_config().limits.external_bytes, 128 << 20);
+    assert_eq!(
+        Config::default().engine_config().limits.external_bytes,
+        64 << 20
+    );
+    let cli = Cli::try_parse_from(["isolate-play", "run", "x.js", "--external-mb", "32"]).unwrap();
+    let Some(Sub::Run(args)) = cli.command else {
+        panic!("a run command")
+    };
+    assert_eq!(args.engine.resolve(&config).limits.external_bytes, 32 << 20);
+
+    let o = bin(&["--print-config"]);
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    assert!(out.contains("external_mb = 64"), "{out}");
+    assert_eq!(Config::from_toml(&out, path).unwrap(), Config::default());
+}
+
+/// `--log FILE` (or ISOLATE_PLAY_LOG) writes a plain-text log that starts
+/// with the command and version; a log that cannot be opened is an error.
+#[test]
+fn log_file_from_flag_and_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag_log = dir.path().join("flag.log");
+    let o = within(
+        command(&[
+            "run",
+            "samples/concat.js",
+            "--log",
+            flag_log.to_str().unwrap(),
+        ]),
+        Duration::from_secs(60),
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let log = std::fs::read_to_string(&flag_log).expect("the log exists");
+    let start = log
+        .lines()
+        .find(|l| l.contains("isolate-play starting"))
+        .unwrap_or_else(|| panic!("no start line: {log}"));
+    assert!(start.contains(" INFO "), "{start}");
+    assert!(start.contains("command=\"run\""), "{start}");
+    assert!(
+        start.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+        "{start}"
+    );
+    assert!(!log.contains('\x1b'), "plain text: {log:?}");
+
+    let env_log = dir.path().join("env.log");
+    let mut c = command(&["run", "samples/concat.js"]);
+    c.env("ISOLATE_PLAY_LOG", &env_log);
+    let o = within(c, Duration::from_secs(60));
+    assert!(o.status.success(), "{:?}", text(&o));
+    let log = std::fs::read_to_string(&env_log).expect("the log exists");
+    assert!(log.contains("isolate-play starting"), "{log}");
+
+    // An empty variable is no log, not an error.
+    let mut c = command(&["run", "samples/concat.js"]);
+    c.env("ISOLATE_PLAY_LOG", "");
+    let o = within(c, Duration::from_secs(60));
+    assert!(o.status.success(), "{:?}", text(&o));
+
+    let o = bin(&[
+        "run",
+        "samples/concat.js",
+        "--log",
+        dir.path().to_str().unwrap(),
+    ]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot open log file"), "{err}");
 }

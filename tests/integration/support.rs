@@ -1,3 +1,5 @@
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use isolate_play::engine::{Engine, EngineConfig, Invocation, Mode, Report, Source};
@@ -61,5 +63,65 @@ pub fn wait_for(engine: &Engine, timeout: Duration, mut pred: impl FnMut(&Invoca
             Ok(_) => {}
             Err(_) => panic!("no matching report within {timeout:?}"),
         }
+    }
+}
+
+/// The real binary, run from the crate root, with no user config or log.
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_isolate-play"));
+    c.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // Keep a developer's own config file and log out of the tests.
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("isolate-play-no-config"),
+        )
+        .env("HOME", std::env::temp_dir().join("isolate-play-no-home"))
+        .env_remove("ISOLATE_PLAY_LOG");
+    c
+}
+
+/// Runs the binary to its end.
+pub fn bin(args: &[&str]) -> Output {
+    command(args).output().expect("the binary runs")
+}
+
+/// Runs `c` to its end, killing it and failing the test after `limit`.
+pub fn within(mut c: Command, limit: Duration) -> Output {
+    let mut child = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // Drain both pipes on threads so a chatty child never blocks on them.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{c:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
     }
 }

@@ -41,6 +41,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             "errs",
             "last",
             "heap used of limit",
+            "external",
             "recyc",
         ]
     } else {
@@ -88,6 +89,22 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         }
         cells.push(Cell::from(fmt_duration(w.last_duration)));
         cells.push(heap);
+        if wide {
+            let ext_limit = if w.external_limit > 0 {
+                w.external_limit
+            } else {
+                s.external_limit
+            };
+            let ext_style = if ext_limit > 0 && w.external * 5 > ext_limit * 4 {
+                Style::default().fg(Color::Red)
+            } else {
+                Style::default()
+            };
+            cells.push(Cell::from(Span::styled(
+                format!("{}/{}", fmt_bytes(w.external), fmt_bytes(ext_limit)),
+                ext_style,
+            )));
+        }
         cells.push(Cell::from(Span::styled(
             w.recycles.to_string(),
             if w.recycles > 0 {
@@ -106,6 +123,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             Constraint::Length(6),
             Constraint::Length(9),
             Constraint::Min(20),
+            Constraint::Length(17),
             Constraint::Length(5),
         ]
     } else {

@@ -1,0 +1,581 @@
+//! The hostile suite: scripts that try to break the limits, each run by the
+//! real binary in a child process (memory bombs never endanger the test
+//! process), with small limits so the suite stays fast. Every test asserts
+//! the reported kind and message, the exit status (never >= 128), that the
+//! other isolates' results are intact, and where memory is at stake, the
+//! child's peak RSS.
+
+use std::time::{Duration, Instant};
+
+use isolate_play::engine::{ErrorKind, Level, Mode};
+use serde_json::Value;
+
+use crate::support::*;
+
+const MIB: u64 = 1 << 20;
+
+/// `isolate-play run <file> --json <args>` in a child; returns the exit
+/// code and the JSON report. Fails on a signal death or after `limit`.
+fn run_json(name: &str, code: &str, args: &[&str], limit: Duration) -> (i32, Value) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, code).expect("write the script");
+    let mut full = vec!["run", path.to_str().expect("utf-8 path"), "--json"];
+    full.extend_from_slice(args);
+    let out = within(command(&full), limit);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let Some(code) = out.status.code() else {
+        panic!(
+            "{name} {args:?}: killed by a signal ({:?})\n{stderr}",
+            out.status
+        );
+    };
+    assert!(code < 128, "{name} {args:?}: exit {code}\n{stderr}");
+    let json: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{name} {args:?}: no JSON ({e}): {stdout}\n{stderr}"));
+    (code, json)
+}
+
+fn errors(report: &Value) -> Vec<(String, String)> {
+    report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let e = &r["error"];
+            (
+                e["kind"].as_str().unwrap_or("none").to_string(),
+                e["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn peak_rss(report: &Value) -> u64 {
+    report["summary"]["peak_rss_bytes"]
+        .as_u64()
+        .expect("peak rss")
+}
+
+const MODES: [&str; 3] = ["warm", "context", "cold"];
+
+/// A handler that runs `bomb` on isolate 0 only and answers "fine" on the
+/// others, so a test can see that the neighbours never notice.
+fn only_isolate_0(bomb: &str) -> String {
+    format!("export default (e) => {{ if (e.isolate !== 0) return 'fine'; {bomb} }}")
+}
+
+fn assert_neighbours_fine(report: &Value, what: &str) {
+    for r in report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .skip(1)
+    {
+        assert_eq!(r["result"], "fine", "{what}: a neighbour noticed: {r}");
+        assert_eq!(r["failures"], 0, "{what}: {r}");
+    }
+}
+
+// ---------------------------------------------------------------- A: heap
+
+/// Heap bombs of every shape: interruptible JS loops, and built-ins that V8
+/// cannot interrupt (those may strand their isolate, never the process).
+const HEAP_BOMBS: [(&str, &str); 7] = [
+    (
+        "array-loop",
+        "const a = new Array(2e7); for (let i = 0; i < a.length; i++) a[i] = 0; return a.length",
+    ),
+    ("spread-string", "return [...'.'.repeat(1e8)].length"),
+    ("fill-dictionary", "return new Array(1e8).fill(0).length"),
+    (
+        "objects",
+        "const a = []; for (;;) a.push({ x: Math.random(), y: [1, 2, 3] })",
+    ),
+    (
+        "map",
+        "const m = new Map(); for (let i = 0; ; i++) m.set(i, String(i))",
+    ),
+    (
+        "json-parse",
+        "return JSON.parse('[' + '[1,2,3],'.repeat(3e6) + '1]').length",
+    ),
+    (
+        "array-from",
+        "return Array.from({ length: 5e7 }, (_, i) => ({ i })).length",
+    ),
+];
+
+#[test]
+fn heap_bombs_stop_one_isolate_in_every_mode_and_the_process_lives() {
+    for (what, bomb) in HEAP_BOMBS {
+        for mode in MODES {
+            let t0 = Instant::now();
+            let (code, r) = run_json(
+                "bomb.mjs",
+                &only_isolate_0(bomb),
+                &[
+                    "-n",
+                    "2",
+                    "-m",
+                    mode,
+                    "--heap-mb",
+                    "16",
+                    "--timeout-ms",
+                    "5000",
+                ],
+                Duration::from_secs(120),
+            );
+            let label = format!("{what} ({mode})");
+            assert_eq!(code, 1, "{label}: {r}");
+            let (kind, msg) = &errors(&r)[0];
+            assert_eq!(kind, "heap_limit", "{label}: {msg}");
+            assert!(
+                msg.contains("heap limit") && msg.contains("16 MiB"),
+                "{label}: {msg}"
+            );
+            assert_neighbours_fine(&r, &label);
+            assert!(
+                peak_rss(&r) < 1024 * MIB,
+                "{label}: peak RSS {} MiB",
+                peak_rss(&r) / MIB
+            );
+            assert!(r["summary"]["recycles"].as_u64() >= Some(1), "{label}: {r}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "{label}: took {:?}",
+                t0.elapsed()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_inputs_of_the_issue_end_with_a_heap_limit_message() {
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "const a = new Array(2e7); for (let i = 0; i < a.length; i++) a[i] = 0; a.length",
+            &["-n", "4"],
+        ),
+        (
+            "[...'.'.repeat(1e8)].length",
+            &["-n", "2", "--heap-mb", "16", "--timeout-ms", "5000"],
+        ),
+        (
+            "new Array(1e8).fill(0).length",
+            &["--heap-mb", "16", "--timeout-ms", "300"],
+        ),
+    ];
+    for (code, args) in cases {
+        for mode in MODES {
+            let mut a = args.to_vec();
+            a.extend(["-m", mode]);
+            let (status, r) = run_json("issue.js", code, &a, Duration::from_secs(120));
+            assert_eq!(status, 1, "{code} {a:?}: {r}");
+            for (kind, msg) in errors(&r) {
+                assert_eq!(kind, "heap_limit", "{code} {a:?}: {msg}");
+            }
+            // An isolate's heap is shown against its own limit, never the
+            // limit V8 raised while the stop unwound.
+            let limit = r["results"][0]["heap"]["limit"].as_u64().unwrap_or(0);
+            assert!(limit <= 64 * MIB, "{code} {a:?}: limit {limit}");
+        }
+    }
+}
+
+// ---------------------------------------------------------- B: external
+
+#[test]
+fn array_buffers_have_a_budget_that_stops_a_pressing_isolate() {
+    let bomb = "const keep = []; for (let i = 0; i < 400; i++) keep.push(new Uint8Array(16 << 20).fill(1)); return keep.length";
+    for mode in MODES {
+        let (code, r) = run_json(
+            "ab.mjs",
+            &only_isolate_0(bomb),
+            &[
+                "-n",
+                "2",
+                "-m",
+                mode,
+                "--heap-mb",
+                "16",
+                "--timeout-ms",
+                "30000",
+            ],
+            Duration::from_secs(120),
+        );
+        assert_eq!(code, 1, "{mode}: {r}");
+        let (kind, msg) = &errors(&r)[0];
+        assert!(
+            kind == "exception" || kind == "external_limit",
+            "{mode}: {kind} {msg}"
+        );
+        assert!(msg.contains("64 MiB"), "{mode}: {msg}");
+        assert_neighbours_fine(&r, mode);
+        assert!(
+            peak_rss(&r) < 1024 * MIB,
+            "{mode}: peak {} MiB",
+            peak_rss(&r) / MIB
+        );
+    }
+    // The issue's exact input: a plain script on two isolates.
+    let (code, r) = run_json(
+        "ab.js",
+        "const keep = []; for (let i = 0; i < 400; i++) keep.push(new Uint8Array(16 << 20).fill(1)); keep.length",
+        &["-n", "2", "--heap-mb", "16", "--timeout-ms", "30000"],
+        Duration::from_secs(120),
+    );
+    assert_eq!(code, 1, "{r}");
+    assert!(peak_rss(&r) < 1024 * MIB, "peak {} MiB", peak_rss(&r) / MIB);
+}
+
+#[test]
+fn an_allocation_past_the_budget_is_a_catchable_range_error() {
+    let code = "let caught = []; \
+        try { new ArrayBuffer(100 << 20) } catch (e) { caught.push(e instanceof RangeError) } \
+        try { new Float64Array(20 << 20) } catch (e) { caught.push(e instanceof RangeError) } \
+        const ok = new Uint8Array(8 << 20); ok[0] = 1; \
+        [caught.join(), ok.length].join(' ')";
+    let (status, r) = run_json(
+        "catch.js",
+        code,
+        &["-n", "1", "--external-mb", "32"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(status, 0, "{r}");
+    assert_eq!(r["results"][0]["result"], "true,true 8388608", "{r}");
+    let heap = &r["results"][0]["heap"];
+    assert_eq!(heap["external_limit"].as_u64(), Some(32 * MIB), "{r}");
+}
+
+#[test]
+fn resizable_and_many_small_buffers_are_bounded_too() {
+    let cases = [
+        (
+            "small",
+            "const k = []; for (;;) k.push(new ArrayBuffer(1 << 20)); return 0",
+        ),
+        (
+            "resizable",
+            "const b = new ArrayBuffer(0, { maxByteLength: 2 ** 32 }); b.resize(2 ** 31); return b.byteLength",
+        ),
+        (
+            "shared",
+            "const k = []; for (;;) k.push(new SharedArrayBuffer(8 << 20)); return 0",
+        ),
+        ("wasm", "return typeof WebAssembly"),
+    ];
+    for (what, bomb) in cases {
+        let (_, r) = run_json(
+            "ab2.mjs",
+            &only_isolate_0(bomb),
+            &["-n", "2", "--heap-mb", "16", "--timeout-ms", "10000"],
+            Duration::from_secs(120),
+        );
+        assert_neighbours_fine(&r, what);
+        assert!(
+            peak_rss(&r) < 1024 * MIB,
+            "{what}: peak {} MiB",
+            peak_rss(&r) / MIB
+        );
+        if what == "wasm" {
+            assert_eq!(r["results"][0]["result"], "undefined", "{r}");
+        } else {
+            let (kind, msg) = &errors(&r)[0];
+            assert!(
+                kind == "exception" || kind == "external_limit",
+                "{what}: {kind} {msg}"
+            );
+        }
+    }
+}
+
+// ----------------------------------------------------- C: bounded copies
+
+#[test]
+fn huge_values_are_cut_before_they_are_copied() {
+    let cases = [
+        ("result", "'x'.repeat(2 ** 28)"),
+        ("console", "console.log('x'.repeat(2 ** 28)); 1"),
+        ("thrown-string", "throw 'x'.repeat(2 ** 28)"),
+        ("error-message", "throw new Error('x'.repeat(2 ** 28))"),
+        (
+            "nested",
+            "({ a: ['x'.repeat(2 ** 28)], b: 'y'.repeat(1e6) })",
+        ),
+    ];
+    for (what, code) in cases {
+        let t0 = Instant::now();
+        let (_, r) = run_json(
+            "big.js",
+            code,
+            &["-n", "8", "--timeout-ms", "1000"],
+            Duration::from_secs(60),
+        );
+        let text = r.to_string();
+        // 8 isolates, each result/console/error cut to 64 KiB (plus notes).
+        assert!(
+            text.len() < 8 * 200 * 1024,
+            "{what}: {} bytes of JSON",
+            text.len()
+        );
+        assert!(text.contains("truncated"), "{what}: no truncation note");
+        assert!(
+            peak_rss(&r) < 1024 * MIB,
+            "{what}: peak {} MiB",
+            peak_rss(&r) / MIB
+        );
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{what}: {:?}",
+            t0.elapsed()
+        );
+    }
+}
+
+#[test]
+fn an_infinite_stack_trace_limit_prints_a_bounded_stack() {
+    let code = "Error.stackTraceLimit = Infinity; function f(n) { return f(n + 1) + 1 } f(0)";
+    let (status, r) = run_json("deep.js", code, &["-n", "1"], Duration::from_secs(60));
+    assert_eq!(status, 1);
+    let e = &r["results"][0]["error"];
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Maximum call stack size"),
+        "{e}"
+    );
+    let stack = e["stack"].as_str().unwrap_or("");
+    assert!(
+        stack.lines().count() <= 20,
+        "{} stack lines",
+        stack.lines().count()
+    );
+    assert!(stack.contains("deep.js:1"), "{stack}");
+}
+
+// ------------------------------------------------ D: a stop is never success
+
+#[test]
+fn a_stop_inside_the_hosts_formatting_is_a_timeout() {
+    let cases = [
+        (
+            "error-message-getter",
+            "const e = new Error('x'); Object.defineProperty(e, 'message', { get() { for (;;) {} } }); throw e",
+        ),
+        (
+            "error-name-getter",
+            "class E extends Error { get name() { for (;;) {} } }; throw new E('x')",
+        ),
+        (
+            "rejection-reason",
+            "export default async () => { const e = new Error(); Object.defineProperty(e, 'message', { get() { for (;;) {} } }); throw e }",
+        ),
+        (
+            "microtask",
+            "Promise.resolve().then(() => { for (;;) {} }); 1",
+        ),
+        (
+            "thrown-then-microtask",
+            "Promise.resolve().then(() => { for (;;) {} }); throw new Error('first')",
+        ),
+    ];
+    for (what, code) in cases {
+        for mode in MODES {
+            let name = if code.contains("export default") {
+                "stop.mjs"
+            } else {
+                "stop.js"
+            };
+            let (status, r) = run_json(
+                name,
+                code,
+                &["-n", "2", "-i", "2", "-m", mode, "--timeout-ms", "300"],
+                Duration::from_secs(60),
+            );
+            assert_eq!(status, 1, "{what} {mode}: {r}");
+            assert_eq!(r["summary"]["ok"], 0, "{what} {mode}: {r}");
+            for (kind, msg) in errors(&r) {
+                assert_eq!(kind, "timeout", "{what} {mode}: {msg}");
+                assert!(msg.contains("300 ms"), "{what} {mode}: {msg}");
+            }
+        }
+    }
+    // The host never calls toJSON: the object is shown as it is.
+    let (status, r) = run_json(
+        "tojson.js",
+        "({ toJSON() { for (;;) {} } })",
+        &["-n", "2", "-i", "2", "--timeout-ms", "300"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(status, 0, "{r}");
+    assert_eq!(r["results"][0]["result"], "{ toJSON: [Function: toJSON] }");
+}
+
+// ------------------------------------------------------- E to I: in-process
+
+#[test]
+fn the_scripts_own_error_is_reported_despite_prepare_stack_trace() {
+    for mode in Mode::ALL {
+        let mut e = engine(1, mode);
+        e.set_source(src(
+            "pst.js",
+            "Error.prepareStackTrace = () => { throw new Error('inner'); };\n// two\nthrow new Error('boom');",
+        ));
+        let inv = run(&mut e, 1).remove(0);
+        let err = inv.outcome.expect_err("throws");
+        assert_eq!(err.kind, ErrorKind::Exception, "{mode}");
+        assert_eq!(err.message, "Error: boom", "{mode}");
+        let at = err.location.expect("a location");
+        assert_eq!(
+            (at.file.as_str(), at.line, at.column),
+            ("pst.js", 3, 7),
+            "{mode}"
+        );
+        assert!(
+            err.stack.unwrap_or_default().contains("pst.js:3:7"),
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn async_leftovers_never_run_in_the_next_invocation() {
+    let code = "export default (e) => {\n  Promise.resolve().then(() => console.log('queued by', e.invocation));\n  if (e.invocation % 2 === 1) throw new Error('odd ' + e.invocation);\n  return e.invocation;\n};";
+    for mode in Mode::ALL {
+        let mut e = engine(1, mode);
+        e.set_source(src("left.mjs", code));
+        let invs = run(&mut e, 4);
+        for inv in &invs {
+            let lines: Vec<&str> = inv.console.lines.iter().map(|l| l.text.as_str()).collect();
+            assert_eq!(
+                lines,
+                [format!("queued by {}", inv.seq)],
+                "{mode}: invocation {}",
+                inv.seq
+            );
+        }
+        assert!(
+            invs[0].outcome.is_err() && invs[1].outcome.is_ok(),
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn unhandled_rejections_are_reported_on_the_console() {
+    for mode in Mode::ALL {
+        let mut e = engine(1, mode);
+        e.set_source(src(
+            "rej.js",
+            "Promise.reject(new Error('x'));\nconst p = Promise.reject(new Error('handled later')); p.catch(() => {});\n1",
+        ));
+        let inv = run(&mut e, 1).remove(0);
+        assert_eq!(inv.outcome.as_deref(), Ok("1"), "{mode}");
+        let errors: Vec<_> = inv
+            .console
+            .lines
+            .iter()
+            .filter(|l| l.level == Level::Error)
+            .collect();
+        assert_eq!(errors.len(), 1, "{mode}: {:?}", inv.console);
+        assert!(
+            errors[0]
+                .text
+                .starts_with("Uncaught (in promise) rej.js:1:16: Error: x"),
+            "{mode}: {}",
+            errors[0].text
+        );
+    }
+    // A handler's own returned rejection is its error, not also a console line.
+    let mut e = engine(1, Mode::Warm);
+    e.set_source(src(
+        "r.mjs",
+        "export default async () => { throw new Error('mine') }",
+    ));
+    let inv = run(&mut e, 1).remove(0);
+    assert_eq!(inv.outcome.expect_err("rejects").kind, ErrorKind::Rejection);
+    assert!(inv.console.lines.is_empty(), "{:?}", inv.console);
+}
+
+#[test]
+fn positions_are_the_files_own_even_inside_new_function() {
+    for mode in Mode::ALL {
+        let mut e = engine(1, mode);
+        e.set_source(src(
+            "fn.js",
+            "const f = new Function('a', 'return a.b.c');\nf({});",
+        ));
+        let err = run(&mut e, 1).remove(0).outcome.expect_err("throws");
+        let at = err.location.clone().expect("a location in the file");
+        assert_eq!((at.file.as_str(), at.line), ("fn.js", 2), "{mode}: {err:?}");
+        assert!(
+            err.headline().starts_with("fn.js:2:1: TypeError"),
+            "{mode}: {}",
+            err.headline()
+        );
+        let stack = err.stack.unwrap_or_default();
+        assert!(stack.contains("fn.js:2:1"), "{mode}: {stack}");
+        assert!(!stack.contains("fn.js:3"), "{mode}: {stack}");
+    }
+}
+
+#[test]
+fn values_are_shown_as_a_javascript_developer_expects() {
+    let mut e = engine(1, Mode::Warm);
+    let cases = [
+        ("10n ** 5000n", format!("1{}n", "0".repeat(5000))),
+        ("new Map([['a', 1]])", "Map(1) { 'a' => 1 }".into()),
+        (
+            "const o = {}; o.self = o; o",
+            "<ref *1> { self: [Circular *1] }".into(),
+        ),
+        ("'a\\nb\\tc'", "a\nb\tc".into()),
+        (
+            "const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); proxy",
+            "<Revoked Proxy>".into(),
+        ),
+        ("console.log(new Set([1]), 'two'); 0", "0".into()),
+    ];
+    for (code, want) in cases {
+        e.set_source(src("v.js", code));
+        let inv = run(&mut e, 1).remove(0);
+        assert_eq!(inv.outcome.as_deref(), Ok(want.as_str()), "{code}");
+    }
+    e.set_source(src(
+        "v.js",
+        "console.log(new Set([1]), 'two', { a: [1, 2] }); 0",
+    ));
+    let inv = run(&mut e, 1).remove(0);
+    assert_eq!(
+        inv.console.lines[0].text,
+        "Set(1) { 1 } two { a: [ 1, 2 ] }"
+    );
+}
+
+// ------------------------------------------------------ K: bookkeeping
+
+#[test]
+fn limit_stops_count_as_recycles_in_every_mode_and_heap_shows_the_new_isolate() {
+    for mode in ["warm", "context", "cold"] {
+        let (_, r) = run_json(
+            "loop.js",
+            "while (true) {}",
+            &["-n", "1", "-i", "2", "-m", mode, "--timeout-ms", "100"],
+            Duration::from_secs(60),
+        );
+        assert_eq!(r["summary"]["recycles"], 2, "{mode}: {r}");
+        let (_, r) = run_json(
+            "heap.js",
+            "const a = []; for (;;) a.push(new Array(1000).fill(1))",
+            &["-n", "1", "-m", mode, "--heap-mb", "16"],
+            Duration::from_secs(60),
+        );
+        assert_eq!(r["summary"]["recycles"], 1, "{mode}: {r}");
+        let heap = &r["results"][0]["heap"];
+        assert_eq!(heap["limit"].as_u64(), Some(16 * MIB), "{mode}: {heap}");
+        assert!(heap["used"].as_u64() < Some(16 * MIB), "{mode}: {heap}");
+    }
+}
