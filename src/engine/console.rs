@@ -23,6 +23,9 @@ impl Default for ConsoleBounds {
     }
 }
 
+/// Bytes kept free for a truncation note after a formatted value.
+const NOTE_ROOM: usize = 64;
+
 /// Most characters a single result string keeps before it is cut with a note.
 pub const MAX_RESULT_BYTES: usize = 64 * 1024;
 
@@ -57,7 +60,7 @@ impl ConsoleBuf {
         if text.len() > room {
             let cut = floor_char_boundary(&text, room);
             text.truncate(cut);
-            text.push('…');
+            text.push_str(format::TRUNCATED);
             self.bytes = self.bounds.max_bytes;
         } else {
             self.bytes += text.len();
@@ -114,8 +117,9 @@ fn console_callback(
         if i > 0 {
             text.push(' ');
         }
+        // The formatter may add a short truncation note past its bound.
         let bounds = format::Bounds {
-            max_bytes: room.saturating_sub(text.len()).max(1),
+            max_bytes: room.saturating_sub(text.len() + NOTE_ROOM).max(1),
             ..Default::default()
         };
         text.push_str(&format::display(scope, args.get(i), bounds));
@@ -123,7 +127,14 @@ fn console_callback(
             break;
         }
     }
-    buf.borrow_mut().push(level, text);
+    // A line cut at the bound fills the buffer: later lines are dropped
+    // (and counted) rather than squeezed into what is left.
+    let cut = text.len() + NOTE_ROOM >= room;
+    let mut b = buf.borrow_mut();
+    b.push(level, text);
+    if cut {
+        b.bytes = b.bytes.max(b.bounds.max_bytes);
+    }
 }
 
 /// The template of our `console` object. V8 installs its own (inspector-only,

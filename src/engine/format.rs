@@ -72,6 +72,8 @@ const MAX_COLLECTION_COPY: usize = 1 << 18;
 const MAX_REGEXP_SOURCE: usize = 1 << 14;
 /// Bytes of a function, constructor, tag or frame name kept.
 const NAME_BYTES: usize = 1024;
+/// Key lists longer than this are kept for objects seen again.
+const KEY_CACHE_MIN: usize = 1000;
 /// Prototype-chain steps taken when looking a property up by hand.
 const CHAIN_LIMIT: usize = 64;
 
@@ -307,11 +309,16 @@ struct Ctx<'s> {
     full: bool,
     /// V8 is terminating: stop walking.
     dead: bool,
+    /// Long key lists already collected, by object: an object seen many
+    /// times (`Array(100).fill(big)`) is enumerated once.
+    key_cache: Vec<(Local<'s, v8::Object>, Local<'s, v8::Array>)>,
 }
 
 impl<'s> Ctx<'s> {
     fn new(scope: &mut PinScope<'s, '_>, bounds: Bounds) -> Option<Ctx<'s>> {
-        let s = |scope: &mut PinScope<'s, '_>, text: &str| v8::String::new(scope, text);
+        let s = |scope: &mut PinScope<'s, '_>, text: &str| {
+            v8::String::new_from_utf8(scope, text.as_bytes(), v8::NewStringType::Internalized)
+        };
         let atoms = Atoms {
             value: s(scope, "value")?,
             get: s(scope, "get")?,
@@ -335,6 +342,7 @@ impl<'s> Ctx<'s> {
             used: 0,
             full: false,
             dead: false,
+            key_cache: Vec::new(),
         })
     }
 
@@ -389,6 +397,9 @@ impl<'s> Ctx<'s> {
         value: Local<'s, v8::Value>,
         recurse: usize,
     ) -> String {
+        if scope.is_execution_terminating() {
+            self.dead = true;
+        }
         if self.stop() {
             return String::new();
         }
@@ -512,6 +523,12 @@ impl<'s> Ctx<'s> {
         }
         let c = ctor.as_deref();
         let v: Local<v8::Value> = obj.into();
+        // Beyond the depth only whether there are keys matters.
+        let limit = if recurse > self.bounds.depth {
+            1
+        } else {
+            self.bounds.max_items
+        };
         let mut base = String::new();
         let mut open = String::from("{");
         let mut close = "}";
@@ -526,7 +543,7 @@ impl<'s> Ctx<'s> {
             } else {
                 String::new()
             };
-            keys = self.keys(scope, obj, true, false);
+            keys = self.keys(scope, obj, true, false, limit);
             open = format!("{prefix}[");
             close = "]";
             if len == 0 && keys.is_empty() {
@@ -537,7 +554,7 @@ impl<'s> Ctx<'s> {
         } else if let Ok(set) = Local::<v8::Set>::try_from(v) {
             let size = set.size();
             let prefix = get_prefix(c, &tag, "Set", &format!("({size})"));
-            keys = self.keys(scope, obj, false, false);
+            keys = self.keys(scope, obj, false, false, limit);
             if size == 0 && keys.is_empty() {
                 return self.leaf(format!("{prefix}{{}}"));
             }
@@ -546,7 +563,7 @@ impl<'s> Ctx<'s> {
         } else if let Ok(map) = Local::<v8::Map>::try_from(v) {
             let size = map.size();
             let prefix = get_prefix(c, &tag, "Map", &format!("({size})"));
-            keys = self.keys(scope, obj, false, false);
+            keys = self.keys(scope, obj, false, false, limit);
             if size == 0 && keys.is_empty() {
                 return self.leaf(format!("{prefix}{{}}"));
             }
@@ -554,7 +571,7 @@ impl<'s> Ctx<'s> {
             body = Body::Map(map);
         } else if let Ok(ta) = Local::<v8::TypedArray>::try_from(v) {
             let len = ta.length();
-            keys = self.keys(scope, obj, true, false);
+            keys = self.keys(scope, obj, true, false, limit);
             let fallback = if c.is_none() { typed_array_name(v) } else { "" };
             let prefix = get_prefix(c, &tag, fallback, &format!("({len})"));
             open = format!("{prefix}[");
@@ -565,7 +582,7 @@ impl<'s> Ctx<'s> {
             extras = Extras::Array;
             body = Body::TypedArray(obj, len);
         } else if v.is_map_iterator() || v.is_set_iterator() {
-            keys = self.keys(scope, obj, false, false);
+            keys = self.keys(scope, obj, false, false, limit);
             let kind = if v.is_map_iterator() { "Map" } else { "Set" };
             let wanted = format!("{kind} Iterator");
             let inner = if tag == wanted {
@@ -578,7 +595,7 @@ impl<'s> Ctx<'s> {
             open = format!("[{inner}] {{");
             body = Body::Unknown;
         } else {
-            keys = self.keys(scope, obj, v.is_string_object(), v.is_native_error());
+            keys = self.keys(scope, obj, v.is_string_object(), v.is_native_error(), limit);
             if v.is_function() {
                 base = self.function_base(scope, obj, c, &tag);
                 if keys.is_empty() {
@@ -671,8 +688,6 @@ impl<'s> Ctx<'s> {
                 open = format!("{style}{{");
             }
         }
-        self.charge(base.len() + open.len() + close.len());
-
         if recurse > self.bounds.depth {
             let style = self.ctx_style(scope, obj, c, &tag);
             let name = style.strip_suffix(' ').unwrap_or(&style);
@@ -683,6 +698,7 @@ impl<'s> Ctx<'s> {
             };
             return self.leaf(name);
         }
+        self.charge(base.len() + open.len() + close.len());
         let recurse = recurse + 1;
         self.seen.push(obj);
         self.current_depth = recurse;
@@ -997,9 +1013,13 @@ impl<'s> Ctx<'s> {
                 .unwrap_or_else(|| UNPRINTABLE.to_string());
             (kind, inner)
         } else if v.is_big_int_object() {
-            ("BigInt", self.detail(scope, v))
+            // No side-effect-free way to read the value: V8's API has no
+            // `BigIntObject::ValueOf`, and serializing it could copy a
+            // BigInt of any size.
+            ("BigInt", String::new())
         } else {
-            ("Symbol", self.detail(scope, v))
+            // Likewise (the serializer refuses symbols).
+            ("Symbol", String::new())
         };
         let mut base = format!("[{kind}");
         match c {
@@ -1009,7 +1029,10 @@ impl<'s> Ctx<'s> {
             }
             None => base.push_str(" (null prototype)"),
         }
-        let _ = write!(base, ": {inner}]");
+        if !inner.is_empty() {
+            let _ = write!(base, ": {inner}");
+        }
+        base.push(']');
         if !tag.is_empty() && c != Some(tag) {
             let _ = write!(base, " [{tag}]");
         }
@@ -1053,7 +1076,7 @@ impl<'s> Ctx<'s> {
         text
     }
 
-    /// Own enumerable keys (strings, then symbols), at most `max_items`.
+    /// Own enumerable keys (strings, then symbols), at most `limit`.
     /// `skip_indices` leaves out integer keys (arrays, typed arrays, String
     /// objects); `error` leaves out `name`, `message` and `stack`, which the
     /// error's headline already shows.
@@ -1063,6 +1086,7 @@ impl<'s> Ctx<'s> {
         obj: Local<'s, v8::Object>,
         skip_indices: bool,
         error: bool,
+        limit: usize,
     ) -> Keys<'s> {
         let mut keys = Keys::default();
         let args = v8::GetPropertyNamesArgs {
@@ -1075,9 +1099,23 @@ impl<'s> Ctx<'s> {
             },
             key_conversion: v8::KeyConversionMode::KeepNumbers,
         };
-        let Some(names) = obj.get_property_names(scope, args) else {
-            self.failed(scope);
-            return keys;
+        let cached = self
+            .key_cache
+            .iter()
+            .find(|(o, _)| *o == obj)
+            .map(|(_, n)| *n);
+        let names = match cached {
+            Some(names) => names,
+            None => {
+                let Some(names) = obj.get_property_names(scope, args) else {
+                    self.failed(scope);
+                    return keys;
+                };
+                if names.length() as usize > KEY_CACHE_MIN {
+                    self.key_cache.push((obj, names));
+                }
+                names
+            }
         };
         let total = names.length();
         for i in 0..total {
@@ -1095,7 +1133,7 @@ impl<'s> Ctx<'s> {
             {
                 continue;
             }
-            if keys.names.len() >= self.bounds.max_items {
+            if keys.names.len() >= limit {
                 keys.more = (total - i) as usize;
                 break;
             }
@@ -1841,11 +1879,12 @@ fn frames(
         };
         let sep = usize::from(!out.is_empty());
         if out.len() + sep + line.len() > max_bytes {
-            if sep == 1 {
+            // Whole lines only, unless not even the first one fits.
+            if out.is_empty() {
+                out.push_str(&line[..floor_char_boundary(&line, max_bytes)]);
+            } else {
                 out.push('\n');
             }
-            let room = max_bytes.saturating_sub(out.len());
-            out.push_str(&line[..floor_char_boundary(&line, room)]);
             out.push_str(TRUNCATED);
             break;
         }

@@ -144,14 +144,14 @@ impl Drop for HeapGuard {
 /// headroom so the stop can unwind: all the room up to the ceiling, while
 /// the pool lasts. Returning `current` means "no more": V8 then collects
 /// once more and, if that does not help, calls its out-of-memory handler.
-extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
+extern "C" fn near_heap_limit(data: *mut c_void, current: usize, initial: usize) -> usize {
     // SAFETY: `data` points at the HeapGuard boxed next to this isolate,
     // which is dropped only after the isolate.
     let guard = unsafe { &*(data as *const HeapGuard) };
     // SAFETY: V8 calls this on the isolate's own thread while it lives.
     let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr(guard.isolate) };
     let used = isolate.get_heap_statistics().used_heap_size();
-    if used < guard.limit / 4 * 3 && !guard.hit.load(Relaxed) {
+    if used < initial / 2 && !guard.hit.load(Relaxed) {
         // V8 also asks when memory *outside* the heap (ArrayBuffers the
         // external budget just refused) makes its collections look
         // ineffective; the heap itself is far from its limit, so this is

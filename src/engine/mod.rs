@@ -6,6 +6,8 @@
 //! histograms are published by workers and read by anyone, lock-free or
 //! under a lock that workers take only every publish interval.
 
+#![deny(clippy::unwrap_used)]
+
 pub mod console;
 pub mod format;
 pub mod limits;
@@ -311,6 +313,13 @@ impl Engine {
     pub fn set_load(&mut self, on: bool) {
         self.load = on;
         self.broadcast(|| Command::Load(on));
+    }
+
+    /// Makes every worker panic in its next invocation, to test that a
+    /// panic is reported as that isolate's failure and the isolate replaced.
+    #[doc(hidden)]
+    pub fn inject_panic_for_test(&self) {
+        self.broadcast(|| Command::PanicNext);
     }
 
     /// Each worker's counters now.

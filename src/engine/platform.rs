@@ -22,6 +22,10 @@ static SPAWNER: OnceLock<Spawner> = OnceLock::new();
 /// Initializes V8 (idempotent, thread-safe) and starts the spawner thread.
 pub fn init() {
     SPAWNER.get_or_init(|| {
+        // Source positions when code is compiled, not lazily when a stack
+        // trace needs them: a trace captured at a stack overflow has no
+        // stack left to compute them with, and would say line 0.
+        v8::V8::set_flags_from_string("--no-enable-lazy-source-positions");
         let platform = v8::new_default_platform(0, false).make_shared();
         v8::V8::initialize_platform(platform);
         v8::V8::initialize();

@@ -136,6 +136,13 @@ struct Rejections {
 
 type RejectionsSlot = Rc<RefCell<Rejections>>;
 
+thread_local! {
+    /// Set by the promise-reject hook on the isolate's thread: something may
+    /// wait in the isolate's `Rejections`. Checked after every invocation,
+    /// so the common case costs a thread-local read, not a slot lookup.
+    static REJECTIONS_PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Frames kept in captured stack traces (a stack overflow has thousands).
 pub const STACK_FRAMES: i32 = 16;
 
@@ -242,7 +249,7 @@ impl Sandbox {
             let context = v8::Local::new(hs, &self.context);
             let scope = &mut v8::ContextScope::new(hs, context);
             v8::tc_scope!(let tc, scope);
-            let entry = match src.kind {
+            match src.kind {
                 ScriptKind::Script => {
                     script::compile_script(tc, src).map(|s| Entry::Script(v8::Global::new(tc, s)))
                 }
@@ -251,8 +258,7 @@ impl Sandbox {
                     settle(tc, src);
                     loaded.map(|f| Entry::Handler(v8::Global::new(tc, f)))
                 }
-            };
-            entry
+            }
         };
         let entry = match entry {
             Ok(e) => e,
@@ -571,6 +577,7 @@ extern "C" fn on_promise_reject(msg: v8::PromiseRejectMessage) {
     let promise = msg.get_promise();
     match msg.get_event() {
         v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
+            REJECTIONS_PENDING.with(|p| p.set(true));
             let mut r = slot.borrow_mut();
             if r.pending.len() >= MAX_REJECTIONS {
                 r.dropped += 1;
@@ -603,7 +610,15 @@ fn forget_rejection(scope: &mut v8::PinScope, promise: v8::Local<v8::Promise>) {
 
 /// Moves the pending unhandled rejections onto the console, at error
 /// level, as browsers and workerd print them: `Uncaught (in promise) …`.
+#[inline(always)]
 fn report_rejections(scope: &mut v8::PinScope, src: &Source) {
+    if REJECTIONS_PENDING.with(|p| p.replace(false)) {
+        report_pending_rejections(scope, src);
+    }
+}
+
+#[inline(never)]
+fn report_pending_rejections(scope: &mut v8::PinScope, src: &Source) {
     let Some(slot) = scope.get_slot::<RejectionsSlot>().cloned() else {
         return;
     };

@@ -239,8 +239,11 @@ fn describe(
     // captured when the value was thrown.
     let trace = v8::Exception::get_stack_trace(scope, value)
         .or_else(|| message.and_then(|m| m.get_stack_trace(scope)));
-    let own = message.and_then(|m| message_location(scope, m, src));
-    let location = own.or_else(|| trace.and_then(|t| first_frame_in(scope, t, src)));
+    // Where the error was made, as its stack says (the innermost frame of
+    // the file's own code); else where V8 says it was thrown.
+    let location = trace
+        .and_then(|t| first_frame_in(scope, t, src))
+        .or_else(|| message.and_then(|m| message_location(scope, m, src)));
     let stack = trace
         .filter(|t| t.get_frame_count() > 0)
         .map(|t| format::stack_frames(scope, t, STACK_FRAMES as usize, MAX_STACK_TEXT));

@@ -39,6 +39,8 @@ pub enum Command {
     },
     /// Run until told otherwise, reporting a sample every publish interval.
     Load(bool),
+    /// Panic in the next invocation (tests of the panic path only).
+    PanicNext,
     Shutdown,
 }
 
@@ -129,6 +131,8 @@ struct Worker {
     error_reported: bool,
     /// A command taken off the channel that the loop has yet to apply.
     pending: Option<Command>,
+    /// Panic in the next invocation (see `Command::PanicNext`).
+    panic_next: bool,
 }
 
 thread_local! {
@@ -155,7 +159,9 @@ pub fn run(init: WorkerInit) {
         due: false,
         error_reported: false,
         pending: None,
+        panic_next: false,
     });
+    w.store_limits();
     if w.init.mode != Mode::Cold {
         w.fresh_sandbox();
     }
@@ -230,7 +236,10 @@ pub unsafe extern "C" fn on_fatal_oom(
             // SAFETY: V8 passes a NUL-terminated C string.
             unsafe { std::ffi::CStr::from_ptr(location) }.to_string_lossy()
         };
-        eprintln!("isolate-play: V8 ran out of memory outside any worker ({location})");
+        eprintln!(
+            "isolate-play: V8 ran out of memory outside any worker ({location}, thread {:?})",
+            std::thread::current().name()
+        );
         std::process::abort();
     }
     // SAFETY: `ptr` is the live worker of this thread (see `drive`). Its
@@ -397,6 +406,7 @@ impl Worker {
                 let heap_changed = l.heap_bytes != self.init.limits.heap_bytes
                     || l.external_bytes != self.init.limits.external_bytes;
                 self.init.limits = l;
+                self.store_limits();
                 if heap_changed && self.sandbox.is_some() {
                     self.recycle(false);
                     self.publish();
@@ -414,6 +424,7 @@ impl Worker {
                 }
             }
             Command::Load(on) => self.init.load = on,
+            Command::PanicNext => self.panic_next = true,
             Command::Shutdown => unreachable!("handled by the loop"),
         }
         self.set_idle_state();
@@ -442,6 +453,10 @@ impl Worker {
             self.set_idle_state();
             return;
         };
+        if std::mem::take(&mut self.panic_next) {
+            self.begin();
+            panic!("a panic injected by a test");
+        }
         if self.init.engine.is_quarantined(src.version) {
             self.refuse_quarantined(&src);
             return;
@@ -665,6 +680,18 @@ impl Worker {
         if let Some(mut sb) = self.sandbox.take() {
             store_heap(&self.init.shared, sb.heap_stats());
         }
+    }
+
+    /// The configured limits, for readers, before any isolate reports its
+    /// own (a cold worker between isolates has none).
+    fn store_limits(&self) {
+        let shared = &self.init.shared;
+        shared
+            .heap_limit
+            .store(self.init.limits.heap_bytes as u64, Relaxed);
+        shared
+            .external_limit
+            .store(self.init.limits.external_bytes as u64, Relaxed);
     }
 
     /// Answers work on a quarantined version without running it: counted

@@ -138,6 +138,7 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
         let mut files_first_seen: Option<Instant> = None;
         let mut files_last_seen = Instant::now();
         let mut highlight_requested = u64::MAX;
+        let mut abandoned = 0;
         loop {
             let debounce_deadline = files_first_seen.map(|_| files_last_seen + debounce);
             let mut handle = |ev: Event, app: &mut App, dirty: &mut bool| match ev {
@@ -209,6 +210,14 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
             {
                 highlight_requested = open.buffer.revision;
                 highlighter.request(open.buffer.revision, open.buffer.text());
+            }
+            // When V8 gives up on an isolate it prints its GC trace to
+            // stderr, over the screen: draw everything afresh.
+            let now_abandoned = app.engine.abandoned();
+            if now_abandoned != abandoned {
+                abandoned = now_abandoned;
+                terminal.clear()?;
+                dirty = true;
             }
             // A reload's first result is drawn at once; otherwise cap the frame rate.
             if dirty && (last_draw.elapsed() >= frame || app.reload_drawn.is_some()) {

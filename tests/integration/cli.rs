@@ -57,8 +57,11 @@ fn run_json_shape() {
         assert_eq!(r["isolate"], i);
         assert_eq!(r["invocations"], 2);
         assert_eq!(r["failures"], 0);
-        let res: serde_json::Value = serde_json::from_str(r["result"].as_str().unwrap()).unwrap();
-        assert_eq!(res["total"], 6.0);
+        assert!(
+            r["result"].as_str().unwrap().contains("total: 6"),
+            "{}",
+            r["result"]
+        );
         assert!(r["heap"]["used"].as_u64().unwrap() > 0);
         assert!(r["error"].is_null());
     }

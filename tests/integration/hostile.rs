@@ -174,7 +174,14 @@ fn the_inputs_of_the_issue_end_with_a_heap_limit_message() {
             let (status, r) = run_json("issue.js", code, &a, Duration::from_secs(120));
             assert_eq!(status, 1, "{code} {a:?}: {r}");
             for (kind, msg) in errors(&r) {
-                assert_eq!(kind, "heap_limit", "{code} {a:?}: {msg}");
+                // At default limits the 1 s timeout can come first on a
+                // busy machine: whichever limit stops it, it says which.
+                let timeout_ok = !a.contains(&"--timeout-ms") && kind == "timeout";
+                assert!(
+                    kind == "heap_limit" || timeout_ok,
+                    "{code} {a:?}: {kind} {msg}"
+                );
+                assert!(msg.contains("limit") || msg.contains("timed out"), "{msg}");
             }
             // An isolate's heap is shown against its own limit, never the
             // limit V8 raised while the stop unwound.
@@ -320,7 +327,11 @@ fn huge_values_are_cut_before_they_are_copied() {
             "{what}: {} bytes of JSON",
             text.len()
         );
-        assert!(text.contains("truncated"), "{what}: no truncation note");
+        // Cut with a note: ours, or Node's own for long quoted strings.
+        assert!(
+            text.contains("truncated") || text.contains("more characters"),
+            "{what}: no truncation note"
+        );
         assert!(
             peak_rss(&r) < 1024 * MIB,
             "{what}: peak {} MiB",
@@ -362,18 +373,6 @@ fn an_infinite_stack_trace_limit_prints_a_bounded_stack() {
 fn a_stop_inside_the_hosts_formatting_is_a_timeout() {
     let cases = [
         (
-            "error-message-getter",
-            "const e = new Error('x'); Object.defineProperty(e, 'message', { get() { for (;;) {} } }); throw e",
-        ),
-        (
-            "error-name-getter",
-            "class E extends Error { get name() { for (;;) {} } }; throw new E('x')",
-        ),
-        (
-            "rejection-reason",
-            "export default async () => { const e = new Error(); Object.defineProperty(e, 'message', { get() { for (;;) {} } }); throw e }",
-        ),
-        (
             "microtask",
             "Promise.resolve().then(() => { for (;;) {} }); 1",
         ),
@@ -402,6 +401,38 @@ fn a_stop_inside_the_hosts_formatting_is_a_timeout() {
                 assert!(msg.contains("300 ms"), "{what} {mode}: {msg}");
             }
         }
+    }
+    // The host's formatting never runs script code (toJSON, getters, Proxy
+    // traps), so such values are shown as they are, at once.
+    let never_run = [
+        (
+            "error-message-getter",
+            "const e = new Error('x'); Object.defineProperty(e, 'message', { get() { for (;;) {} } }); throw e",
+        ),
+        (
+            "error-name-getter",
+            "class E extends Error { get name() { for (;;) {} } }; throw new E('x')",
+        ),
+        (
+            "proxy-traps",
+            "new Proxy({ a: 1 }, { get() { for (;;) {} }, ownKeys() { for (;;) {} }, getOwnPropertyDescriptor() { for (;;) {} } })",
+        ),
+        ("getter", "({ get a() { for (;;) {} } })"),
+    ];
+    for (what, code) in never_run {
+        let t0 = Instant::now();
+        let (_, r) = run_json(
+            "shown.js",
+            code,
+            &["-n", "1", "--timeout-ms", "5000"],
+            Duration::from_secs(60),
+        );
+        assert_eq!(r["summary"]["recycles"], 0, "{what}: {r}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(4),
+            "{what}: {:?}",
+            t0.elapsed()
+        );
     }
     // The host never calls toJSON: the object is shown as it is.
     let (status, r) = run_json(
@@ -553,6 +584,51 @@ fn values_are_shown_as_a_javascript_developer_expects() {
         inv.console.lines[0].text,
         "Set(1) { 1 } two { a: [ 1, 2 ] }"
     );
+}
+
+// ------------------------------------------------------ J: panics
+
+#[test]
+fn a_worker_panic_is_that_isolates_failure_and_nothing_waits_forever() {
+    for mode in Mode::ALL {
+        let mut e = engine(2, mode);
+        e.set_source(src("p.js", "'ok'"));
+        e.wait_ready(Duration::from_secs(30));
+        e.inject_panic_for_test();
+        let invs = run(&mut e, 2);
+        assert_eq!(invs.len(), 4, "{mode}: every invocation reported");
+        for w in 0..2 {
+            let mine: Vec<_> = invs.iter().filter(|i| i.worker == w).collect();
+            let err = mine[0].outcome.clone().expect_err("the first one panicked");
+            assert_eq!(err.kind, ErrorKind::Internal, "{mode}");
+            assert!(err.message.contains("panicked"), "{mode}: {}", err.message);
+            assert_eq!(
+                mine[1].outcome.as_deref(),
+                Ok("ok"),
+                "{mode}: replaced and going on"
+            );
+        }
+        assert!(e.snapshots().iter().all(|s| s.recycles == 1), "{mode}");
+    }
+}
+
+#[test]
+fn a_bad_payload_in_the_config_file_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "[engine]\npayload = \"{bad\"\n").expect("write config");
+    let out = within(
+        command(&[
+            "run",
+            "samples/transform.mjs",
+            "--config",
+            config.to_str().expect("utf-8"),
+        ]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("payload") && err.lines().count() == 1, "{err}");
 }
 
 // ------------------------------------------------------ K: bookkeeping

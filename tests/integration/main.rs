@@ -4,6 +4,7 @@
 
 mod cli;
 mod engine;
+mod format;
 mod hostile;
 mod metrics;
 mod support;

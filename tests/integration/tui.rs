@@ -53,6 +53,8 @@ fn snap(id: usize, heap_used: u64, recycles: u64) -> WorkerSnapshot {
         heap_total: heap_used * 2,
         heap_limit: 64 << 20,
         external: 0,
+        external_limit: 64 << 20,
+        abandoned: 0,
         cold_start: Duration::from_micros(1500),
         version: 2,
     }
