@@ -1571,24 +1571,7 @@ impl<'s> Ctx<'s> {
             return note;
         }
         let arr = set.as_array(scope);
-        let max = size.min(self.bounds.max_items);
-        let mut output = Vec::new();
-        self.indentation += 2;
-        for i in 0..max {
-            if self.stop() {
-                break;
-            }
-            let s = match arr.get_index(scope, i as u32) {
-                Some(v) => self.value(scope, v, recurse),
-                None => self.failed(scope),
-            };
-            self.push(&mut output, s);
-        }
-        self.indentation -= 2;
-        if size > max && !self.stop() {
-            output.push(remaining_text(size - max));
-        }
-        output
+        self.collection_items(scope, size, arr, false, recurse)
     }
 
     /// Node's `formatMap`.
@@ -1603,23 +1586,41 @@ impl<'s> Ctx<'s> {
             return note;
         }
         let arr = map.as_array(scope);
+        self.collection_items(scope, size, arr, true, recurse)
+    }
+
+    /// The first `max_items` of `size` entries copied out of a set (`arr`
+    /// holds values) or a map (`arr` holds key, value, key, value…).
+    fn collection_items(
+        &mut self,
+        scope: &mut PinScope<'s, '_>,
+        size: usize,
+        arr: Local<'s, v8::Array>,
+        pairs: bool,
+        recurse: usize,
+    ) -> Vec<String> {
         let max = size.min(self.bounds.max_items);
         let mut output = Vec::new();
         self.indentation += 2;
+        let at = |this: &mut Self, scope: &mut PinScope<'s, '_>, i: usize| match arr
+            .get_index(scope, i as u32)
+        {
+            Some(v) => this.value(scope, v, recurse),
+            None => this.failed(scope),
+        };
         for i in 0..max {
             if self.stop() {
                 break;
             }
-            let k = match arr.get_index(scope, (2 * i) as u32) {
-                Some(k) => self.value(scope, k, recurse),
-                None => self.failed(scope),
+            let entry = if pairs {
+                let k = at(self, scope, 2 * i);
+                let v = at(self, scope, 2 * i + 1);
+                self.charge(4);
+                format!("{k} => {v}")
+            } else {
+                at(self, scope, i)
             };
-            let v = match arr.get_index(scope, (2 * i + 1) as u32) {
-                Some(v) => self.value(scope, v, recurse),
-                None => self.failed(scope),
-            };
-            self.charge(4);
-            self.push(&mut output, format!("{k} => {v}"));
+            self.push(&mut output, entry);
         }
         self.indentation -= 2;
         if size > max && !self.stop() {
