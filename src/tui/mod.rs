@@ -216,7 +216,7 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
             let now_abandoned = app.engine.abandoned();
             if now_abandoned != abandoned {
                 abandoned = now_abandoned;
-                terminal.clear()?;
+                redraw_all(&mut terminal)?;
                 dirty = true;
             }
             // A reload's first result is drawn at once; otherwise cap the frame rate.
@@ -237,5 +237,24 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
         Ok::<(), anyhow::Error>(())
     })?;
     drop(_guard);
+    Ok(())
+}
+
+/// Clears the screen and makes the next draw repaint every cell (the diff
+/// is then against a blank frame). `Terminal::clear` would do it, but it
+/// asks the terminal for the cursor position, whose answer the input
+/// thread would swallow.
+fn redraw_all<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    use ratatui::backend::ClearType;
+    terminal
+        .backend_mut()
+        .clear_region(ClearType::All)
+        .map_err(anyhow::Error::new)?;
+    terminal.draw(|_| {}).map_err(anyhow::Error::new)?;
     Ok(())
 }
