@@ -151,6 +151,7 @@ pub struct Sandbox {
     entry: Option<(u64, Entry)>,
     context: v8::Global<v8::Context>,
     template: v8::Global<v8::ObjectTemplate>,
+    prelude: Option<v8::Global<v8::UnboundScript>>,
     rejections: RejectionsSlot,
     isolate: v8::OwnedIsolate,
     // After the isolate: V8 may call back into it until the isolate is gone.
@@ -189,12 +190,13 @@ impl Sandbox {
         isolate.set_slot(rejections.clone());
         let guard = HeapGuard::install(&mut isolate, limits.heap_bytes);
         let _ = budget.handle.set(isolate.thread_safe_handle());
-        let (template, context) = {
+        let (template, prelude, context) = {
             v8::scope!(let scope, &mut isolate);
             let template = console::template(scope);
-            let context = new_context(scope, template);
+            let (context, prelude) = new_context(scope, template, None);
             (
                 v8::Global::new(scope, template),
+                prelude.map(|p| v8::Global::new(scope, p)),
                 v8::Global::new(scope, context),
             )
         };
@@ -202,6 +204,7 @@ impl Sandbox {
             entry: None,
             context,
             template,
+            prelude,
             rejections,
             isolate,
             guard,
@@ -362,7 +365,8 @@ impl Sandbox {
     pub fn invoke_fresh_context(&mut self, src: &Source, call: &Call, payload: &str) -> RawOutcome {
         v8::scope!(let hs, &mut self.isolate);
         let template = v8::Local::new(hs, &self.template);
-        let context = new_context(hs, template);
+        let prelude = self.prelude.as_ref().map(|p| v8::Local::new(hs, p));
+        let (context, _) = new_context(hs, template, prelude);
         let scope = &mut v8::ContextScope::new(hs, context);
         v8::tc_scope!(let tc, scope);
         let target = match src.kind {
@@ -415,19 +419,37 @@ const PRELUDE: &str = r#"(() => {
   }
 })();"#;
 
-/// A plain context with our console in place of V8's, and the prelude run.
+/// The prelude, compiled once per isolate (it runs in every new context).
+fn compile_prelude<'s>(
+    scope: &mut v8::PinScope<'s, '_>,
+) -> Option<v8::Local<'s, v8::UnboundScript>> {
+    let code = v8::String::new(scope, PRELUDE)?;
+    let mut source = v8::script_compiler::Source::new(code, None);
+    v8::script_compiler::compile_unbound_script(
+        scope,
+        &mut source,
+        v8::script_compiler::CompileOptions::NoCompileOptions,
+        v8::script_compiler::NoCacheReason::NoReason,
+    )
+}
+
+/// A plain context with our console in place of V8's, and the prelude run
+/// (compiled here when the isolate has none yet; returned for reuse).
 fn new_context<'s>(
     scope: &mut v8::PinScope<'s, '_, ()>,
     console_template: v8::Local<'s, v8::ObjectTemplate>,
-) -> v8::Local<'s, v8::Context> {
+    prelude: Option<v8::Local<'s, v8::UnboundScript>>,
+) -> (
+    v8::Local<'s, v8::Context>,
+    Option<v8::Local<'s, v8::UnboundScript>>,
+) {
     let context = v8::Context::new(scope, Default::default());
     let cs = &mut v8::ContextScope::new(scope, context);
     console::install(cs, console_template);
-    let ran = v8::String::new(cs, PRELUDE)
-        .and_then(|code| v8::Script::compile(cs, code, None))
-        .and_then(|script| script.run(cs));
+    let prelude = prelude.or_else(|| compile_prelude(cs));
+    let ran = prelude.and_then(|p| p.bind_to_current_context(cs).run(cs));
     debug_assert!(ran.is_some(), "the prelude runs");
-    context
+    (context, prelude)
 }
 
 /// Invocations per TryCatch in a warm batch.
