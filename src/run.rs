@@ -95,14 +95,19 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
     let mut finished = vec![false; n];
     let mut done = 0;
     // Every worker reports each invocation within its timeout (a stop, a
-    // panic and an abandoned isolate are all reported); silence this long
-    // means something is wrong in isolate-play itself, and the run says so
-    // instead of waiting forever.
+    // panic and an abandoned isolate are all reported). Two things can
+    // still keep one silent: a built-in function that V8 cannot stop (the
+    // watchdog stopped it, it has not come back), and a fault in
+    // isolate-play itself. The run then says so for that isolate and ends,
+    // instead of waiting for it.
     let silence = (timeout * 10).max(Duration::from_secs(60));
+    let grace = Duration::from_secs(2);
+    let mut last_report = Instant::now();
     let mut stalled = false;
     while done < n {
-        match engine.reports().recv_timeout(silence) {
+        match engine.reports().recv_timeout(Duration::from_millis(250)) {
             Ok(Report::Invocation(inv)) => {
+                last_report = Instant::now();
                 let w = inv.worker;
                 if let Err(e) = &inv.outcome {
                     first_error[w].get_or_insert_with(|| e.clone());
@@ -110,15 +115,44 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
                 last[w] = Some(*inv);
             }
             Ok(Report::RunDone { worker, batch: b }) if b == batch => {
+                last_report = Instant::now();
                 if !finished[worker] {
                     finished[worker] = true;
                     done += 1;
                 }
             }
             Ok(_) => {}
-            Err(_) => {
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
                 stalled = true;
                 break;
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                let stuck = engine.stuck_workers(grace);
+                if stuck.iter().any(|w| !finished[*w])
+                    && stuck.iter().chain(finished_ids(&finished).iter()).count() >= n
+                {
+                    // Everyone else is done: those left are stuck.
+                    for w in stuck {
+                        if !finished[w] {
+                            let err = ScriptError::new(
+                                crate::engine::ErrorKind::Timeout,
+                                format!(
+                                    "timed out after {} ms (wall clock), and V8 could not stop it: it is inside a \
+                                     built-in function that never checks for termination; the run was cut short",
+                                    timeout.as_millis()
+                                ),
+                            );
+                            first_error[w].get_or_insert_with(|| err.clone());
+                            stalled_errors.push((w, err));
+                        }
+                    }
+                    stalled = true;
+                    break;
+                }
+                if last_report.elapsed() >= silence {
+                    stalled = true;
+                    break;
+                }
             }
         }
     }
@@ -127,7 +161,7 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
     let abandoned = engine.abandoned();
     if stalled {
         for (w, f) in finished.iter().enumerate() {
-            if !f {
+            if !f && !stalled_errors.iter().any(|(s, _)| *s == w) {
                 let err = ScriptError::new(
                     crate::engine::ErrorKind::Internal,
                     format!(
@@ -242,7 +276,9 @@ fn isolate_result(
     }
 }
 
-/// The text a person reads.
+/// The text a person reads, with the scripts' control characters (other
+/// than newline and tab) shown as `\u{1b}` escapes, so that output cannot
+/// move the cursor or erase lines on the terminal.
 pub fn render_text(r: &RunReport) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -322,10 +358,10 @@ pub fn render_text(r: &RunReport) -> String {
         s.failed,
         fmt_duration(Duration::from_secs_f64(s.wall_ms / 1e3)),
         fmt_rate(s.throughput_per_s),
-        fmt_duration(s.latency.p50),
-        fmt_duration(s.latency.p99),
-        fmt_duration(s.cold_start.p50),
-        fmt_duration(s.cold_start.p99),
+        measured(&s.latency, s.latency.p50),
+        measured(&s.latency, s.latency.p99),
+        measured(&s.cold_start, s.cold_start.p50),
+        measured(&s.cold_start, s.cold_start.p99),
         s.cold_start.count,
         plural(s.cold_start.count),
         s.recycles,
@@ -342,9 +378,34 @@ pub fn render_text(r: &RunReport) -> String {
         fmt_bytes(s.rss_bytes),
         fmt_bytes(s.peak_rss_bytes),
     );
-    out
+    escape_controls(&out)
 }
 
 fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+/// A percentile, or "—" when nothing was measured.
+fn measured(p: &Percentiles, d: Duration) -> String {
+    if p.count == 0 {
+        "—".into()
+    } else {
+        fmt_duration(d)
+    }
+}
+
+fn finished_ids(finished: &[bool]) -> Vec<usize> {
+    (0..finished.len()).filter(|w| finished[*w]).collect()
+}
+
+fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

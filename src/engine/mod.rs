@@ -327,6 +327,27 @@ impl Engine {
         self.workers.iter().map(|w| w.shared.snapshot()).collect()
     }
 
+    /// Workers whose running invocation the watchdog stopped more than
+    /// `grace` ago and that still have not come back: they are inside a
+    /// built-in function that never checks for termination (a search in a
+    /// huge string, say), and nothing can stop them before it returns.
+    pub fn stuck_workers(&self, grace: Duration) -> Vec<usize> {
+        let now = limits::now_ns();
+        let timeout = self.config.limits.timeout;
+        self.workers
+            .iter()
+            .filter(|w| {
+                let running = w.shared.running.load(Relaxed);
+                running != 0
+                    && w.shared.killed.load(Relaxed) == running
+                    && w.shared.seen.load(Relaxed) == running
+                    && now.saturating_sub(w.shared.seen_since.load(Relaxed))
+                        > (timeout + grace).as_nanos() as u64
+            })
+            .map(|w| w.shared.id)
+            .collect()
+    }
+
     /// Isolates V8 gave up on (see `limits`), over the live workers: each
     /// keeps its memory until the process exits.
     pub fn abandoned(&self) -> u64 {
@@ -377,20 +398,24 @@ impl Engine {
 }
 
 impl Drop for Engine {
+    /// Stops every worker and waits for them, but never forever: a worker
+    /// inside a built-in that V8 cannot interrupt (see `limits`) may not
+    /// take the Shutdown for minutes. It is left to finish on its own (the
+    /// process may exit first); its isolate is then not disposed.
     fn drop(&mut self) {
         self.broadcast(|| Command::Shutdown);
+        let grace = self.config.limits.timeout + Duration::from_secs(2);
+        let deadline = Instant::now() + grace;
         for w in &mut self.workers {
-            // A worker that abandoned an isolate left its first thread
-            // parked for good; its state went on in a thread of its own,
-            // which stops (state Stopped) when it takes the Shutdown.
-            if w.shared.abandoned.load(Relaxed) > 0 {
-                let deadline = Instant::now() + Duration::from_secs(30);
-                while w.shared.state() != WorkerState::Stopped && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                continue;
+            while w.shared.state() != WorkerState::Stopped && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
             }
-            if let Some(t) = w.thread.take() {
+            // A worker that abandoned an isolate left its first thread
+            // parked for good: that handle is never joined.
+            if w.shared.state() == WorkerState::Stopped
+                && w.shared.abandoned.load(Relaxed) == 0
+                && let Some(t) = w.thread.take()
+            {
                 let _ = t.join();
             }
         }

@@ -90,6 +90,8 @@ pub struct ScriptError {
     pub kind: ErrorKind,
     pub message: String,
     pub location: Option<Location>,
+    /// The frames, one per line (`    at f (file:line:col)`), without the
+    /// message; at most 16 frames and 8 KiB.
     pub stack: Option<String>,
 }
 
@@ -123,8 +125,7 @@ impl std::fmt::Display for ScriptError {
             write!(f, "\n    {}\n    {pad}^", l.source_line)?;
         }
         if let Some(stack) = &self.stack {
-            // The first stack line repeats the message.
-            for line in stack.lines().skip(1) {
+            for line in stack.lines() {
                 write!(f, "\n{line}")?;
             }
         }

@@ -621,7 +621,9 @@ extern "C" fn on_promise_reject(msg: v8::PromiseRejectMessage) {
     }
 }
 
-fn forget_rejection(scope: &mut v8::PinScope, promise: v8::Local<v8::Promise>) {
+/// Drops `promise` from the unhandled rejections: it got a handler, or its
+/// rejection is reported as the invocation's own error.
+pub(crate) fn forget_rejection(scope: &mut v8::PinScope, promise: v8::Local<v8::Promise>) {
     let Some(slot) = scope.get_slot::<RejectionsSlot>().cloned() else {
         return;
     };
@@ -665,7 +667,7 @@ fn report_pending_rejections(scope: &mut v8::PinScope, src: &Source) {
         }
         console
             .borrow_mut()
-            .push(Level::Error, format!("Uncaught (in promise) {err}"));
+            .push(Level::Error, uncaught_in_promise(&err));
     }
     if dropped > 0 {
         console.borrow_mut().push(
@@ -681,6 +683,23 @@ unsafe extern "C" fn refuse_wasm(
     _source: v8::Local<v8::String>,
 ) -> bool {
     false
+}
+
+/// `Uncaught (in promise) Error: x` and the stack below it, as a browser's
+/// console shows it; where there is no stack, the position.
+fn uncaught_in_promise(err: &ScriptError) -> String {
+    let mut line = format!("Uncaught (in promise) {}", err.message);
+    match (&err.stack, &err.location) {
+        (Some(stack), _) => {
+            line.push('\n');
+            line.push_str(stack);
+        }
+        (None, Some(at)) => {
+            line.push_str(&format!("\n    at {}:{}:{}", at.file, at.line, at.column));
+        }
+        (None, None) => {}
+    }
+    line
 }
 
 fn refuse_dynamic_import<'s>(

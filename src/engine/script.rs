@@ -50,10 +50,24 @@ impl Source {
         }
     }
 
-    /// Reads a UTF-8 JavaScript file; binary or unreadable files are an error.
+    /// Reads a UTF-8 JavaScript file of at most [`MAX_SOURCE_BYTES`];
+    /// binary, unreadable or larger files (or endless ones such as
+    /// /dev/zero, read no further than the bound) are an error.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let bytes = std::fs::read(path)
+        use std::io::Read;
+        let file = std::fs::File::open(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_SOURCE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        if bytes.len() > MAX_SOURCE_BYTES {
+            anyhow::bail!(
+                "{} is larger than {} MiB: not a script isolate-play runs",
+                path.display(),
+                MAX_SOURCE_BYTES >> 20
+            );
+        }
         let code = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))?;
         if code.contains('\0') {
@@ -62,6 +76,10 @@ impl Source {
         Ok(Source::new(path.display().to_string(), code))
     }
 }
+
+/// The largest source file read (bytes): 16 MiB, several times the largest
+/// minified bundles people deploy to isolates.
+pub const MAX_SOURCE_BYTES: usize = 16 << 20;
 
 /// Plain scripts are wrapped in a block so that a kept context can run them
 /// again and again: top-level `let`/`const`/`class` are then fresh each run
@@ -107,6 +125,15 @@ pub fn compile_script<'s>(
     tc: &mut v8::PinnedRef<'s, v8::TryCatch<v8::HandleScope>>,
     src: &Source,
 ) -> Result<v8::Local<'s, v8::Script>, ScriptError> {
+    // First as written: a syntax error is reported at the file's own
+    // position, and code that would close the wrapper's block early
+    // (`} … {`) is refused, as it would be at top level.
+    let plain = v8::String::new(tc, &src.code)
+        .ok_or_else(|| ScriptError::new(ErrorKind::Syntax, "source is too large for V8"))?;
+    let as_written = origin(tc, &src.name, 0, false).ok_or_else(terminated)?;
+    if v8::Script::compile(tc, plain, Some(&as_written)).is_none() {
+        return Err(caught(tc, ErrorKind::Syntax, src));
+    }
     let code = v8::String::new(tc, &wrapped(&src.code))
         .ok_or_else(|| ScriptError::new(ErrorKind::Syntax, "source is too large for V8"))?;
     let origin = origin(tc, &src.name, -1, false).ok_or_else(terminated)?;
@@ -161,6 +188,31 @@ pub fn load_handler<'s>(
     tc.perform_microtask_checkpoint();
     if tc.has_terminated() || tc.is_execution_terminating() {
         return Err(ScriptError::new(ErrorKind::Timeout, "terminated"));
+    }
+    // The evaluation's promise: its rejection is this load's error (and
+    // not also an unhandled rejection); pending means a top-level await
+    // that nothing can settle.
+    if let Some(p) = promise.filter(|p| p.is_promise()) {
+        let p = p.cast::<v8::Promise>();
+        match p.state() {
+            v8::PromiseState::Rejected => {
+                p.mark_as_handled();
+                super::sandbox::forget_rejection(tc, p);
+                let reason = p.result(tc);
+                return Err(from_value(tc, reason, ErrorKind::Exception, src));
+            }
+            v8::PromiseState::Pending => {
+                return Err(ScriptError::new(
+                    ErrorKind::Unsettled,
+                    format!(
+                        "{}: the module's top-level await never settled: nothing was left to run \
+                         (scripts get no timers or I/O, so only other promises can settle it)",
+                        src.name
+                    ),
+                ));
+            }
+            v8::PromiseState::Fulfilled => {}
+        }
     }
     if module.get_status() == v8::ModuleStatus::Errored {
         let exc = module.get_exception();

@@ -236,11 +236,19 @@ pub unsafe extern "C" fn on_fatal_oom(
             // SAFETY: V8 passes a NUL-terminated C string.
             unsafe { std::ffi::CStr::from_ptr(location) }.to_string_lossy()
         };
+        // A V8 background thread allocating for an isolate (a compile or
+        // GC task). Returning would abort the process; parking keeps it
+        // alive. That isolate's worker may then wait on this thread: its
+        // run is cut short by `run`'s silence limit, the others go on.
+        let thread = std::thread::current();
         eprintln!(
-            "isolate-play: V8 ran out of memory outside any worker ({location}, thread {:?})",
-            std::thread::current().name()
+            "isolate-play: V8 ran out of memory on a background thread ({location}, thread {:?}); the thread is parked",
+            thread.name()
         );
-        std::process::abort();
+        tracing::error!(thread = ?thread.name(), %location, "V8 ran out of memory on a background thread; thread parked");
+        loop {
+            std::thread::park();
+        }
     }
     // SAFETY: `ptr` is the live worker of this thread (see `drive`). Its
     // frames on this thread's stack never run again: the thread parks
@@ -471,10 +479,15 @@ impl Worker {
             };
             sb.warm_batch(&src, &payload, &mut driver);
             let fatal = driver.fatal;
-            self.sandbox = Some(sb);
             if fatal {
+                self.sandbox = Some(sb);
                 self.recycle(true);
                 self.batch_over();
+            } else {
+                // The batch published while the isolate was out of
+                // `self.sandbox`: its heap is read here, once per batch.
+                store_heap(&self.init.shared, sb.heap_stats());
+                self.sandbox = Some(sb);
             }
             return;
         }
