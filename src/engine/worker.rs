@@ -355,18 +355,14 @@ impl Worker {
             self.init.engine.quarantine(s.version);
         }
         let held = heap_ceiling(self.init.limits.heap_bytes) >> 20;
-        tracing::error!(
-            isolate = shared.id,
-            invocation = self.seq,
-            held_mib = held,
-            "V8 gave up on an isolate inside a built-in; isolate abandoned"
-        );
+        tracing::error!(isolate = shared.id, invocation = self.seq, ceiling_mib = held, "V8 gave up on an isolate inside a built-in; isolate abandoned");
         let err = ScriptError::new(
             ErrorKind::HeapLimit,
             format!(
                 "heap limit exceeded inside a built-in function that V8 cannot interrupt: the {} MiB limit was \
-                 passed and the isolate could not be stopped, so it was abandoned (its thread parked, up to {held} MiB \
-                 kept until the process exits) and replaced; this version is not run again until the file changes",
+                 passed and the isolate could not be stopped, so it was abandoned (its thread parked; its heap, up to \
+                 {held} MiB plus the allocation in flight, is kept until the process exits) and replaced; this \
+                 version is not run again until the file changes",
                 self.init.limits.heap_bytes >> 20
             ),
         );
