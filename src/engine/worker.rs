@@ -355,7 +355,12 @@ impl Worker {
             self.init.engine.quarantine(s.version);
         }
         let held = heap_ceiling(self.init.limits.heap_bytes) >> 20;
-        tracing::error!(isolate = shared.id, invocation = self.seq, ceiling_mib = held, "V8 gave up on an isolate inside a built-in; isolate abandoned");
+        tracing::error!(
+            isolate = shared.id,
+            invocation = self.seq,
+            ceiling_mib = held,
+            "V8 gave up on an isolate inside a built-in; isolate abandoned"
+        );
         let err = ScriptError::new(
             ErrorKind::HeapLimit,
             format!(
