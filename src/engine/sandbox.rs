@@ -586,7 +586,29 @@ fn run_call<'s>(
     if scope.is_execution_terminating() {
         return Err(terminated());
     }
+    over_heap_limit(scope)?;
     Ok(Some(text))
+}
+
+/// V8 admits one young large allocation (a string or array of up to
+/// ~1 GiB) before it checks the limit, so a call can pass the heap limit
+/// without the guard hearing of it. Every call whose result is formatted
+/// (counted runs, and one sampled call per publish window under load)
+/// ends with a look at the heap; one over its limit is a heap-limit stop.
+fn over_heap_limit(scope: &mut v8::PinScope) -> Result<(), Fail> {
+    let s = scope.get_heap_statistics();
+    if s.used_heap_size() <= s.heap_size_limit() {
+        return Ok(());
+    }
+    Err(Fail::Error(Box::new(ScriptError::new(
+        ErrorKind::HeapLimit,
+        format!(
+            "heap limit exceeded: the isolate's heap held {} of its {} limit (in one allocation, which V8 \
+             admits before it checks); the isolate was discarded and replaced",
+            crate::metrics::fmt_bytes(s.used_heap_size() as u64),
+            crate::metrics::fmt_bytes(s.heap_size_limit() as u64)
+        ),
+    ))))
 }
 
 /// V8's promise-reject hook: remembers promises rejected with no handler,

@@ -591,7 +591,9 @@ impl Worker {
             None => None,
         };
         let refusals = probe.take_external_refusals();
-        let fatal = stop.is_some();
+        // The sandbox's own look at the heap after a call (see
+        // `over_heap_limit`) is a heap stop too.
+        let fatal = stop.is_some() || matches!(&outcome, Err(e) if e.kind == ErrorKind::HeapLimit);
         let outcome = match (stop, outcome) {
             (Some(stop), _) => Err(Box::new(stop)),
             (None, Err(e)) if e.kind == ErrorKind::Timeout => {

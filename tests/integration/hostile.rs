@@ -683,6 +683,26 @@ fn syntax_errors_point_into_the_file_and_the_wrapper_cannot_be_escaped() {
 }
 
 #[test]
+fn one_allocation_past_the_heap_limit_is_a_heap_limit_stop() {
+    let bomb = "const parts = []; const chunk = 'abcdefg\\u1234'.repeat(1 << 16); \
+        for (let i = 0; i < 400; i++) parts.push(chunk); return parts.join('').length";
+    for mode in MODES {
+        let (code, r) = run_json(
+            "join.mjs",
+            &only_isolate_0(bomb),
+            &["-n", "2", "-m", mode, "--heap-mb", "16"],
+            Duration::from_secs(60),
+        );
+        assert_eq!(code, 1, "{mode}: {r}");
+        let (kind, msg) = &errors(&r)[0];
+        assert_eq!(kind, "heap_limit", "{mode}: {msg}");
+        assert!(msg.contains("16.0 MiB limit"), "{mode}: {msg}");
+        assert_neighbours_fine(&r, mode);
+        assert_eq!(r["summary"]["recycles"], 1, "{mode}: {r}");
+    }
+}
+
+#[test]
 fn a_module_load_reports_its_own_failure_once() {
     for mode in Mode::ALL {
         let mut e = engine(1, mode);
