@@ -3,7 +3,7 @@
 //! tests drive it directly.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::action::{Action, EditAction, Pane};
 use super::editor::Buffer;
@@ -438,6 +438,20 @@ impl App {
         s.live.cold_start = self.metrics.cold_start();
         s.live.history = self.metrics.history.iter().copied().collect();
         s.live.total_invocations = total;
+        // A call the watchdog stopped that has not come back is inside a
+        // built-in V8 cannot interrupt: say so, since the pane can't.
+        let stuck = self.engine.stuck_workers(Duration::from_secs(2));
+        if !stuck.is_empty() {
+            let ids: Vec<String> = stuck.iter().map(|w| w.to_string()).collect();
+            let msg = format!(
+                "isolate {} timed out inside a built-in that V8 cannot stop; it runs on until the built-in returns",
+                ids.join(", ")
+            );
+            if s.message != msg {
+                s.message = msg;
+                return true;
+            }
+        }
         changed
     }
 
