@@ -393,29 +393,38 @@ impl Drop for Sandbox {
 /// Run in every new context before any script: takes away what V8 would
 /// allocate outside the isolate's external-memory budget. WebAssembly
 /// memories and resizable (or growable) buffers are mapped by V8 itself,
-/// not through the ArrayBuffer allocator that counts the budget. The
-/// options are read once, so a getter cannot answer differently to the
-/// check and to the constructor.
+/// not through the ArrayBuffer allocator that counts the budget. What the
+/// guard calls is captured here, before any script can replace it (a
+/// script's own `Reflect.construct` must not be the one that builds the
+/// buffer), and options are read once, so a getter cannot answer the check
+/// and the constructor differently.
 const PRELUDE: &str = r#"(() => {
   'use strict';
+  const { construct, apply, defineProperty } = Reflect;
+  const Proxy_ = Proxy, RangeError_ = RangeError;
   delete globalThis.WebAssembly;
   for (const name of ['ArrayBuffer', 'SharedArrayBuffer']) {
     const Real = globalThis[name];
-    const Guarded = new Proxy(Real, {
-      construct(target, args, newTarget) {
-        const options = args[1];
-        if (options !== null && (typeof options === 'object' || typeof options === 'function')) {
-          const max = options.maxByteLength;
-          if (max !== undefined) {
-            throw new RangeError(`${name} with maxByteLength is not available in isolate-play: ` +
-              'V8 maps resizable buffers outside the per-isolate external-memory budget');
-          }
+    const check = (args) => {
+      const options = args[1];
+      if (options !== null && (typeof options === 'object' || typeof options === 'function')) {
+        if (options.maxByteLength !== undefined) {
+          throw new RangeError_(`${name} with maxByteLength is not available in isolate-play: ` +
+            'V8 maps resizable buffers outside the per-isolate external-memory budget');
         }
-        return Reflect.construct(target, [args[0]], newTarget === Guarded ? target : newTarget);
+      }
+      return [args[0]];
+    };
+    const Guarded = new Proxy_(Real, {
+      construct(target, args, newTarget) {
+        return construct(target, check(args), newTarget === Guarded ? target : newTarget);
+      },
+      apply(target, thisArg, args) {
+        return apply(target, thisArg, check(args));
       },
     });
-    Object.defineProperty(Real.prototype, 'constructor', { value: Guarded, writable: true, configurable: true });
-    Object.defineProperty(globalThis, name, { value: Guarded, writable: true, configurable: true });
+    defineProperty(Real.prototype, 'constructor', { value: Guarded, writable: true, configurable: true });
+    defineProperty(globalThis, name, { value: Guarded, writable: true, configurable: true });
   }
 })();"#;
 

@@ -275,6 +275,11 @@ fn resizable_and_many_small_buffers_are_bounded_too() {
             "shared",
             "const k = []; for (;;) k.push(new SharedArrayBuffer(8 << 20)); return 0",
         ),
+        (
+            "reflect-override",
+            "Reflect.construct = (t, a) => new t(a[0], { maxByteLength: 2 ** 32 }); \
+             const b = new ArrayBuffer(8); b.resize(2 ** 31); return b.byteLength",
+        ),
         ("wasm", "return typeof WebAssembly"),
     ];
     for (what, bomb) in cases {
