@@ -75,6 +75,10 @@ pub fn heap_ceiling(heap_limit: usize) -> usize {
     heap_limit + heap_limit.max(256 << 20)
 }
 
+/// Most the heap limit is raised for pressure from outside the heap
+/// before the isolate is stopped (bytes).
+pub const OUTSIDE_PRESSURE_BYTES: usize = 32 << 20;
+
 /// Headroom currently granted, over all isolates (bytes).
 static HEADROOM_GRANTED: AtomicUsize = AtomicUsize::new(0);
 
@@ -94,6 +98,10 @@ pub struct HeapGuard {
     pub hit: AtomicBool,
     /// Times V8 called the callback for this isolate.
     pub calls: AtomicU64,
+    /// Limit raised for pressure from outside the heap (bytes), and whether
+    /// that passed [`OUTSIDE_PRESSURE_BYTES`] and stopped the isolate.
+    outside: AtomicUsize,
+    pub outside_stop: AtomicBool,
     /// Headroom this isolate holds from the pool (bytes).
     granted: AtomicUsize,
     limit: usize,
@@ -108,6 +116,8 @@ impl HeapGuard {
         let guard = Box::new(HeapGuard {
             hit: AtomicBool::new(false),
             calls: AtomicU64::new(0),
+            outside: AtomicUsize::new(0),
+            outside_stop: AtomicBool::new(false),
             granted: AtomicUsize::new(0),
             limit,
             handle: isolate.thread_safe_handle(),
@@ -156,7 +166,16 @@ extern "C" fn near_heap_limit(data: *mut c_void, current: usize, initial: usize)
         // external budget just refused) makes its collections look
         // ineffective; the heap itself is far from its limit, so this is
         // not a heap stop. A MiB more keeps V8 going; the external budget
-        // deals with the script.
+        // deals with the script. Each such call raises the limit a little;
+        // an isolate that keeps pressing (catching the RangeError,
+        // invocation after invocation) would raise it without end, so past
+        // a bound it is stopped as over its external budget, and replaced
+        // (which resets the limit).
+        let outside = guard.outside.fetch_add(1 << 20, Relaxed) + (1 << 20);
+        if outside > OUTSIDE_PRESSURE_BYTES {
+            guard.outside_stop.store(true, Relaxed);
+            guard.handle.terminate_execution();
+        }
         tracing::debug!(
             used_mib = used >> 20,
             current_mib = current >> 20,

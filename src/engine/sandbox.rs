@@ -59,7 +59,9 @@ impl Probe<'_> {
     /// Nothing for the slow path: no guard hit, no refused allocation.
     #[inline(always)]
     pub fn is_clean(&self) -> bool {
-        !self.guard.hit.load(Relaxed) && self.budget.refused.load(Relaxed) == 0
+        !self.guard.hit.load(Relaxed)
+            && !self.guard.outside_stop.load(Relaxed)
+            && self.budget.refused.load(Relaxed) == 0
     }
 
     /// Which guard stopped the isolate, if any (cheap: two relaxed loads).
@@ -67,7 +69,9 @@ impl Probe<'_> {
     pub fn guard_stop(&self) -> Option<GuardStop> {
         if self.guard.hit.load(Relaxed) {
             Some(GuardStop::Heap)
-        } else if self.budget.refused.load(Relaxed) >= EXTERNAL_REFUSALS_BEFORE_STOP {
+        } else if self.budget.refused.load(Relaxed) >= EXTERNAL_REFUSALS_BEFORE_STOP
+            || self.guard.outside_stop.load(Relaxed)
+        {
             Some(GuardStop::External)
         } else {
             None

@@ -261,6 +261,24 @@ fn an_allocation_past_the_budget_is_a_catchable_range_error() {
 }
 
 #[test]
+fn an_isolate_that_keeps_catching_refusals_is_stopped_in_time() {
+    // Under 48 refusals per invocation, but invocation after invocation in
+    // a kept isolate: each refusal makes V8 raise its heap limit a little.
+    let code = "globalThis.n = (globalThis.n ?? 0) + 1; const keep = []; \
+        for (let i = 0; i < 10; i++) { try { keep.push(new Uint8Array(16 << 20)) } catch (e) {} } n";
+    let (status, r) = run_json(
+        "press.js",
+        code,
+        &["-n", "1", "-i", "20", "--heap-mb", "16"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(status, 1, "{r}");
+    let first = &r["results"][0]["first_error"];
+    assert_eq!(first["kind"], "external_limit", "{r}");
+    assert!(r["summary"]["recycles"].as_u64() >= Some(1), "{r}");
+}
+
+#[test]
 fn resizable_and_many_small_buffers_are_bounded_too() {
     let cases = [
         (
