@@ -269,7 +269,16 @@ fn an_isolate_that_keeps_catching_refusals_is_stopped_in_time() {
     let (status, r) = run_json(
         "press.js",
         code,
-        &["-n", "1", "-i", "20", "--heap-mb", "16"],
+        &[
+            "-n",
+            "1",
+            "-i",
+            "20",
+            "--heap-mb",
+            "16",
+            "--timeout-ms",
+            "10000",
+        ],
         Duration::from_secs(60),
     );
     assert_eq!(status, 1, "{r}");
@@ -340,7 +349,7 @@ fn huge_values_are_cut_before_they_are_copied() {
         let (_, r) = run_json(
             "big.js",
             code,
-            &["-n", "8", "--timeout-ms", "1000"],
+            &["-n", "8", "--timeout-ms", "10000"],
             Duration::from_secs(60),
         );
         let text = r.to_string();
@@ -713,7 +722,18 @@ fn one_allocation_past_the_heap_limit_is_a_heap_limit_stop() {
         let (code, r) = run_json(
             "join.mjs",
             &only_isolate_0(bomb),
-            &["-n", "2", "-m", mode, "--heap-mb", "16"],
+            // A generous timeout: on a loaded machine the join itself can
+            // take over a second, and this test is about the heap.
+            &[
+                "-n",
+                "2",
+                "-m",
+                mode,
+                "--heap-mb",
+                "16",
+                "--timeout-ms",
+                "20000",
+            ],
             Duration::from_secs(60),
         );
         assert_eq!(code, 1, "{mode}: {r}");
