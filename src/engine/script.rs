@@ -29,15 +29,13 @@ pub struct Source {
 }
 
 impl Source {
-    /// Detects the shape: `.mjs` or a top-level `export default` line makes a handler.
+    /// Detects the shape: `.mjs`, or a line of code (not inside a comment,
+    /// string or template literal) that starts with `export default`,
+    /// makes a handler.
     pub fn new(name: impl Into<String>, code: impl Into<String>) -> Self {
         let name = name.into();
         let code = code.into();
-        let kind = if name.ends_with(".mjs")
-            || code
-                .lines()
-                .any(|l| l.trim_start().starts_with("export default"))
-        {
+        let kind = if name.ends_with(".mjs") || exports_default(&code) {
             ScriptKind::Handler
         } else {
             ScriptKind::Script
@@ -75,6 +73,67 @@ impl Source {
         }
         Ok(Source::new(path.display().to_string(), code))
     }
+}
+
+/// Whether a line of `code` starts with `export default` outside comments,
+/// strings and template literals. A lexer's view, not a parser's: enough
+/// to tell a handler from a script that merely mentions the words.
+fn exports_default(code: &str) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum In {
+        Code,
+        LineComment,
+        BlockComment,
+        Quote(u8),
+    }
+    let bytes = code.as_bytes();
+    let mut state = In::Code;
+    let mut line_start = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match state {
+            In::Code => {
+                if line_start && !b.is_ascii_whitespace() {
+                    if bytes[i..].starts_with(b"export default") {
+                        return true;
+                    }
+                    line_start = false;
+                }
+                match b {
+                    b'\n' => line_start = true,
+                    b'/' if bytes.get(i + 1) == Some(&b'/') => state = In::LineComment,
+                    b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                        state = In::BlockComment;
+                        i += 1;
+                    }
+                    b'\'' | b'"' | b'`' => state = In::Quote(b),
+                    _ => {}
+                }
+            }
+            In::LineComment => {
+                if b == b'\n' {
+                    state = In::Code;
+                    line_start = true;
+                }
+            }
+            In::BlockComment => {
+                if b == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                    state = In::Code;
+                    i += 1;
+                }
+            }
+            In::Quote(q) => {
+                if b == b'\\' {
+                    i += 1;
+                } else if b == q || (b == b'\n' && q != b'`') {
+                    state = In::Code;
+                }
+            }
+        }
+        i += 1;
+    }
+    false
 }
 
 /// The largest source file read (bytes): 16 MiB, several times the largest

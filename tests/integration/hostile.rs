@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use isolate_play::engine::{ErrorKind, Level, Mode};
+use isolate_play::engine::{ErrorKind, Level, Mode, ScriptKind};
 use serde_json::Value;
 
 use crate::support::*;
@@ -824,4 +824,29 @@ fn text_output_cannot_move_the_cursor_and_endless_files_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("larger than 16 MiB"), "{err}");
+}
+
+#[test]
+fn only_code_that_exports_a_default_makes_a_handler() {
+    let scripts = [
+        "const doc = `\nexport default is how handlers are written\n`;\ndoc.length",
+        "/*\nexport default () => 1\n*/\n1",
+        "const s = 'x\\\nexport default';\ns.length",
+        "// export default nothing\n2",
+    ];
+    for code in scripts {
+        assert_eq!(src("s.js", code).kind, ScriptKind::Script, "{code:?}");
+    }
+    let handlers = [
+        "export default () => 1",
+        "// a handler\n  export default function (e) { return e.isolate }",
+        "const x = `a`;\nexport default () => x",
+    ];
+    for code in handlers {
+        assert_eq!(src("h.js", code).kind, ScriptKind::Handler, "{code:?}");
+    }
+    // And the template-literal one runs as the script it is.
+    let mut e = engine(1, Mode::Warm);
+    e.set_source(src("doc.js", scripts[0]));
+    assert_eq!(run(&mut e, 1)[0].outcome.as_deref(), Ok("44"));
 }
