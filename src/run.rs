@@ -128,9 +128,7 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
             }
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                 let stuck = engine.stuck_workers(grace);
-                if stuck.iter().any(|w| !finished[*w])
-                    && stuck.iter().chain(finished_ids(&finished).iter()).count() >= n
-                {
+                if stuck.iter().any(|w| !finished[*w]) && stuck.len() + done >= n {
                     // Everyone else is done: those left are stuck.
                     for w in stuck {
                         if !finished[w] {
@@ -392,10 +390,6 @@ fn measured(p: &Percentiles, d: Duration) -> String {
     } else {
         fmt_duration(d)
     }
-}
-
-fn finished_ids(finished: &[bool]) -> Vec<usize> {
-    (0..finished.len()).filter(|w| finished[*w]).collect()
 }
 
 fn escape_controls(s: &str) -> String {

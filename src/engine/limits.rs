@@ -129,23 +129,13 @@ impl HeapGuard {
         isolate.add_near_heap_limit_callback(near_heap_limit, data);
         guard
     }
-
-    /// Headroom this isolate was granted beyond its limit (bytes).
-    pub fn granted(&self) -> usize {
-        self.granted.load(Relaxed)
-    }
-
-    /// Gives the headroom back to the pool: call when the isolate is
-    /// disposed, never while it lives (its heap may use it).
-    pub fn release(&self) {
-        let g = self.granted.swap(0, Relaxed);
-        HEADROOM_GRANTED.fetch_sub(g, Relaxed);
-    }
 }
 
 impl Drop for HeapGuard {
+    /// Gives the headroom back to the pool: the guard is dropped after its
+    /// isolate, whose heap could use it until then.
     fn drop(&mut self) {
-        self.release();
+        HEADROOM_GRANTED.fetch_sub(self.granted.swap(0, Relaxed), Relaxed);
     }
 }
 
@@ -216,8 +206,6 @@ pub struct ExternalBudget {
     /// refused allocation after collecting garbage, so one failed
     /// `new ArrayBuffer` can count up to three times).
     pub refused: AtomicU64,
-    /// Peak of `used` since the last reset (bytes).
-    pub peak: AtomicUsize,
     /// The isolate, to stop it when it keeps pressing past the budget.
     pub handle: OnceLock<v8::IsolateHandle>,
 }
@@ -242,9 +230,8 @@ impl ExternalBudget {
                 u.checked_add(len).filter(|&n| n <= limit)
             })
             .is_ok();
-        if ok {
-            self.peak.fetch_max(self.used.load(Relaxed), Relaxed);
-        } else if self.refused.fetch_add(1, Relaxed) + 1 >= EXTERNAL_REFUSALS_BEFORE_STOP
+        if !ok
+            && self.refused.fetch_add(1, Relaxed) + 1 >= EXTERNAL_REFUSALS_BEFORE_STOP
             && let Some(h) = self.handle.get()
         {
             h.terminate_execution();

@@ -229,11 +229,6 @@ impl Sandbox {
         self.isolate.cancel_terminate_execution();
     }
 
-    /// Headroom the heap guard granted beyond the limit (bytes).
-    pub fn heap_headroom(&self) -> usize {
-        self.guard.granted()
-    }
-
     pub fn heap_stats(&mut self) -> HeapStats {
         let s = self.isolate.get_heap_statistics();
         HeapStats {

@@ -302,14 +302,14 @@ impl Worker {
 
     /// The current invocation failed with `err` outside V8's control of
     /// it (a panic, an abandoned isolate): report it, count it, finish it.
-    fn fail_current(&mut self, err: ScriptError, src: Option<Arc<Source>>) {
+    fn fail_current(&mut self, err: ScriptError) {
         let shared = self.init.shared.clone();
         shared.running.store(0, Relaxed);
         if self.seq > shared.invocations.load(Relaxed) {
             shared.invocations.store(self.seq, Relaxed);
             self.errors += 1;
             shared.errors.store(self.errors, Relaxed);
-            let version = src.as_ref().map_or(0, |s| s.version);
+            let version = self.init.source.as_ref().map_or(0, |s| s.version);
             let inv = Invocation {
                 worker: shared.id,
                 version,
@@ -339,7 +339,7 @@ impl Worker {
                 "isolate-play internal error: the worker panicked ({what}); the isolate was discarded and replaced"
             ),
         );
-        self.fail_current(err, self.init.source.clone());
+        self.fail_current(err);
         self.recycle(true);
         self.publish();
     }
@@ -350,8 +350,7 @@ impl Worker {
         *shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = None;
         shared.abandoned.fetch_add(1, Relaxed);
         shared.recycles.fetch_add(1, Relaxed);
-        let src = self.init.source.clone();
-        if let Some(s) = &src {
+        if let Some(s) = &self.init.source {
             self.init.engine.quarantine(s.version);
         }
         let held = heap_ceiling(self.init.limits.heap_bytes) >> 20;
@@ -372,7 +371,7 @@ impl Worker {
             ),
         );
         self.sandbox = None;
-        self.fail_current(err, src);
+        self.fail_current(err);
         if self.init.mode != Mode::Cold {
             self.fresh_sandbox();
         }

@@ -75,6 +75,26 @@ fn only_isolate_0(bomb: &str) -> String {
     format!("export default (e) => {{ if (e.isolate !== 0) return 'fine'; {bomb} }}")
 }
 
+/// `bomb` on isolate 0 of two (see `only_isolate_0`), in `mode`, with a
+/// 16 MiB heap and the given timeout.
+fn bomb_isolate_0(name: &str, bomb: &str, mode: &str, timeout_ms: &str) -> (i32, Value) {
+    run_json(
+        name,
+        &only_isolate_0(bomb),
+        &[
+            "-n",
+            "2",
+            "-m",
+            mode,
+            "--heap-mb",
+            "16",
+            "--timeout-ms",
+            timeout_ms,
+        ],
+        Duration::from_secs(120),
+    )
+}
+
 fn assert_neighbours_fine(report: &Value, what: &str) {
     for r in report["results"]
         .as_array()
@@ -121,21 +141,7 @@ fn heap_bombs_stop_one_isolate_in_every_mode_and_the_process_lives() {
     for (what, bomb) in HEAP_BOMBS {
         for mode in MODES {
             let t0 = Instant::now();
-            let (code, r) = run_json(
-                "bomb.mjs",
-                &only_isolate_0(bomb),
-                &[
-                    "-n",
-                    "2",
-                    "-m",
-                    mode,
-                    "--heap-mb",
-                    "16",
-                    "--timeout-ms",
-                    "5000",
-                ],
-                Duration::from_secs(120),
-            );
+            let (code, r) = bomb_isolate_0("bomb.mjs", bomb, mode, "5000");
             let label = format!("{what} ({mode})");
             assert_eq!(code, 1, "{label}: {r}");
             let (kind, msg) = &errors(&r)[0];
@@ -205,21 +211,7 @@ fn the_inputs_of_the_issue_end_with_a_heap_limit_message() {
 fn array_buffers_have_a_budget_that_stops_a_pressing_isolate() {
     let bomb = "const keep = []; for (let i = 0; i < 400; i++) keep.push(new Uint8Array(16 << 20).fill(1)); return keep.length";
     for mode in MODES {
-        let (code, r) = run_json(
-            "ab.mjs",
-            &only_isolate_0(bomb),
-            &[
-                "-n",
-                "2",
-                "-m",
-                mode,
-                "--heap-mb",
-                "16",
-                "--timeout-ms",
-                "30000",
-            ],
-            Duration::from_secs(120),
-        );
+        let (code, r) = bomb_isolate_0("ab.mjs", bomb, mode, "30000");
         assert_eq!(code, 1, "{mode}: {r}");
         let (kind, msg) = &errors(&r)[0];
         assert!(
@@ -719,23 +711,9 @@ fn one_allocation_past_the_heap_limit_is_a_heap_limit_stop() {
     let bomb = "const parts = []; const chunk = 'abcdefg\\u1234'.repeat(1 << 16); \
         for (let i = 0; i < 400; i++) parts.push(chunk); return parts.join('').length";
     for mode in MODES {
-        let (code, r) = run_json(
-            "join.mjs",
-            &only_isolate_0(bomb),
-            // A generous timeout: on a loaded machine the join itself can
-            // take over a second, and this test is about the heap.
-            &[
-                "-n",
-                "2",
-                "-m",
-                mode,
-                "--heap-mb",
-                "16",
-                "--timeout-ms",
-                "20000",
-            ],
-            Duration::from_secs(60),
-        );
+        // A generous timeout: on a loaded machine the join itself can take
+        // over a second, and this test is about the heap.
+        let (code, r) = bomb_isolate_0("join.mjs", bomb, mode, "20000");
         assert_eq!(code, 1, "{mode}: {r}");
         let (kind, msg) = &errors(&r)[0];
         assert_eq!(kind, "heap_limit", "{mode}: {msg}");
