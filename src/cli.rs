@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{self, Config, EXTERNAL_MB, HEAP_MB, ISOLATES, TIMEOUT_MS};
+use crate::config::{self, CPU_MS, Config, EXTERNAL_MB, HEAP_MB, ISOLATES, TIMEOUT_MS};
 use crate::engine::{EngineConfig, Mode};
 
 #[derive(Debug, Parser)]
@@ -64,6 +64,9 @@ pub struct EngineFlags {
     /// Number of isolates [default: 4]
     #[arg(short = 'n', long, value_parser = |s: &str| in_range::<u32>(ISOLATES, s))]
     pub isolates: Option<u32>,
+    /// Executor threads: a number, "cores", or "per-isolate" (a thread per isolate, the seed's model) [default: cores]
+    #[arg(short = 't', long, value_name = "T", value_parser = config::parse_threads)]
+    pub threads: Option<crate::engine::Threads>,
     /// warm: kept context; context: fresh context per run; cold: fresh isolate per run [default: warm]
     #[arg(short, long, value_enum)]
     pub mode: Option<Mode>,
@@ -76,6 +79,9 @@ pub struct EngineFlags {
     /// Wall-clock limit per invocation in ms [default: 1000]
     #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(TIMEOUT_MS, s))]
     pub timeout_ms: Option<u64>,
+    /// CPU-time limit per invocation in ms, on the executing thread's CPU clock; 0: none [default: 0]
+    #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(CPU_MS, s))]
+    pub cpu_ms: Option<u64>,
     /// JSON passed to handlers as event.payload [default: null]
     #[arg(long, value_name = "JSON", value_parser = parse_json)]
     pub payload: Option<String>,
@@ -100,6 +106,12 @@ impl EngineFlags {
         }
         if let Some(m) = self.mode {
             c.mode = m;
+        }
+        if let Some(t) = self.threads {
+            c.threads = t;
+        }
+        if let Some(ms) = self.cpu_ms {
+            c.limits.cpu = (ms > 0).then(|| std::time::Duration::from_millis(ms));
         }
         if let Some(h) = self.heap_mb {
             c.limits.heap_bytes = (h as usize) << 20;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{EngineConfig, Limits, Mode};
+use crate::engine::{EngineConfig, Limits, Mode, Threads};
 
 /// The allowed range of one numeric engine setting. The one place these
 /// rules live: the flags' value parsers and [`Config::load`] both use them.
@@ -17,11 +17,11 @@ pub struct Range {
     pub max: u64,
 }
 
-/// Isolates in the pool.
+/// Isolates.
 pub const ISOLATES: Range = Range {
     key: "isolates",
     min: 1,
-    max: 5000,
+    max: 10_000,
 };
 /// Heap limit per isolate, MiB.
 pub const HEAP_MB: Range = Range {
@@ -41,6 +41,32 @@ pub const TIMEOUT_MS: Range = Range {
     min: 1,
     max: 3_600_000,
 };
+
+/// CPU-time limit per invocation, ms (0: none).
+pub const CPU_MS: Range = Range {
+    key: "cpu_ms",
+    min: 0,
+    max: 3_600_000,
+};
+
+/// The threads rule: a count, "cores" or "per-isolate".
+pub fn parse_threads(text: &str) -> Result<Threads, String> {
+    text.parse()
+}
+
+/// `threads = 4` and `threads = "per-isolate"` both read as text.
+fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(i64),
+        Text(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Number(n) => n.to_string(),
+        Either::Text(t) => t,
+    })
+}
 
 impl Range {
     /// `value` when it is in range, else why not (without the key).
@@ -81,8 +107,12 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSection {
-    /// Isolates in the pool.
+    /// Isolates.
     pub isolates: usize,
+    /// Executor threads: a number, "cores" (the machine's), or
+    /// "per-isolate" (a thread for each isolate).
+    #[serde(deserialize_with = "number_or_string")]
+    pub threads: String,
     /// warm, context or cold.
     pub mode: Mode,
     /// Heap limit per isolate, MiB.
@@ -91,6 +121,8 @@ pub struct EngineSection {
     pub external_mb: usize,
     /// Wall-clock limit per invocation, ms.
     pub timeout_ms: u64,
+    /// CPU-time limit per invocation, ms; 0: none.
+    pub cpu_ms: u64,
     /// JSON passed to handlers as event.payload.
     pub payload: String,
 }
@@ -100,10 +132,12 @@ impl Default for EngineSection {
         let d = EngineConfig::default();
         EngineSection {
             isolates: d.isolates,
+            threads: "cores".into(),
             mode: d.mode,
             heap_mb: d.limits.heap_bytes >> 20,
             external_mb: d.limits.external_bytes >> 20,
             timeout_ms: d.limits.timeout.as_millis() as u64,
+            cpu_ms: d.limits.cpu.map_or(0, |c| c.as_millis() as u64),
             payload: d.payload,
         }
     }
@@ -129,11 +163,14 @@ impl EngineSection {
             (HEAP_MB, self.heap_mb as u64),
             (EXTERNAL_MB, self.external_mb as u64),
             (TIMEOUT_MS, self.timeout_ms),
+            (CPU_MS, self.cpu_ms),
         ] {
             range
                 .check(value)
                 .map_err(|why| format!("engine.{} = {value}: {why}", range.key))?;
         }
+        parse_threads(&self.threads)
+            .map_err(|why| format!("engine.threads = {:?}: {why}", self.threads))?;
         check_payload(&self.payload)
             .map_err(|why| format!("engine.payload = {:?}: {why}", self.payload))
     }
@@ -211,10 +248,13 @@ impl Config {
         EngineConfig {
             isolates: self.engine.isolates,
             mode: self.engine.mode,
+            threads: parse_threads(&self.engine.threads).unwrap_or_default(),
             limits: Limits {
                 heap_bytes: self.engine.heap_mb << 20,
                 external_bytes: self.engine.external_mb << 20,
                 timeout: std::time::Duration::from_millis(self.engine.timeout_ms),
+                cpu: (self.engine.cpu_ms > 0)
+                    .then(|| std::time::Duration::from_millis(self.engine.cpu_ms)),
             },
             payload: self.engine.payload.clone(),
             ..EngineConfig::default()

@@ -91,7 +91,7 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
     let mut stalled_errors: Vec<(usize, ScriptError)> = Vec::new();
     let mut first_error: Vec<Option<ScriptError>> = vec![None; n];
     let t0 = Instant::now();
-    let batch = engine.run(invocations);
+    let batch = engine.run_with(invocations, false);
     let mut finished = vec![false; n];
     let mut done = 0;
     // Every worker reports each invocation within its timeout (a stop, a

@@ -19,8 +19,8 @@
 //!   stopped). WebAssembly and resizable buffers are not offered (see the
 //!   sandbox's prelude): V8 maps their memory itself, outside any allocator
 //!   the embedder can hook, so they could not be held to the budget.
-//! - the **watchdog**: one thread that stops overdue invocations with
-//!   `terminate_execution`.
+//! - the **watchdog**: one thread that stops invocations past their
+//!   wall-clock timeout or their CPU-time limit with `terminate_execution`.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use super::report::WorkerShared;
+use super::report::{KILL_CPU, KILL_WALL, WorkerShared};
 
 /// Per-isolate limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,8 +39,12 @@ pub struct Limits {
     /// Budget for memory outside the V8 heap (ArrayBuffer backing stores),
     /// bytes.
     pub external_bytes: usize,
-    /// Wall-clock limit per invocation.
+    /// Wall-clock limit per invocation, counted from when it starts
+    /// running (never while its isolate waits for a thread).
     pub timeout: Duration,
+    /// CPU-time limit per invocation (the executing thread's CPU clock);
+    /// None: no limit but the wall clock.
+    pub cpu: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -49,6 +53,7 @@ impl Default for Limits {
             heap_bytes: 64 << 20,
             external_bytes: 64 << 20,
             timeout: Duration::from_secs(1),
+            cpu: None,
         }
     }
 }
@@ -303,16 +308,26 @@ unsafe extern "C" fn external_drop(budget: *const ExternalBudget) {
 /// The engine's timeout enforcer: one thread for all workers.
 pub struct Watchdog {
     pub timeout_ns: Arc<AtomicU64>,
+    /// CPU-time limit (ns); 0: none.
+    pub cpu_ns: Arc<AtomicU64>,
     pub workers: Arc<Mutex<Vec<Arc<WorkerShared>>>>,
 }
 
 impl Watchdog {
-    /// Runs until `stop` is closed.
+    /// Runs until `stop` is closed. Both clocks start at the watchdog's
+    /// first look at an invocation, at most one tick after it started
+    /// running: an invocation is stopped within its limit plus two ticks.
     pub fn run(self, stop: Receiver<()>) {
         loop {
             let timeout = self.timeout_ns.load(Relaxed).max(1_000_000);
-            // Look ten times per timeout, at most every 10 ms.
-            let tick = Duration::from_nanos((timeout / 10).clamp(1_000_000, 10_000_000));
+            let cpu_limit = self.cpu_ns.load(Relaxed);
+            let shortest = if cpu_limit > 0 {
+                timeout.min(cpu_limit.max(1_000_000))
+            } else {
+                timeout
+            };
+            // Look ten times per limit, at most every 10 ms.
+            let tick = Duration::from_nanos((shortest / 10).clamp(1_000_000, 10_000_000));
             match stop.recv_timeout(tick) {
                 Err(RecvTimeoutError::Timeout) => {}
                 _ => return,
@@ -328,18 +343,38 @@ impl Watchdog {
                 if running == 0 {
                     continue;
                 }
+                let cpu_now = || {
+                    let clock = w.cpu_clock.load(Relaxed) as libc::clockid_t;
+                    super::scheduler::cpu_ns(clock)
+                };
                 if w.seen.swap(running, Relaxed) != running {
                     // First look at this invocation: it started at most one
-                    // tick ago, so it is stopped within timeout + 2 ticks.
+                    // tick ago.
                     w.seen_since.store(now, Relaxed);
+                    if cpu_limit > 0 {
+                        w.seen_cpu.store(cpu_now().unwrap_or(0), Relaxed);
+                    }
+                    continue;
+                }
+                if w.killed.load(Relaxed) == running {
                     continue;
                 }
                 let since = w.seen_since.load(Relaxed);
-                if now.saturating_sub(since) >= timeout && w.killed.load(Relaxed) != running {
-                    w.killed.store(running, Relaxed);
-                    if let Some(h) = w.handle.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                        h.terminate_execution();
-                    }
+                let reason = if now.saturating_sub(since) >= timeout {
+                    KILL_WALL
+                } else if cpu_limit > 0
+                    && cpu_now().is_some_and(|c| {
+                        c.saturating_sub(w.seen_cpu.load(Relaxed)) >= cpu_limit
+                    })
+                {
+                    KILL_CPU
+                } else {
+                    continue;
+                };
+                w.kill_reason.store(reason, Relaxed);
+                w.killed.store(running, Relaxed);
+                if let Some(h) = w.handle.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                    h.terminate_execution();
                 }
             }
         }

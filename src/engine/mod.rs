@@ -2,7 +2,9 @@
 //! and talks to the workers only through channels and relaxed counters.
 //!
 //! Data flow: `Engine` methods send [`worker::Command`]s down one channel per
-//! worker; workers send [`Report`]s up one shared channel; counters and
+//! worker (one per isolate) and wake it in the scheduler; executor threads
+//! (a pool, or one per isolate, see [`scheduler`]) run the workers in time
+//! slices; workers send [`Report`]s up one shared channel; counters and
 //! histograms are published by workers and read by anyone, lock-free or
 //! under a lock that workers take only every publish interval.
 
@@ -14,6 +16,7 @@ pub mod limits;
 pub mod platform;
 pub mod report;
 pub mod sandbox;
+pub mod scheduler;
 pub mod script;
 mod worker;
 
@@ -32,8 +35,10 @@ pub use report::{
     Console, ConsoleLine, ErrorKind, Invocation, Level, Location, Outcome, Report, ScriptError,
     WorkerShared, WorkerSnapshot, WorkerState,
 };
+pub use scheduler::{ThreadSnapshot, Threads};
 pub use script::{ScriptKind, Source};
-use worker::{Command, EngineShared, WORKER_STACK, WorkerInit};
+use scheduler::{Msg, SchedShared, Slot};
+use worker::{Command, EngineShared, Worker, WorkerInit};
 
 /// How an invocation gets its isolate and context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -77,6 +82,9 @@ impl std::fmt::Display for Mode {
 pub struct EngineConfig {
     pub isolates: usize,
     pub mode: Mode,
+    /// How isolates get threads: a pool (default: one thread per core) or
+    /// one thread each.
+    pub threads: Threads,
     pub limits: Limits,
     /// JSON text passed to handlers as `event.payload`.
     pub payload: String,
@@ -88,6 +96,7 @@ impl Default for EngineConfig {
         EngineConfig {
             isolates: 4,
             mode: Mode::Warm,
+            threads: Threads::default(),
             limits: Limits::default(),
             payload: "null".into(),
             console: ConsoleBounds::default(),
@@ -123,10 +132,25 @@ impl Telemetry {
 struct WorkerHandle {
     tx: Sender<Command>,
     shared: Arc<WorkerShared>,
-    thread: Option<JoinHandle<()>>,
+    slot: Arc<Slot>,
 }
 
-/// The public handle: a pool of workers, each owning one isolate for life.
+impl WorkerHandle {
+    fn send(&self, cmd: Command) {
+        let _ = self.tx.send(cmd);
+        self.shared.mail.store(true, Relaxed);
+        self.slot.notify();
+    }
+}
+
+/// The pool's queue and size (none in the per-isolate model).
+struct Pool {
+    tx: Sender<Msg>,
+    threads: usize,
+}
+
+/// The public handle: N isolates (each a worker with its own mailbox) run
+/// by a pool of executor threads or a thread each (see [`scheduler`]).
 pub struct Engine {
     config: EngineConfig,
     source: Option<Arc<Source>>,
@@ -140,9 +164,12 @@ pub struct Engine {
     telemetry: Arc<Telemetry>,
     registry: Arc<Mutex<Vec<Arc<WorkerShared>>>>,
     timeout_ns: Arc<AtomicU64>,
+    cpu_ns: Arc<AtomicU64>,
     watchdog_stop: Option<Sender<()>>,
     watchdog: Option<JoinHandle<()>>,
     shared: Arc<EngineShared>,
+    sched: Arc<SchedShared>,
+    pool: Option<Pool>,
 }
 
 impl Engine {
@@ -151,9 +178,11 @@ impl Engine {
         let (reports_tx, reports_rx) = unbounded();
         let registry = Arc::new(Mutex::new(Vec::new()));
         let timeout_ns = Arc::new(AtomicU64::new(config.limits.timeout.as_nanos() as u64));
+        let cpu_ns = Arc::new(AtomicU64::new(cpu_limit_ns(&config.limits)));
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
         let dog = limits::Watchdog {
             timeout_ns: timeout_ns.clone(),
+            cpu_ns: cpu_ns.clone(),
             workers: registry.clone(),
         };
         let watchdog = std::thread::Builder::new()
@@ -176,13 +205,85 @@ impl Engine {
             }),
             registry,
             timeout_ns,
+            cpu_ns,
             watchdog_stop: Some(stop_tx),
             watchdog: Some(watchdog),
             shared: Arc::new(EngineShared::default()),
+            sched: Arc::new(SchedShared::default()),
+            pool: None,
         };
+        engine.start_pool();
         let n = engine.config.isolates;
         engine.set_isolates(n);
         engine
+    }
+
+    /// Starts the executor threads of a pool model (none for per-isolate).
+    fn start_pool(&mut self) {
+        if let Threads::Pool(t) = self.config.threads {
+            let (tx, rx) = unbounded();
+            for _ in 0..t {
+                scheduler::spawn_pool_thread(rx.clone(), self.sched.clone(), t);
+            }
+            self.pool = Some(Pool { tx, threads: t });
+        }
+    }
+
+    /// How isolates get threads now.
+    pub fn threads(&self) -> Threads {
+        self.config.threads
+    }
+
+    /// Switches the thread model live. Every isolate is replaced (not
+    /// counted as a recycle): the old ones finish their current invocation
+    /// and go, with their threads, in the background; new ones start with
+    /// the same source, mode, limits and load.
+    pub fn set_threads(&mut self, threads: Threads) {
+        if threads == self.config.threads {
+            return;
+        }
+        let n = self.workers.len();
+        let old: Vec<WorkerHandle> = self.workers.drain(..).collect();
+        for w in &old {
+            w.send(Command::Shutdown);
+        }
+        let pool = self.pool.take();
+        let grace = self.config.limits.timeout + Duration::from_secs(2);
+        // The old pool's threads stop once its isolates are gone (each
+        // takes one Stop); nothing here waits for that.
+        let _ = std::thread::Builder::new()
+            .name("retire".into())
+            .spawn(move || {
+                wait_stopped(&old, grace);
+                if let Some(p) = pool {
+                    for _ in 0..p.threads {
+                        let _ = p.tx.send(Msg::Stop);
+                    }
+                }
+            });
+        self.config.threads = threads;
+        self.start_pool();
+        self.set_isolates(n);
+    }
+
+    /// Each live executor thread's counters now (pool threads, or one per
+    /// isolate); readers turn two readings into utilisation and switches
+    /// per second.
+    pub fn thread_stats(&self) -> Vec<ThreadSnapshot> {
+        self.sched
+            .threads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|t| !t.exited.load(Relaxed))
+            .map(|t| t.snapshot())
+            .collect()
+    }
+
+    /// How long isolates with work waited for a thread (ns), since the last
+    /// call: from being queued to a thread taking them, per slice.
+    pub fn drain_queue_wait(&self) -> Histogram<u64> {
+        self.sched.drain_queue_wait()
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -231,10 +332,9 @@ impl Engine {
     pub fn set_isolates(&mut self, n: usize) {
         while self.workers.len() > n {
             let w = self.workers.pop().expect("len > n >= 0");
-            let _ = w.tx.send(Command::Shutdown);
-            w.shared.mail.store(true, Relaxed);
-            // Not joined: it may be inside a long invocation; the watchdog
-            // still bounds it, and the thread exits by itself.
+            // It finishes its current invocation first; the watchdog still
+            // bounds that.
+            w.send(Command::Shutdown);
         }
         while self.workers.len() < n {
             let id = self.workers.len();
@@ -255,20 +355,25 @@ impl Engine {
                 source: self.source.clone(),
                 load: self.load,
                 engine: self.shared.clone(),
+                shared_isolates: self.pool.is_some(),
             };
-            let thread = platform::spawn(format!("isolate-{id}"), WORKER_STACK, move || {
-                worker::run(init)
-            });
+            let worker = Worker::new(init);
+            let slot = match &self.pool {
+                Some(p) => Slot::new(worker, shared.clone(), p.tx.clone()),
+                None => {
+                    let (qtx, qrx) = unbounded();
+                    scheduler::spawn_dedicated_thread(qrx, self.sched.clone(), id);
+                    Slot::new(worker, shared.clone(), qtx)
+                }
+            };
             {
                 let mut reg = self.registry.lock().unwrap_or_else(|p| p.into_inner());
                 reg.retain(|w| w.state() != WorkerState::Stopped);
                 reg.push(shared.clone());
             }
-            self.workers.push(WorkerHandle {
-                tx,
-                shared,
-                thread: Some(thread),
-            });
+            // Its first slice makes its isolate.
+            slot.notify();
+            self.workers.push(WorkerHandle { tx, shared, slot });
         }
         self.config.isolates = n;
     }
@@ -286,6 +391,7 @@ impl Engine {
         self.config.limits = limits;
         self.timeout_ns
             .store(limits.timeout.as_nanos() as u64, Relaxed);
+        self.cpu_ns.store(cpu_limit_ns(&limits), Relaxed);
         self.broadcast(|| Command::SetLimits(limits));
     }
 
@@ -303,9 +409,16 @@ impl Engine {
     /// Queues `count` invocations on every worker, each reported; returns
     /// the batch id that each worker's `RunDone` carries.
     pub fn run(&mut self, count: u64) -> u64 {
+        self.run_with(count, true)
+    }
+
+    /// Like [`Engine::run`]; with `each` false only the last invocation of
+    /// each worker, its first failure and every limit stop are reported, so
+    /// that what a caller keeps grows with isolates, not invocations.
+    pub fn run_with(&mut self, count: u64, each: bool) -> u64 {
         self.next_batch += 1;
         let batch = self.next_batch;
-        self.broadcast(|| Command::Run { count, batch });
+        self.broadcast(|| Command::Run { count, batch, each });
         batch
     }
 
@@ -391,33 +504,44 @@ impl Engine {
 
     fn broadcast(&self, mut cmd: impl FnMut() -> Command) {
         for w in &self.workers {
-            let _ = w.tx.send(cmd());
-            w.shared.mail.store(true, Relaxed);
+            w.send(cmd());
+        }
+    }
+}
+
+fn cpu_limit_ns(l: &Limits) -> u64 {
+    l.cpu.map_or(0, |c| (c.as_nanos() as u64).max(1))
+}
+
+/// Waits until every worker in `workers` has stopped, or `grace` passed.
+fn wait_stopped(workers: &[WorkerHandle], grace: Duration) {
+    let deadline = Instant::now() + grace;
+    for w in workers {
+        while w.shared.state() != WorkerState::Stopped && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 }
 
 impl Drop for Engine {
-    /// Stops every worker and waits for them, but never forever: a worker
-    /// inside a built-in that V8 cannot interrupt (see `limits`) may not
-    /// take the Shutdown for minutes. It is left to finish on its own (the
-    /// process may exit first); its isolate is then not disposed.
+    /// Stops every worker and its threads and waits for them, but never
+    /// forever: a worker inside a built-in that V8 cannot interrupt (see
+    /// `limits`) may not take the Shutdown for minutes. It is left to finish
+    /// on its own (the process may exit first); its isolate is then not
+    /// disposed. Threads parked with an abandoned isolate are never waited
+    /// for.
     fn drop(&mut self) {
         self.broadcast(|| Command::Shutdown);
         let grace = self.config.limits.timeout + Duration::from_secs(2);
         let deadline = Instant::now() + grace;
-        for w in &mut self.workers {
-            while w.shared.state() != WorkerState::Stopped && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(2));
+        wait_stopped(&self.workers, grace);
+        if let Some(p) = self.pool.take() {
+            for _ in 0..p.threads {
+                let _ = p.tx.send(Msg::Stop);
             }
-            // A worker that abandoned an isolate left its first thread
-            // parked for good: that handle is never joined.
-            if w.shared.state() == WorkerState::Stopped
-                && w.shared.abandoned.load(Relaxed) == 0
-                && let Some(t) = w.thread.take()
-            {
-                let _ = t.join();
-            }
+        }
+        while self.sched.alive.load(Relaxed) > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
         }
         drop(self.watchdog_stop.take());
         if let Some(t) = self.watchdog.take() {

@@ -66,6 +66,8 @@ pub enum ErrorKind {
     Module,
     /// Stopped by the wall-clock timeout.
     Timeout,
+    /// Stopped by the CPU-time limit.
+    CpuLimit,
     /// Stopped at the heap limit.
     HeapLimit,
     /// Stopped for pressing past the external-memory budget (ArrayBuffer
@@ -150,6 +152,11 @@ pub struct Invocation {
     /// than a few microseconds are timed 1 in 16 (see the worker).
     #[serde(serialize_with = "ser_opt_micros")]
     pub duration: Option<Duration>,
+    /// CPU time of the executing thread during the invocation (µs in JSON),
+    /// for reported invocations (the last of a counted run, a failure, a
+    /// sample under load); includes the host's work around the call.
+    #[serde(serialize_with = "ser_opt_micros")]
+    pub cpu: Option<Duration>,
 }
 
 fn ser_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -173,6 +180,11 @@ pub enum Report {
     /// A worker finished a `run` batch (its last invocation was reported).
     RunDone { worker: usize, batch: u64 },
 }
+
+/// The watchdog stopped an invocation for its wall-clock timeout.
+pub const KILL_WALL: u8 = 1;
+/// The watchdog stopped an invocation for its CPU-time limit.
+pub const KILL_CPU: u8 = 2;
 
 /// What a worker is doing, readable from any thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -239,6 +251,16 @@ pub struct WorkerShared {
     /// The `running` number the watchdog terminated, so the worker can tell
     /// a real timeout from a termination that raced with the invocation's end.
     pub killed: AtomicU64,
+    /// Why the watchdog stopped `killed`: [`KILL_WALL`] or [`KILL_CPU`].
+    pub kill_reason: std::sync::atomic::AtomicU8,
+    /// CPU clock (`clockid_t`) of the thread running this worker now, for
+    /// the watchdog's CPU-time limit.
+    pub cpu_clock: std::sync::atomic::AtomicI64,
+    /// The thread's CPU time when the watchdog first saw `seen` (ns).
+    pub seen_cpu: AtomicU64,
+    /// CPU time spent on this worker's slices so far (ns, thread CPU
+    /// clocks): invocations plus the host's work around them.
+    pub cpu_ns: AtomicU64,
     /// The watchdog's own notes: which `running` number it last saw, and
     /// since when (engine clock).
     pub seen: AtomicU64,
@@ -279,6 +301,7 @@ impl WorkerShared {
             abandoned: self.abandoned.load(Relaxed),
             cold_start: Duration::from_nanos(self.cold_start_ns.load(Relaxed)),
             version: self.version.load(Relaxed),
+            cpu: Duration::from_nanos(self.cpu_ns.load(Relaxed)),
         }
     }
 }
@@ -302,4 +325,7 @@ pub struct WorkerSnapshot {
     #[serde(serialize_with = "ser_micros")]
     pub cold_start: Duration,
     pub version: u64,
+    /// CPU time spent on this worker so far (thread CPU clocks).
+    #[serde(serialize_with = "ser_micros")]
+    pub cpu: Duration,
 }

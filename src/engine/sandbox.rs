@@ -157,7 +157,7 @@ pub struct Sandbox {
     template: v8::Global<v8::ObjectTemplate>,
     prelude: Option<v8::Global<v8::UnboundScript>>,
     rejections: RejectionsSlot,
-    isolate: v8::OwnedIsolate,
+    isolate: IsolateCell,
     // After the isolate: V8 may call back into it until the isolate is gone.
     guard: Box<HeapGuard>,
     budget: Arc<ExternalBudget>,
@@ -167,10 +167,77 @@ pub struct Sandbox {
     pub cold_start: Duration,
 }
 
+// SAFETY: a Sandbox is !Send only through its `Rc`s (console, rejections)
+// and, when owned, its isolate. Every clone of those `Rc`s lives inside the
+// same Sandbox (its fields and its isolate's slots), so moving the Sandbox
+// moves all of them at once, and the scheduler hands a worker (and its
+// sandbox) to one thread at a time, through a mutex, which orders every
+// access. An owned isolate must stay on the thread that created it: the
+// scheduler keeps owned sandboxes on their worker's own thread (the
+// per-isolate model) or inside one step (cold mode); the pool shares them
+// (see `IsolateCell`), and V8's Locker moves their thread state.
+unsafe impl Send for Sandbox {}
+
+/// The isolate, owned by one thread for life, or shared between the
+/// pool's threads and locked (`v8::Locker`) by whichever runs it.
+enum IsolateCell {
+    Owned(v8::OwnedIsolate),
+    Shared(v8::SharedIsolate),
+}
+
+/// An isolate entered on this thread; a shared one is locked until dropped.
+enum Entered<'a> {
+    Owned(&'a mut v8::OwnedIsolate),
+    Shared(v8::Locker<'a>),
+}
+
+impl IsolateCell {
+    fn enter(&mut self) -> Entered<'_> {
+        match self {
+            IsolateCell::Owned(i) => Entered::Owned(i),
+            IsolateCell::Shared(s) => Entered::Shared(s.lock()),
+        }
+    }
+
+    fn handle(&self) -> v8::IsolateHandle {
+        match self {
+            IsolateCell::Owned(i) => i.thread_safe_handle(),
+            IsolateCell::Shared(s) => s.thread_safe_handle(),
+        }
+    }
+}
+
+impl std::ops::Deref for Entered<'_> {
+    type Target = v8::Isolate;
+    fn deref(&self) -> &v8::Isolate {
+        match self {
+            Entered::Owned(i) => i,
+            Entered::Shared(l) => l,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Entered<'_> {
+    fn deref_mut(&mut self) -> &mut v8::Isolate {
+        match self {
+            Entered::Owned(i) => i,
+            Entered::Shared(l) => l,
+        }
+    }
+}
+
 impl Sandbox {
     /// A fresh isolate with its limits, console and a context. `on_oom` is
     /// V8's out-of-memory handler for it (see `worker::on_fatal_oom`).
-    pub fn new(limits: &Limits, bounds: ConsoleBounds, on_oom: v8::OomErrorCallback) -> Sandbox {
+    /// A `shared` isolate may later run on any thread of the pool, one at a
+    /// time (it is locked for each use); an owned one stays on this thread.
+    /// No other isolate may be entered on this thread.
+    pub fn new(
+        limits: &Limits,
+        bounds: ConsoleBounds,
+        on_oom: v8::OomErrorCallback,
+        shared: bool,
+    ) -> Sandbox {
         let t0 = Instant::now();
         let budget = ExternalBudget::new(limits.external_bytes);
         let params = v8::CreateParams::default()
@@ -204,6 +271,19 @@ impl Sandbox {
                 v8::Global::new(scope, context),
             )
         };
+        let isolate = if shared {
+            // SAFETY: nothing attached to the isolate needs a thread of its
+            // own: the slots hold `Rc`s that move with this Sandbox (see its
+            // Send), the callbacks are plain functions, and their data (the
+            // guard, the budget) is Sync. It is still on this thread, with
+            // no isolate entered on top of it and no Weak handles.
+            match unsafe { isolate.try_into_shared() } {
+                Ok(s) => IsolateCell::Shared(s),
+                Err(e) => panic!("a fresh isolate could not be shared: {e:?}"),
+            }
+        } else {
+            IsolateCell::Owned(isolate)
+        };
         Sandbox {
             entry: None,
             context,
@@ -220,17 +300,17 @@ impl Sandbox {
     }
 
     pub fn handle(&self) -> v8::IsolateHandle {
-        self.isolate.thread_safe_handle()
+        self.isolate.handle()
     }
 
     /// Clears a termination that was meant for an invocation that had
     /// already ended (see the watchdog).
     pub fn cancel_termination(&mut self) {
-        self.isolate.cancel_terminate_execution();
+        self.isolate.enter().cancel_terminate_execution();
     }
 
     pub fn heap_stats(&mut self) -> HeapStats {
-        let s = self.isolate.get_heap_statistics();
+        let s = self.isolate.enter().get_heap_statistics();
         HeapStats {
             used: s.used_heap_size() as u64,
             total: s.total_heap_size() as u64,
@@ -247,7 +327,8 @@ impl Sandbox {
             return Ok(());
         }
         let entry = {
-            v8::scope!(let hs, &mut self.isolate);
+            let mut iso = self.isolate.enter();
+        v8::scope!(let hs, &mut *iso);
             let context = v8::Local::new(hs, &self.context);
             let scope = &mut v8::ContextScope::new(hs, context);
             v8::tc_scope!(let tc, scope);
@@ -288,7 +369,8 @@ impl Sandbox {
             guard: &self.guard,
             budget: &self.budget,
         };
-        v8::scope!(let hs, &mut self.isolate);
+        let mut iso = self.isolate.enter();
+        v8::scope!(let hs, &mut *iso);
         let context = v8::Local::new(hs, &self.context);
         let scope = &mut v8::ContextScope::new(hs, context);
         let target = match &self.entry {
@@ -346,7 +428,8 @@ impl Sandbox {
     /// One warm invocation (used by cold mode: a fresh isolate, run once).
     pub fn invoke_warm(&mut self, src: &Source, call: &Call, payload: &str) -> RawOutcome {
         self.ensure_entry(src)?;
-        v8::scope!(let hs, &mut self.isolate);
+        let mut iso = self.isolate.enter();
+        v8::scope!(let hs, &mut *iso);
         let context = v8::Local::new(hs, &self.context);
         let scope = &mut v8::ContextScope::new(hs, context);
         v8::tc_scope!(let tc, scope);
@@ -362,7 +445,8 @@ impl Sandbox {
     /// Context: a fresh context in this isolate, the source compiled into it
     /// (V8's per-isolate compilation cache makes repeats cheap).
     pub fn invoke_fresh_context(&mut self, src: &Source, call: &Call, payload: &str) -> RawOutcome {
-        v8::scope!(let hs, &mut self.isolate);
+        let mut iso = self.isolate.enter();
+        v8::scope!(let hs, &mut *iso);
         let template = v8::Local::new(hs, &self.template);
         let prelude = self.prelude.as_ref().map(|p| v8::Local::new(hs, p));
         let (context, _) = new_context(hs, template, prelude);

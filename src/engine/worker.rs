@@ -1,41 +1,44 @@
-//! One OS thread, one isolate at a time, a command loop. Under load a worker
-//! runs invocations back to back and only glances at its mailbox between
-//! them, so no invocation pays a channel round trip.
+//! One isolate's work: its mailbox, its counted runs and load, and the
+//! invocations themselves. The scheduler gives a worker a thread for a
+//! time slice ([`Worker::step`]); within it the worker runs invocations
+//! back to back and only glances at its mailbox between them, so no
+//! invocation pays a channel round trip.
 //!
 //! Whatever happens inside an invocation, the worker goes on and reports
 //! it: a limit stop replaces the isolate (a recycle); a panic in our own
 //! code is caught, reported as that isolate's failure, and the isolate
 //! replaced; and when V8 gives up on an isolate (its out-of-memory handler,
-//! see `limits`), the worker's state moves to a new thread and the old
-//! thread is parked for good with the isolate it cannot dispose of.
+//! see `scheduler`), the worker moves to a new thread and the old thread is
+//! parked for good with the isolate it cannot dispose of.
 
-use std::cell::Cell;
-use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use hdrhistogram::Histogram;
 
 use super::console::ConsoleBounds;
 use super::limits::{Limits, heap_ceiling, now_ns};
 use super::report::{
-    Console, ErrorKind, Invocation, Report, ScriptError, WorkerShared, WorkerState,
+    Console, ErrorKind, KILL_CPU, Invocation, Report, ScriptError, WorkerShared, WorkerState,
 };
 use super::sandbox::{Call, Driver, GuardStop, HeapStats, Next, Probe, RawOutcome, Sandbox};
 use super::script::Source;
-use super::{Mode, Telemetry, new_histogram, platform};
+use super::scheduler::{on_fatal_oom, own_cpu_ns, thread_cpu_clock};
+use super::{Mode, Telemetry, new_histogram};
 
 pub enum Command {
     SetSource(Arc<Source>),
     SetMode(Mode),
     SetLimits(Limits),
     SetPayload(Arc<str>),
-    /// Run `count` invocations, reporting each, then send `RunDone`.
+    /// Run `count` invocations, then send `RunDone`; `each`: report every
+    /// one, else the last, the first failure and every limit stop.
     Run {
         count: u64,
         batch: u64,
+        each: bool,
     },
     /// Run until told otherwise, reporting a sample every publish interval.
     Load(bool),
@@ -90,10 +93,30 @@ pub struct WorkerInit {
     pub source: Option<Arc<Source>>,
     pub load: bool,
     pub engine: Arc<EngineShared>,
+    /// Isolates are shared between the pool's threads (locked per use);
+    /// false: owned by the worker's own thread.
+    pub shared_isolates: bool,
 }
 
-/// Stack for worker threads: V8 keeps its own limit (~1 MB) well inside it.
-pub const WORKER_STACK: usize = 4 << 20;
+/// A counted run still to finish.
+struct CountedRun {
+    left: u64,
+    batch: u64,
+    /// Report every invocation (else the last, the first failure and every
+    /// limit stop).
+    each: bool,
+}
+
+/// How a slice ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Work remains: queue it again.
+    Busy,
+    /// Nothing to do until a command comes.
+    Idle,
+    /// Shut down: the worker is finished.
+    Done,
+}
 
 /// How often a busy worker publishes counters, histograms and a sample.
 const PUBLISH_EVERY_NS: u64 = 50_000_000;
@@ -105,11 +128,13 @@ const PUBLISH_EVERY_NS: u64 = 50_000_000;
 const FAST_CALL_NS: u64 = 5_000;
 const TIMING_STRIDE: u64 = 16;
 
-struct Worker {
+pub struct Worker {
     init: WorkerInit,
     sandbox: Option<Sandbox>,
-    /// Pending counted runs: (remaining, batch id).
-    runs: std::collections::VecDeque<(u64, u64)>,
+    /// The first step made the first isolate.
+    started: bool,
+    /// Pending counted runs.
+    runs: std::collections::VecDeque<CountedRun>,
     seq: u64,
     errors: u64,
     latency: Histogram<u64>,
@@ -127,6 +152,13 @@ struct Worker {
     sample: bool,
     /// A publish is due once the current invocation ends.
     due: bool,
+    /// The current slice ends at this time (engine clock), and has ended.
+    slice_deadline: u64,
+    slice_over: bool,
+    /// This thread's CPU clock at the last CPU flush, and at the start of
+    /// the current sampled invocation (ns).
+    cpu_mark: u64,
+    cpu_t0: u64,
     /// An error was already reported in this publish window (load mode).
     error_reported: bool,
     /// A command taken off the channel that the loop has yet to apply.
@@ -135,169 +167,125 @@ struct Worker {
     panic_next: bool,
 }
 
-thread_local! {
-    /// The worker this thread drives, for V8's out-of-memory handler.
-    static CURRENT: Cell<*mut Worker> = const { Cell::new(std::ptr::null_mut()) };
-}
-
-/// A worker thread's body: a fresh worker with its first isolate, then the
-/// command loop.
-pub fn run(init: WorkerInit) {
-    let mut w = Box::new(Worker {
-        init,
-        sandbox: None,
-        runs: Default::default(),
-        seq: 0,
-        errors: 0,
-        latency: new_histogram(),
-        cold: new_histogram(),
-        last_publish: now_ns(),
-        stride: 1,
-        timed: false,
-        t0: 0,
-        sample: false,
-        due: false,
-        error_reported: false,
-        pending: None,
-        panic_next: false,
-    });
-    w.store_limits();
-    if w.init.mode != Mode::Cold {
-        w.fresh_sandbox();
-    }
-    w.publish();
-    w.set_idle_state();
-    drive(w);
-}
-
-/// Runs `w`'s command loop on this thread until shutdown, catching panics.
-/// The worker is reachable from [`on_fatal_oom`] through `CURRENT` while
-/// it runs.
-fn drive(w: Box<Worker>) {
-    let ptr = Box::into_raw(w);
-    CURRENT.with(|c| c.set(ptr));
-    loop {
-        // SAFETY: `ptr` came from Box::into_raw above and is freed only
-        // below, after the loop; `on_fatal_oom` takes it only on a thread
-        // that never returns here.
-        let w = unsafe { &mut *ptr };
-        match std::panic::catch_unwind(AssertUnwindSafe(|| w.command_loop())) {
-            Ok(()) => break,
-            Err(panic) => w.after_panic(panic),
-        }
-    }
-    CURRENT.with(|c| c.set(std::ptr::null_mut()));
-    // SAFETY: the pointer is ours again (see above); nothing else uses it.
-    let mut w = unsafe { Box::from_raw(ptr) };
-    // The isolate goes before the thread; the handle slot is cleared first
-    // so the watchdog never touches a disposed isolate's handle.
-    *w.init
-        .shared
-        .handle
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = None;
-    w.sandbox = None;
-    w.init.shared.set_state(WorkerState::Stopped);
-}
-
-/// A worker on its way to a new thread, with no isolate in it.
-struct Moving(Box<Worker>);
-
-// SAFETY: the only part of a Worker that is not Send is its isolate
-// (`sandbox`), which `on_fatal_oom` takes out (and leaks on the parked
-// thread) before wrapping the worker; the rest are channels, Arcs and
-// plain data.
-unsafe impl Send for Moving {}
-
-impl Moving {
-    fn into_inner(self) -> Box<Worker> {
-        self.0
-    }
-}
-
-/// V8's out-of-memory handler for our isolates: V8 calls it on the
-/// isolate's thread when it gives up (a built-in that cannot be interrupted
-/// needed more heap than the guard grants, see `limits`). Returning would
-/// abort the process, so this thread never returns: the worker's state
-/// moves to a new thread that reports the failure and goes on with a fresh
-/// isolate, and this thread parks for good, keeping the stranded isolate.
-///
-/// # Safety
-/// Called by V8 only, with a valid `location` string or null.
-pub unsafe extern "C" fn on_fatal_oom(
-    location: *const std::ffi::c_char,
-    _details: &v8::OomDetails,
-) {
-    let ptr = CURRENT.with(|c| c.replace(std::ptr::null_mut()));
-    if ptr.is_null() {
-        let location = if location.is_null() {
-            "unknown".into()
-        } else {
-            // SAFETY: V8 passes a NUL-terminated C string.
-            unsafe { std::ffi::CStr::from_ptr(location) }.to_string_lossy()
-        };
-        // A V8 background thread allocating for an isolate (a compile or
-        // GC task). Returning would abort the process; parking keeps it
-        // alive. That isolate's worker may then wait on this thread: its
-        // run is cut short by `run`'s silence limit, the others go on.
-        let thread = std::thread::current();
-        eprintln!(
-            "isolate-play: V8 ran out of memory on a background thread ({location}, thread {:?}); the thread is parked",
-            thread.name()
-        );
-        tracing::error!(thread = ?thread.name(), %location, "V8 ran out of memory on a background thread; thread parked");
-        loop {
-            std::thread::park();
-        }
-    }
-    // SAFETY: `ptr` is the live worker of this thread (see `drive`). Its
-    // frames on this thread's stack never run again: the thread parks
-    // below, forever, so the new owner is the only one that touches it.
-    let mut w = unsafe { Box::from_raw(ptr) };
-    // The stranded isolate lives in a frame below; a kept one (none is kept
-    // while an invocation runs) would be stranded with it.
-    std::mem::forget(w.sandbox.take());
-    let moving = Moving(w);
-    let name = std::thread::current()
-        .name()
-        .unwrap_or("isolate")
-        .to_string();
-    platform::spawn(name, WORKER_STACK, move || {
-        let mut w = moving.into_inner();
-        w.after_abandon();
-        drive(w);
-    });
-    loop {
-        std::thread::park();
-    }
-}
-
 impl Worker {
-    /// Takes commands and works until shutdown (or the channel closes).
-    fn command_loop(&mut self) {
-        loop {
-            let busy = self.init.load || !self.runs.is_empty();
-            let cmd = if let Some(c) = self.pending.take() {
-                Some(c)
-            } else if busy {
-                self.init.shared.mail.store(false, Relaxed);
-                match self.init.rx.try_recv() {
-                    Ok(c) => Some(c),
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => return,
-                }
-            } else {
-                match self.init.rx.recv() {
-                    Ok(c) => Some(c),
-                    Err(_) => return,
-                }
-            };
-            match cmd {
-                Some(Command::Shutdown) => return,
-                Some(c) => self.apply(c),
-                None => self.work(),
+    /// A worker with no isolate yet: its first step creates one.
+    pub fn new(init: WorkerInit) -> Box<Worker> {
+        Box::new(Worker {
+            init,
+            sandbox: None,
+            started: false,
+            runs: Default::default(),
+            seq: 0,
+            errors: 0,
+            latency: new_histogram(),
+            cold: new_histogram(),
+            last_publish: now_ns(),
+            stride: 1,
+            timed: false,
+            t0: 0,
+            sample: false,
+            due: false,
+            slice_deadline: u64::MAX,
+            slice_over: false,
+            cpu_mark: 0,
+            cpu_t0: 0,
+            error_reported: false,
+            pending: None,
+            panic_next: false,
+        })
+    }
+
+    /// One time slice: applies waiting commands, then runs invocations
+    /// until it has no work, a shutdown comes, or `slice_ns` passed (a
+    /// slice ends between two invocations, never inside one).
+    pub fn step(&mut self, slice_ns: u64) -> Step {
+        let shared = self.init.shared.clone();
+        shared.cpu_clock.store(thread_cpu_clock() as i64, Relaxed);
+        self.cpu_mark = own_cpu_ns();
+        let step = self.step_inner(slice_ns);
+        self.flush_cpu();
+        step
+    }
+
+    fn step_inner(&mut self, slice_ns: u64) -> Step {
+        if !self.started {
+            self.started = true;
+            self.store_limits();
+            if self.init.mode != Mode::Cold {
+                self.fresh_sandbox();
             }
+            self.publish();
+            self.set_idle_state();
         }
+        self.slice_deadline = now_ns().saturating_add(slice_ns);
+        self.slice_over = false;
+        loop {
+            loop {
+                let cmd = match self.pending.take() {
+                    Some(c) => c,
+                    None => {
+                        self.init.shared.mail.store(false, Relaxed);
+                        match self.init.rx.try_recv() {
+                            Ok(c) => c,
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Disconnected) => return Step::Done,
+                        }
+                    }
+                };
+                if let Command::Shutdown = cmd {
+                    return Step::Done;
+                }
+                self.apply(cmd);
+            }
+            if !self.has_work() {
+                self.set_idle_state();
+                return Step::Idle;
+            }
+            if self.slice_over || now_ns() >= self.slice_deadline {
+                return Step::Busy;
+            }
+            self.work();
+        }
+    }
+
+    /// Counted runs wait, or load is on (and the version may run).
+    fn has_work(&self) -> bool {
+        !self.runs.is_empty()
+            || (self.init.load
+                && self.init.source.as_ref().is_some_and(|s| {
+                    !self.init.engine.is_quarantined(s.version)
+                }))
+    }
+
+    /// Adds the CPU time this thread spent on the worker since the last
+    /// mark to its published total.
+    fn flush_cpu(&mut self) {
+        let now = own_cpu_ns();
+        self.init
+            .shared
+            .cpu_ns
+            .fetch_add(now.saturating_sub(self.cpu_mark), Relaxed);
+        self.cpu_mark = now;
+    }
+
+    /// The worker is done: its isolate goes before it says so; the handle
+    /// slot is cleared first so the watchdog never touches a disposed
+    /// isolate's handle.
+    pub fn teardown(&mut self) {
+        *self
+            .init
+            .shared
+            .handle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        self.sandbox = None;
+        self.init.shared.set_state(WorkerState::Stopped);
+    }
+
+    /// Leaks the isolate: V8 gave up on it, and frames of the thread that
+    /// parks with it still point into it.
+    pub fn forget_sandbox(&mut self) {
+        std::mem::forget(self.sandbox.take());
     }
 
     /// The current invocation failed with `err` outside V8's control of
@@ -318,6 +306,7 @@ impl Worker {
                 outcome: Err(err),
                 console: Console::default(),
                 duration: None,
+                cpu: None,
             };
             let _ = self.init.reports.send(Report::Invocation(Box::new(inv)));
             self.batch_over();
@@ -326,7 +315,7 @@ impl Worker {
 
     /// Recovers from a panic in our own code: the invocation fails, the
     /// isolate is replaced, the loop goes on.
-    fn after_panic(&mut self, panic: Box<dyn std::any::Any + Send>) {
+    pub fn after_panic(&mut self, panic: Box<dyn std::any::Any + Send>) {
         let what = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -345,7 +334,7 @@ impl Worker {
     }
 
     /// Picks up after V8 gave up on the previous thread's isolate.
-    fn after_abandon(&mut self) {
+    pub fn after_abandon(&mut self) {
         let shared = self.init.shared.clone();
         *shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = None;
         shared.abandoned.fetch_add(1, Relaxed);
@@ -421,14 +410,21 @@ impl Worker {
                 }
             }
             Command::SetPayload(p) => self.init.payload = p,
-            Command::Run { count, batch } => {
+            Command::Run { count, batch, each } => {
                 if count == 0 {
                     let _ = self.init.reports.send(Report::RunDone {
                         worker: self.init.shared.id,
                         batch,
                     });
                 } else {
-                    self.runs.push_back((count, batch));
+                    // The run's first failure is reported, whatever came
+                    // before it.
+                    self.error_reported = false;
+                    self.runs.push_back(CountedRun {
+                        left: count,
+                        batch,
+                        each,
+                    });
                 }
             }
             Command::Load(on) => self.init.load = on,
@@ -439,7 +435,7 @@ impl Worker {
     }
 
     fn set_idle_state(&self) {
-        let busy = self.init.load || !self.runs.is_empty();
+        let busy = self.has_work();
         self.init.shared.set_state(if busy {
             WorkerState::Running
         } else {
@@ -452,7 +448,7 @@ impl Worker {
     fn work(&mut self) {
         let Some(src) = self.init.source.clone() else {
             // Nothing to run yet: finish counted runs with nothing done.
-            while let Some((_, batch)) = self.runs.pop_front() {
+            while let Some(CountedRun { batch, .. }) = self.runs.pop_front() {
                 let _ = self.init.reports.send(Report::RunDone {
                     worker: self.init.shared.id,
                     batch,
@@ -539,13 +535,22 @@ impl Worker {
         if self.timed {
             self.t0 = now_ns();
             self.due = self.t0 - self.last_publish >= PUBLISH_EVERY_NS;
+            self.slice_over = self.t0 >= self.slice_deadline;
             // The sampled call opens the next window's error report: when
-            // every call fails, the error shown is this timed one.
-            if self.due {
+            // every call fails, the error shown is this timed one. (Not in
+            // a counted run: there the run's first failure is reported.)
+            if self.due && !counted {
                 self.error_reported = false;
             }
         }
-        self.sample = counted || self.due;
+        // A counted run reports each invocation, or (for `run`, whose memory
+        // must grow with isolates, not invocations) its last one, its first
+        // failure and every limit stop (see `after_slow`).
+        let reported = self.runs.front().is_some_and(|r| r.each || r.left == 1);
+        self.sample = reported || self.due;
+        if self.sample {
+            self.cpu_t0 = own_cpu_ns();
+        }
         self.init.shared.running.store(self.seq, Relaxed);
         Call {
             isolate: self.init.shared.id,
@@ -585,7 +590,11 @@ impl Worker {
                 Some(external_error(&self.init.limits, probe.external_used()))
             }
             None if shared.killed.load(Relaxed) == self.seq => {
-                Some(timeout_error(&self.init.limits))
+                Some(if shared.kill_reason.load(Relaxed) == KILL_CPU {
+                    cpu_error(&self.init.limits)
+                } else {
+                    timeout_error(&self.init.limits)
+                })
             }
             None => None,
         };
@@ -635,7 +644,10 @@ impl Worker {
         if self.sample || fatal || (failed && !self.error_reported) {
             self.error_reported |= failed;
             let console = probe.console().take();
-            self.send_invocation(src, outcome, console, elapsed, self.init.mode);
+            let cpu = self
+                .sample
+                .then(|| own_cpu_ns().saturating_sub(self.cpu_t0));
+            self.send_invocation(src, outcome, console, elapsed, cpu, self.init.mode);
         } else {
             probe.console().clear();
         }
@@ -647,9 +659,9 @@ impl Worker {
     #[inline]
     fn batch_over(&mut self) -> bool {
         if let Some(front) = self.runs.front_mut() {
-            front.0 -= 1;
-            if front.0 == 0 {
-                let batch = front.1;
+            front.left -= 1;
+            if front.left == 0 {
+                let batch = front.batch;
                 self.runs.pop_front();
                 self.publish();
                 let _ = self.init.reports.send(Report::RunDone {
@@ -664,7 +676,7 @@ impl Worker {
             self.publish();
             return true;
         }
-        self.init.shared.mail.load(Relaxed)
+        self.slice_over || self.init.shared.mail.load(Relaxed)
     }
 
     fn send_invocation(
@@ -673,6 +685,7 @@ impl Worker {
         outcome: RawOutcome,
         console: super::report::Console,
         elapsed: Option<u64>,
+        cpu: Option<u64>,
         mode: Mode,
     ) {
         let inv = Invocation {
@@ -683,6 +696,7 @@ impl Worker {
             outcome: outcome.map(|r| r.unwrap_or_default()).map_err(|e| *e),
             console,
             duration: elapsed.map(Duration::from_nanos),
+            cpu: cpu.map(Duration::from_nanos),
         };
         let _ = self.init.reports.send(Report::Invocation(Box::new(inv)));
     }
@@ -721,7 +735,7 @@ impl Worker {
                 src.version, src.name
             ),
         );
-        if let Some((left, batch)) = self.runs.pop_front() {
+        if let Some(CountedRun { left, batch, .. }) = self.runs.pop_front() {
             self.seq += left;
             self.errors += left;
             let shared = &self.init.shared;
@@ -732,6 +746,7 @@ impl Worker {
                 Err(Box::new(err)),
                 Console::default(),
                 None,
+                None,
                 self.init.mode,
             );
             let _ = self.init.reports.send(Report::RunDone {
@@ -741,12 +756,8 @@ impl Worker {
             self.set_idle_state();
             return;
         }
-        // Load on a quarantined version: nothing to do until told otherwise.
-        match self.init.rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(c) => self.pending = Some(c),
-            Err(RecvTimeoutError::Disconnected) => self.pending = Some(Command::Shutdown),
-            Err(RecvTimeoutError::Timeout) => {}
-        }
+        // Load on a quarantined version: nothing to do until told
+        // otherwise (`has_work` says so; the worker goes idle).
     }
 
     /// Throws the isolate away and makes a fresh one; `counted` marks a
@@ -770,6 +781,7 @@ impl Worker {
     /// Moves local numbers where readers can see them.
     fn publish(&mut self) {
         self.last_publish = now_ns();
+        self.flush_cpu();
         if !self.latency.is_empty() {
             self.stride = if self.latency.value_at_quantile(0.5) < FAST_CALL_NS {
                 TIMING_STRIDE
@@ -835,7 +847,8 @@ impl Driver for WarmDriver<'_> {
 }
 
 fn new_sandbox(init: &WorkerInit, cold: &mut Histogram<u64>) -> Sandbox {
-    let sb = Sandbox::new(&init.limits, init.bounds, on_fatal_oom);
+    let shared = init.shared_isolates && init.mode != Mode::Cold;
+    let sb = Sandbox::new(&init.limits, init.bounds, on_fatal_oom, shared);
     let ns = sb.cold_start.as_nanos() as u64;
     let _ = cold.record(ns.max(1));
     init.shared.cold_start_ns.store(ns, Relaxed);
@@ -879,6 +892,17 @@ fn timeout_error(l: &Limits) -> ScriptError {
         format!(
             "timed out after {} ms (wall clock); the isolate was discarded and replaced",
             l.timeout.as_millis()
+        ),
+    )
+}
+
+fn cpu_error(l: &Limits) -> ScriptError {
+    let cpu = l.cpu.map_or(0, |c| c.as_millis());
+    ScriptError::new(
+        ErrorKind::CpuLimit,
+        format!(
+            "CPU time limit exceeded: the invocation used more than {cpu} ms of CPU (its thread's CPU clock); \
+             the isolate was discarded and replaced"
         ),
     )
 }

@@ -197,11 +197,20 @@ fn bad_config_values_are_one_line_errors() {
             "payload = \"{bad\"",
             "engine.payload = \"{bad\": not valid JSON",
         ),
-        ("isolates = 0", "engine.isolates = 0: 0 is not in 1..=5000"),
+        ("isolates = 0", "engine.isolates = 0: 0 is not in 1..=10000"),
         (
-            "isolates = 5001",
-            "engine.isolates = 5001: 5001 is not in 1..=5000",
+            "isolates = 10001",
+            "engine.isolates = 10001: 10001 is not in 1..=10000",
         ),
+        (
+            "threads = 0",
+            "engine.threads = \"0\": threads must be a number from 1 to 1024",
+        ),
+        (
+            "threads = \"many\"",
+            "engine.threads = \"many\": threads must be a number from 1 to 1024, \"cores\" or \"per-isolate\"",
+        ),
+        ("cpu_ms = 3600001", "engine.cpu_ms = 3600001: 3600001 is not in 0..=3600000"),
         ("heap_mb = 1", "engine.heap_mb = 1: 1 is not in 4..=16384"),
         (
             "timeout_ms = 0",
@@ -238,7 +247,9 @@ fn bad_config_values_are_one_line_errors() {
     }
     // The flags say the same.
     for (flag, value, range) in [
-        ("--isolates", "0", "1..=5000"),
+        ("--isolates", "0", "1..=10000"),
+        ("--cpu-ms", "-1", "0..=3600000"),
+        ("--threads", "0", "1 to 1024"),
         ("--heap-mb", "1", "4..=16384"),
         ("--timeout-ms", "0", "1..=3600000"),
         ("--external-mb", "0", "1..=16384"),

@@ -38,6 +38,7 @@ fn inv(worker: usize, version: u64, outcome: Result<&str, ScriptError>) -> Invoc
             dropped: 0,
         },
         duration: Some(Duration::from_micros(42)),
+        cpu: Some(Duration::from_micros(40)),
     }
 }
 
@@ -57,6 +58,7 @@ fn snap(id: usize, heap_used: u64, recycles: u64) -> WorkerSnapshot {
         abandoned: 0,
         cold_start: Duration::from_micros(1500),
         version: 2,
+        cpu: Duration::from_micros(126),
     }
 }
 
