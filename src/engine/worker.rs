@@ -137,8 +137,8 @@ pub struct Worker {
     runs: std::collections::VecDeque<CountedRun>,
     seq: u64,
     errors: u64,
-    latency: Histogram<u64>,
-    cold: Histogram<u64>,
+    latency: LocalHistogram,
+    cold: LocalHistogram,
     last_publish: u64,
     /// Clock reads cost about as much as a warm call of a tiny script, so
     /// under load fast calls (see `FAST_CALL_NS`) are timed 1 in `stride` (a
@@ -177,8 +177,8 @@ impl Worker {
             runs: Default::default(),
             seq: 0,
             errors: 0,
-            latency: new_histogram(),
-            cold: new_histogram(),
+            latency: LocalHistogram::default(),
+            cold: LocalHistogram::default(),
             last_publish: now_ns(),
             stride: 1,
             timed: false,
@@ -375,8 +375,8 @@ impl Worker {
         // was published already), so the old mode's window is dropped here.
         match cmd {
             Command::SetMode(_) => {
-                self.latency.reset();
-                self.cold.reset();
+                self.latency.clear();
+                self.cold.clear();
                 self.stride = 1;
             }
             Command::SetSource(_) | Command::SetPayload(_) => {
@@ -626,7 +626,7 @@ impl Worker {
         };
         let elapsed = self.timed.then(|| {
             let ns = now_ns() - self.t0;
-            let _ = self.latency.record(ns.max(1));
+            self.latency.record(ns);
             shared.last_duration_ns.store(ns, Relaxed);
             ns
         });
@@ -782,8 +782,8 @@ impl Worker {
     fn publish(&mut self) {
         self.last_publish = now_ns();
         self.flush_cpu();
-        if !self.latency.is_empty() {
-            self.stride = if self.latency.value_at_quantile(0.5) < FAST_CALL_NS {
+        if let Some(h) = self.latency.get() {
+            self.stride = if h.value_at_quantile(0.5) < FAST_CALL_NS {
                 TIMING_STRIDE
             } else {
                 1
@@ -792,26 +792,8 @@ impl Worker {
         if let Some(sb) = self.sandbox.as_mut() {
             store_heap(&self.init.shared, sb.heap_stats());
         }
-        if !self.latency.is_empty() {
-            self.init
-                .telemetry
-                .latency
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .add(&self.latency)
-                .ok();
-            self.latency.reset();
-        }
-        if !self.cold.is_empty() {
-            self.init
-                .telemetry
-                .cold_start
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .add(&self.cold)
-                .ok();
-            self.cold.reset();
-        }
+        self.latency.merge_into(&self.init.telemetry.latency);
+        self.cold.merge_into(&self.init.telemetry.cold_start);
     }
 }
 
@@ -846,11 +828,41 @@ impl Driver for WarmDriver<'_> {
     }
 }
 
-fn new_sandbox(init: &WorkerInit, cold: &mut Histogram<u64>) -> Sandbox {
+/// A worker's distribution between two publishes, allocated only while it
+/// holds something (~37 KiB each): an idle isolate keeps none.
+#[derive(Default)]
+struct LocalHistogram(Option<Box<Histogram<u64>>>);
+
+impl LocalHistogram {
+    #[inline]
+    fn record(&mut self, ns: u64) {
+        let _ = self
+            .0
+            .get_or_insert_with(|| Box::new(new_histogram()))
+            .record(ns.max(1));
+    }
+
+    fn get(&self) -> Option<&Histogram<u64>> {
+        self.0.as_deref().filter(|h| !h.is_empty())
+    }
+
+    fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    /// Adds what it holds to `into` and lets it go.
+    fn merge_into(&mut self, into: &Mutex<Histogram<u64>>) {
+        if let Some(h) = self.0.take().filter(|h| !h.is_empty()) {
+            let _ = into.lock().unwrap_or_else(|p| p.into_inner()).add(&*h);
+        }
+    }
+}
+
+fn new_sandbox(init: &WorkerInit, cold: &mut LocalHistogram) -> Sandbox {
     let shared = init.shared_isolates && init.mode != Mode::Cold;
     let sb = Sandbox::new(&init.limits, init.bounds, on_fatal_oom, shared);
     let ns = sb.cold_start.as_nanos() as u64;
-    let _ = cold.record(ns.max(1));
+    cold.record(ns);
     init.shared.cold_start_ns.store(ns, Relaxed);
     *init.shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(sb.handle());
     sb
