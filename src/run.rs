@@ -63,6 +63,29 @@ pub struct Summary {
     /// Peak resident memory of the whole process (bytes; Linux VmHWM, 0
     /// where unknown).
     pub peak_rss_bytes: u64,
+    pub scheduler: SchedulerSummary,
+}
+
+/// How the isolates shared their threads during the run (from the first
+/// invocation to the last; isolate creation before it is not counted).
+#[derive(Debug, Serialize)]
+pub struct SchedulerSummary {
+    /// "2" (a pool of two executor threads) or "per-isolate".
+    pub threads: String,
+    /// Executor threads that ran slices of this run.
+    pub thread_count: usize,
+    /// How long isolates with work waited for a thread, per slice.
+    pub queue_wait: Percentiles,
+    /// CPU time per invocation: the threads' CPU clocks over the run's
+    /// slices divided by invocations (µs; includes the engine's own work
+    /// around each call; None without invocations).
+    pub cpu_per_call_us: Option<f64>,
+    /// Share of the threads' wall time spent running slices (0..=1).
+    pub utilisation: Option<f64>,
+    /// Slices per second, over all threads: each one an isolate switch.
+    pub switches_per_s: f64,
+    /// Slices whose isolate had last run on another thread.
+    pub migrations: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,6 +110,9 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
     let mut engine = Engine::new(config);
     engine.set_source(source);
     engine.wait_ready(Duration::from_secs(120));
+    let threads_before = engine.thread_stats();
+    let cpu_before: Vec<Duration> = engine.snapshots().iter().map(|s| s.cpu).collect();
+    let _ = engine.drain_queue_wait();
     let mut last: Vec<Option<Invocation>> = vec![None; n];
     let mut stalled_errors: Vec<(usize, ScriptError)> = Vec::new();
     let mut first_error: Vec<Option<ScriptError>> = vec![None; n];
@@ -186,6 +212,7 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
         })
         .collect();
     let (latency, cold) = engine.telemetry().drain();
+    let scheduler = scheduler_summary(&engine, &threads_before, &cpu_before, &snaps, wall);
     let rss = system::rss_now();
     let peak_rss = system::peak_rss();
     if stalled {
@@ -232,8 +259,51 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
             abandoned,
             rss_bytes: rss,
             peak_rss_bytes: peak_rss,
+            scheduler,
         },
         results,
+    }
+}
+
+/// The scheduler's figures between two readings of the engine's counters.
+fn scheduler_summary(
+    engine: &Engine,
+    threads_before: &[crate::engine::ThreadSnapshot],
+    cpu_before: &[Duration],
+    snaps: &[WorkerSnapshot],
+    wall: Duration,
+) -> SchedulerSummary {
+    let after = engine.thread_stats();
+    let mut busy = 0u64;
+    let mut slices = 0u64;
+    let mut migrations = 0u64;
+    let mut count = 0usize;
+    for t in &after {
+        let before = threads_before.iter().find(|b| b.id == t.id);
+        let d_slices = t.slices - before.map_or(0, |b| b.slices);
+        if d_slices == 0 {
+            continue;
+        }
+        count += 1;
+        slices += d_slices;
+        busy += t.busy_ns - before.map_or(0, |b| b.busy_ns);
+        migrations += t.migrations - before.map_or(0, |b| b.migrations);
+    }
+    let cpu: Duration = snaps
+        .iter()
+        .zip(cpu_before.iter().chain(std::iter::repeat(&Duration::ZERO)))
+        .map(|(s, b)| s.cpu.saturating_sub(*b))
+        .sum();
+    let calls: u64 = snaps.iter().map(|s| s.invocations).sum();
+    let wall_ns = wall.as_nanos().max(1) as f64;
+    SchedulerSummary {
+        threads: engine.threads().to_string(),
+        thread_count: count,
+        queue_wait: Percentiles::of(&engine.drain_queue_wait()),
+        cpu_per_call_us: (calls > 0).then(|| cpu.as_secs_f64() * 1e6 / calls as f64),
+        utilisation: (count > 0).then(|| busy as f64 / (wall_ns * count as f64)),
+        switches_per_s: slices as f64 * 1e9 / wall_ns,
+        migrations,
     }
 }
 
@@ -375,6 +445,27 @@ pub fn render_text(r: &RunReport) -> String {
         },
         fmt_bytes(s.rss_bytes),
         fmt_bytes(s.peak_rss_bytes),
+    );
+    let sc = &s.scheduler;
+    let _ = writeln!(
+        out,
+        "threads: {} · {} busy ({} thread{}, over the run) · {} isolate switches/s · queue wait p50 {} p99 {} · CPU/call {}",
+        if sc.threads == "per-isolate" {
+            "one per isolate".to_string()
+        } else {
+            format!("pool of {}", sc.threads)
+        },
+        sc.utilisation
+            .map_or("—".into(), |u| format!("{:.0}%", u * 100.0)),
+        sc.thread_count,
+        plural(sc.thread_count as u64),
+        fmt_rate(sc.switches_per_s).trim_end_matches("/s"),
+        measured(&sc.queue_wait, sc.queue_wait.p50),
+        measured(&sc.queue_wait, sc.queue_wait.p99),
+        sc.cpu_per_call_us
+            .map_or("—".into(), |us| fmt_duration(Duration::from_secs_f64(
+                us / 1e6
+            ))),
     );
     escape_controls(&out)
 }

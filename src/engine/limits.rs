@@ -363,9 +363,8 @@ impl Watchdog {
                 let reason = if now.saturating_sub(since) >= timeout {
                     KILL_WALL
                 } else if cpu_limit > 0
-                    && cpu_now().is_some_and(|c| {
-                        c.saturating_sub(w.seen_cpu.load(Relaxed)) >= cpu_limit
-                    })
+                    && cpu_now()
+                        .is_some_and(|c| c.saturating_sub(w.seen_cpu.load(Relaxed)) >= cpu_limit)
                 {
                     KILL_CPU
                 } else {

@@ -35,9 +35,9 @@ pub use report::{
     Console, ConsoleLine, ErrorKind, Invocation, Level, Location, Outcome, Report, ScriptError,
     WorkerShared, WorkerSnapshot, WorkerState,
 };
+use scheduler::{Msg, SchedShared, Slot};
 pub use scheduler::{ThreadSnapshot, Threads};
 pub use script::{ScriptKind, Source};
-use scheduler::{Msg, SchedShared, Slot};
 use worker::{Command, EngineShared, Worker, WorkerInit};
 
 /// How an invocation gets its isolate and context.

@@ -328,7 +328,7 @@ impl Sandbox {
         }
         let entry = {
             let mut iso = self.isolate.enter();
-        v8::scope!(let hs, &mut *iso);
+            v8::scope!(let hs, &mut *iso);
             let context = v8::Local::new(hs, &self.context);
             let scope = &mut v8::ContextScope::new(hs, context);
             v8::tc_scope!(let tc, scope);

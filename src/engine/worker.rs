@@ -21,11 +21,11 @@ use hdrhistogram::Histogram;
 use super::console::ConsoleBounds;
 use super::limits::{Limits, heap_ceiling, now_ns};
 use super::report::{
-    Console, ErrorKind, KILL_CPU, Invocation, Report, ScriptError, WorkerShared, WorkerState,
+    Console, ErrorKind, Invocation, KILL_CPU, Report, ScriptError, WorkerShared, WorkerState,
 };
 use super::sandbox::{Call, Driver, GuardStop, HeapStats, Next, Probe, RawOutcome, Sandbox};
-use super::script::Source;
 use super::scheduler::{on_fatal_oom, own_cpu_ns, thread_cpu_clock};
+use super::script::Source;
 use super::{Mode, Telemetry, new_histogram};
 
 pub enum Command {
@@ -252,9 +252,11 @@ impl Worker {
     fn has_work(&self) -> bool {
         !self.runs.is_empty()
             || (self.init.load
-                && self.init.source.as_ref().is_some_and(|s| {
-                    !self.init.engine.is_quarantined(s.version)
-                }))
+                && self
+                    .init
+                    .source
+                    .as_ref()
+                    .is_some_and(|s| !self.init.engine.is_quarantined(s.version)))
     }
 
     /// Adds the CPU time this thread spent on the worker since the last

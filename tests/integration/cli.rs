@@ -210,7 +210,10 @@ fn bad_config_values_are_one_line_errors() {
             "threads = \"many\"",
             "engine.threads = \"many\": threads must be a number from 1 to 1024, \"cores\" or \"per-isolate\"",
         ),
-        ("cpu_ms = 3600001", "engine.cpu_ms = 3600001: 3600001 is not in 0..=3600000"),
+        (
+            "cpu_ms = 3600001",
+            "engine.cpu_ms = 3600001: 3600001 is not in 0..=3600000",
+        ),
         ("heap_mb = 1", "engine.heap_mb = 1: 1 is not in 4..=16384"),
         (
             "timeout_ms = 0",

@@ -2,13 +2,36 @@ use std::io::Read;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use isolate_play::engine::{Engine, EngineConfig, Invocation, Mode, Report, Source};
+use isolate_play::engine::{Engine, EngineConfig, Invocation, Mode, Report, Source, Threads};
+
+thread_local! {
+    /// The thread model `engine()` and `config()` use on this test thread.
+    static THREADS: std::cell::Cell<Threads> = const { std::cell::Cell::new(Threads::Pool(2)) };
+}
+
+/// Runs `body` once with a pool of two threads and once with a thread per
+/// isolate: the engine's behaviour must not depend on the model.
+pub fn both_models(mut body: impl FnMut()) {
+    for t in [Threads::Pool(2), Threads::PerIsolate] {
+        THREADS.with(|c| c.set(t));
+        body();
+    }
+    THREADS.with(|c| c.set(Threads::Pool(2)));
+}
+
+/// The default engine config for this test thread's model.
+pub fn config() -> EngineConfig {
+    EngineConfig {
+        threads: THREADS.with(|c| c.get()),
+        ..Default::default()
+    }
+}
 
 pub fn engine(n: usize, mode: Mode) -> Engine {
     Engine::new(EngineConfig {
         isolates: n,
         mode,
-        ..Default::default()
+        ..config()
     })
 }
 
