@@ -727,7 +727,7 @@ impl Worker {
 
     /// Answers work on a quarantined version without running it: counted
     /// runs fail at once (one report per run, every invocation counted as
-    /// failed); under load the worker waits for a new command.
+    /// failed); under load the worker goes idle until a new command.
     fn refuse_quarantined(&mut self, src: &Source) {
         let err = ScriptError::new(
             ErrorKind::HeapLimit,
@@ -756,7 +756,6 @@ impl Worker {
                 batch,
             });
             self.set_idle_state();
-            return;
         }
         // Load on a quarantined version: nothing to do until told
         // otherwise (`has_work` says so; the worker goes idle).

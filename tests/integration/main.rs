@@ -7,5 +7,6 @@ mod engine;
 mod format;
 mod hostile;
 mod metrics;
+mod scheduler;
 mod support;
 mod tui;
