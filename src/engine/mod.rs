@@ -513,12 +513,24 @@ fn cpu_limit_ns(l: &Limits) -> u64 {
     l.cpu.map_or(0, |c| (c.as_nanos() as u64).max(1))
 }
 
-/// Waits until every worker in `workers` has stopped, or `grace` passed.
+/// Waits until every worker in `workers` has stopped, or none stopped for
+/// `grace` (a worker stuck inside a built-in; thousands of isolates take
+/// seconds to dispose of, and that is progress).
 fn wait_stopped(workers: &[WorkerHandle], grace: Duration) {
-    let deadline = Instant::now() + grace;
-    for w in workers {
-        while w.shared.state() != WorkerState::Stopped && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
+    let stopped = || {
+        workers
+            .iter()
+            .filter(|w| w.shared.state() == WorkerState::Stopped)
+            .count()
+    };
+    let mut last = stopped();
+    let mut since = Instant::now();
+    while last < workers.len() && since.elapsed() < grace {
+        std::thread::sleep(Duration::from_millis(2));
+        let now = stopped();
+        if now > last {
+            last = now;
+            since = Instant::now();
         }
     }
 }
@@ -533,13 +545,13 @@ impl Drop for Engine {
     fn drop(&mut self) {
         self.broadcast(|| Command::Shutdown);
         let grace = self.config.limits.timeout + Duration::from_secs(2);
-        let deadline = Instant::now() + grace;
         wait_stopped(&self.workers, grace);
         if let Some(p) = self.pool.take() {
             for _ in 0..p.threads {
                 let _ = p.tx.send(Msg::Stop);
             }
         }
+        let deadline = Instant::now() + grace;
         while self.sched.alive.load(Relaxed) > 0 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
