@@ -22,7 +22,7 @@ fn run_concat_on_200_isolates() {
         200,
         "{out}"
     );
-    let summary = out.lines().last().unwrap();
+    let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
     assert!(
         summary.starts_with("summary: 200 invocations (200 ok, 0 failed)"),
         "{summary}"
@@ -30,6 +30,16 @@ fn run_concat_on_200_isolates() {
     assert!(
         summary.contains("cold start") && summary.contains("RSS"),
         "{summary}"
+    );
+    // The last line says how the isolates shared their threads.
+    let threads = out.lines().last().unwrap();
+    assert!(
+        threads.starts_with("threads: pool of ")
+            && threads.contains("busy")
+            && threads.contains("isolate switches/s")
+            && threads.contains("queue wait p50")
+            && threads.contains("CPU/call"),
+        "{threads}"
     );
 }
 
