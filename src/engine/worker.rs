@@ -558,6 +558,7 @@ impl Worker {
             isolate: self.init.shared.id,
             invocation: self.seq,
             want_result: self.sample,
+            heap_limit: self.init.limits.heap_bytes,
         }
     }
 
@@ -614,6 +615,7 @@ impl Worker {
                     isolate: shared.id,
                     invocation: self.seq,
                     want_result: self.sample,
+                    heap_limit: self.init.limits.heap_bytes,
                 });
             }
             (None, Err(mut e)) if refusals > 0 => {
