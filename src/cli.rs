@@ -93,6 +93,22 @@ fn in_range<T: TryFrom<u64>>(range: config::Range, s: &str) -> Result<T, String>
     T::try_from(v).map_err(|_| format!("{v} is too large"))
 }
 
+/// An isolate count for `--sizes`: 1 to 10,000, or 0 / "cores" for the
+/// machine's cores.
+fn parse_size(s: &str) -> Result<usize, String> {
+    if s.trim() == "cores" {
+        return Ok(0);
+    }
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number or \"cores\""))?;
+    if n > ISOLATES.max as usize {
+        return Err(format!("{n} is not in 0..={}", ISOLATES.max));
+    }
+    Ok(n)
+}
+
 fn parse_json(s: &str) -> Result<String, String> {
     config::check_payload(s).map(|()| s.to_string())
 }
@@ -155,9 +171,21 @@ pub struct BenchArgs {
     /// Split the measured time into this many rounds, alternating engine and baseline
     #[arg(short, long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: u32,
+    /// Seconds of load before each measured window (each round, each side)
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+    pub warmup: f64,
     /// Run the README table: every mode at N = 1, 2, 4 and memory at N = 1, 100, 500
     #[arg(long)]
     pub sweep: bool,
+    /// Compare thread models side by side: pool, per-isolate and the bare baseline (a thread per isolate) at each N of --sizes
+    #[arg(long)]
+    pub threads_compare: bool,
+    /// Isolate counts for --threads-compare, comma-separated; 0 or "cores" is the machine's cores [default: cores,2,100,500]
+    #[arg(long, value_name = "N,…", value_delimiter = ',', value_parser = parse_size)]
+    pub sizes: Vec<usize>,
+    /// Density probe: N isolates in a pool start, run FILE once each and stop (in a child process); then idle memory per isolate at min(N, 1000) for pool, per-isolate and bare [default N: 10000]
+    #[arg(long, value_name = "N", require_equals = true, num_args = 0..=1, default_missing_value = "10000", value_parser = |s: &str| in_range::<u32>(ISOLATES, s))]
+    pub density: Option<u32>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,

@@ -9,6 +9,10 @@ pub enum Action {
     ToggleLoad,
     AddIsolates(usize),
     RemoveIsolates(usize),
+    /// Open the prompt that takes a typed number of isolates.
+    AskIsolates,
+    /// Switch the thread model live: a pool ↔ a thread per isolate.
+    SwitchThreads,
     CycleMode,
     FocusNext,
     FocusPrev,
@@ -17,13 +21,17 @@ pub enum Action {
     Down,
     PageUp,
     PageDown,
+    /// First / last file or isolate.
+    Home,
+    End,
     /// Open the file selected in the list.
     Open,
     ToggleHelp,
     /// Dismiss a prompt or overlay; in the editor, go back to the list.
     Cancel,
-    /// Answer yes to a prompt.
+    /// Answer yes to a prompt; apply the typed number.
     Confirm,
+    /// In the editor; in the number prompt, Insert and Backspace edit the number.
     Edit(EditAction),
     Save,
     /// Replace the buffer with the file on disk, dropping unsaved edits.

@@ -7,19 +7,57 @@ use std::time::{Duration, Instant};
 
 use super::action::{Action, EditAction, Pane};
 use super::editor::Buffer;
-use super::state::{FileEntry, IsolateResults, OpenFile, Prompt, State};
-use crate::engine::{Engine, EngineConfig, Report, Source};
+use super::state::{
+    FileEntry, IsolateResults, NumberEntry, OpenFile, Prompt, State, THREADS_WINDOW,
+};
+use super::threads::ThreadsMeter;
+use crate::config::ISOLATES;
+use crate::engine::{Engine, EngineConfig, Report, Source, Threads};
 use crate::metrics::Metrics;
 use crate::system::SystemSample;
+
+/// How often the tick reads the engine's per-isolate counters (a pass over
+/// every isolate): often enough for people, rare enough that 10,000
+/// isolates cost the UI loop little.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
 pub struct App {
     pub state: State,
     pub engine: Engine,
     metrics: Metrics,
+    threads: ThreadsMeter,
+    /// The pool size to switch back to from a thread per isolate.
+    pool_size: usize,
+    /// When the engine's counters were last read.
+    sampled_at: Option<Instant>,
     /// A reload waiting for its first result: (version, when the change was seen).
     pending_reload: Option<(u64, Instant)>,
     /// The first result of a reload is in the model; the loop times the draw.
     pub reload_drawn: Option<Instant>,
+}
+
+/// The typed number of isolates, held to the flag's rule.
+pub fn parse_isolates(text: &str) -> Result<usize, String> {
+    let digits: String = text.chars().filter(|c| !matches!(c, '_' | ',')).collect();
+    let digits = digits.trim();
+    if digits.is_empty() {
+        return Err(format!(
+            "type a number of isolates from {} to {}",
+            ISOLATES.min, ISOLATES.max
+        ));
+    }
+    let n: u64 = digits.parse().map_err(|_| {
+        format!(
+            "{text:?} is not a number: type {} to {}",
+            ISOLATES.min, ISOLATES.max
+        )
+    })?;
+    ISOLATES.check(n).map(|n| n as usize).map_err(|_| {
+        format!(
+            "{n} is out of range: isolates go from {} to {}",
+            ISOLATES.min, ISOLATES.max
+        )
+    })
 }
 
 /// JavaScript files directly in `root` (or `root` itself if it is a file).
@@ -70,11 +108,19 @@ impl App {
         state.external_limit = config.limits.external_bytes as u64;
         state.files = files;
         state.results = vec![IsolateResults::default(); config.isolates];
+        state.threads.model = config.threads;
+        let pool_size = match (config.threads, Threads::cores()) {
+            (Threads::Pool(t), _) | (_, Threads::Pool(t)) => t,
+            _ => 1,
+        };
         let engine = Engine::new(config);
         let mut app = App {
             state,
             engine,
             metrics: Metrics::new(),
+            threads: ThreadsMeter::default(),
+            pool_size,
+            sampled_at: None,
             pending_reload: None,
             reload_drawn: None,
         };
@@ -84,6 +130,41 @@ impl App {
 
     pub fn apply(&mut self, action: Action) {
         let s = &mut self.state;
+        if let Some(entry) = s.entry.as_mut() {
+            match action {
+                Action::Edit(EditAction::Insert(c)) => {
+                    // Long enough for any mistake worth showing.
+                    if entry.text.chars().count() < 12 {
+                        entry.text.push(c);
+                    }
+                    entry.error = None;
+                }
+                Action::Edit(EditAction::Backspace) => {
+                    entry.text.pop();
+                    entry.error = None;
+                }
+                Action::Confirm => match parse_isolates(&entry.text) {
+                    Ok(n) => {
+                        s.entry = None;
+                        let before = self.engine.isolates();
+                        if n == before {
+                            self.state.message = format!("already {n} isolates");
+                        } else {
+                            self.resize(n);
+                            self.state.message = format!("{before} → {n} isolates");
+                        }
+                    }
+                    Err(e) => entry.error = Some(e),
+                },
+                Action::Cancel | Action::Quit => {
+                    s.entry = None;
+                    s.message = format!("isolates unchanged: {}", s.isolates);
+                }
+                Action::ForceQuit => s.quit = true,
+                _ => {}
+            }
+            return;
+        }
         if let Some(prompt) = s.prompt.clone() {
             match action {
                 Action::Confirm | Action::ForceQuit => {
@@ -139,6 +220,10 @@ impl App {
             Action::RemoveIsolates(k) => {
                 self.resize(self.engine.isolates().saturating_sub(k).max(1))
             }
+            Action::AskIsolates => {
+                s.entry = Some(NumberEntry::default());
+            }
+            Action::SwitchThreads => self.switch_threads(),
             Action::CycleMode => {
                 let m = self.engine.mode().next();
                 self.engine.set_mode(m);
@@ -169,6 +254,26 @@ impl App {
                         let n = s.results.len().max(1) as isize;
                         s.selected_isolate =
                             (s.selected_isolate as isize + delta).clamp(0, n - 1) as usize;
+                    }
+                    Pane::Editor => {}
+                }
+            }
+            Action::Home | Action::End => {
+                let last = action == Action::End;
+                match s.focus {
+                    Pane::Files => {
+                        s.selected_file = if last {
+                            s.files.len().saturating_sub(1)
+                        } else {
+                            0
+                        }
+                    }
+                    Pane::Isolates => {
+                        s.selected_isolate = if last {
+                            s.results.len().saturating_sub(1)
+                        } else {
+                            0
+                        }
                     }
                     Pane::Editor => {}
                 }
@@ -216,6 +321,51 @@ impl App {
         s.results.resize(n, IsolateResults::default());
         s.selected_isolate = s.selected_isolate.min(n - 1);
         s.message = format!("{n} isolates");
+        if !self.engine.is_loading() {
+            self.engine.run(1);
+        }
+    }
+
+    /// A pool ↔ a thread per isolate, live: the engine replaces every
+    /// isolate in the background; the latency numbers and the threads line
+    /// start afresh.
+    fn switch_threads(&mut self) {
+        let next = match self.engine.threads() {
+            Threads::Pool(_) => Threads::PerIsolate,
+            Threads::PerIsolate => Threads::Pool(self.pool_size),
+        };
+        // Threads started from here on are the new model's.
+        let since = self
+            .engine
+            .thread_stats()
+            .iter()
+            .map(|t| t.id + 1)
+            .max()
+            .unwrap_or(0);
+        self.engine.set_threads(next);
+        self.metrics.reset_distributions();
+        self.threads.restart(since);
+        let _ = self.engine.drain_queue_wait();
+        let now = Instant::now();
+        let snapshots = self.engine.snapshots();
+        self.threads.observe(
+            now,
+            self.engine.thread_stats(),
+            &self.engine.drain_queue_wait(),
+            &snapshots,
+            matches!(next, Threads::Pool(_)),
+        );
+        let s = &mut self.state;
+        s.set_snapshots(snapshots);
+        s.threads.model = next;
+        s.threads.window = None;
+        s.message = match next {
+            Threads::Pool(t) => format!("threads: a pool of {t}; every isolate replaced"),
+            Threads::PerIsolate => format!(
+                "threads: one per isolate ({} threads); every isolate replaced",
+                s.isolates
+            ),
+        };
         if !self.engine.is_loading() {
             self.engine.run(1);
         }
@@ -422,16 +572,45 @@ impl App {
         slot.last = Some(*inv);
     }
 
-    /// Once per tick: counters, histograms and the derived numbers. Returns
-    /// whether anything visible changed (so an idle screen is not redrawn).
+    /// Once per tick: counters, histograms and the derived numbers, read
+    /// from the engine at most every [`SAMPLE_EVERY`] (and at once when the
+    /// number of isolates changed); the threads line every
+    /// [`THREADS_WINDOW`]. Returns whether anything visible changed (so an
+    /// idle screen is not redrawn).
     pub fn on_tick(&mut self, now: Instant) -> bool {
-        let total = self.engine.total_invocations();
+        let due = self
+            .sampled_at
+            .is_none_or(|t| now.saturating_duration_since(t) >= SAMPLE_EVERY)
+            || self.state.snapshots.len() != self.engine.isolates();
+        if !due {
+            return false;
+        }
+        self.sampled_at = Some(now);
+        let snapshots = self.engine.snapshots();
+        let total: u64 = snapshots.iter().map(|w| w.invocations).sum();
         let (lat, cold) = self.engine.telemetry().drain();
         self.metrics.observe(now, total, lat, &cold);
+        let mut changed =
+            snapshots != self.state.snapshots || total != self.state.live.total_invocations;
+        if self
+            .threads
+            .last_at()
+            .is_none_or(|t| now.saturating_duration_since(t) >= THREADS_WINDOW)
+        {
+            let window = self.threads.observe(
+                now,
+                self.engine.thread_stats(),
+                &self.engine.drain_queue_wait(),
+                &snapshots,
+                matches!(self.engine.threads(), Threads::Pool(_)),
+            );
+            if window.is_some() {
+                self.state.threads.window = window;
+                changed = true;
+            }
+        }
         let s = &mut self.state;
-        let snapshots = self.engine.snapshots();
-        let changed = snapshots != s.snapshots || total != s.live.total_invocations;
-        s.snapshots = snapshots;
+        s.set_snapshots(snapshots);
         s.live.rate = self.metrics.rate();
         s.live.latency = self.metrics.latency();
         s.live.timed_share = self.metrics.timed_share();

@@ -14,6 +14,11 @@ pub const HELP: &[(&str, &str)] = &[
     ("F6  Ctrl-L  space", "start / stop continuous load"),
     ("F8  +  ]", "add 1 / 10 isolates"),
     ("F7  -  [", "remove 1 / 10 isolates"),
+    (
+        "F4  Ctrl-N  n",
+        "type a number of isolates (1–10000), Enter applies",
+    ),
+    ("F3  t", "threads: a pool ↔ one thread per isolate, live"),
     ("F2  Ctrl-T  m", "cycle mode: warm → context → cold"),
     (
         "Tab  Shift-Tab",
@@ -23,6 +28,7 @@ pub const HELP: &[(&str, &str)] = &[
         "↑ ↓  j k  PgUp PgDn",
         "select file / isolate; move in the editor",
     ),
+    ("Home End  g G", "first / last file or isolate"),
     ("Enter  e", "open the selected file in the editor"),
     ("Esc", "leave the editor; close prompts and help"),
     ("Ctrl-S", "save (re-runs the new version on every isolate)"),
@@ -39,6 +45,9 @@ pub const HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// The status bar's reminder of the main keys (all of them are in [`HELP`]).
+pub const HINTS: &str = "F5 run  F6 load  F7/F8 −/+ isolate  F4 N  F3 threads  F2 mode  Tab pane  Ctrl-S save  ? help  q quit";
+
 /// User bindings from the config file, checked before the defaults.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides(HashMap<(KeyCode, KeyModifiers), Action>);
@@ -50,7 +59,7 @@ impl Overrides {
         for (k, a) in keys {
             let key = parse_key(k).ok_or_else(|| anyhow::anyhow!("config: unknown key {k:?}"))?;
             let action = action_by_name(a).ok_or_else(|| {
-                anyhow::anyhow!("config: unknown action {a:?} (one of: run, load, add, remove, mode, help, save, reload, quit)")
+                anyhow::anyhow!("config: unknown action {a:?} (one of: run, load, add, remove, isolates, threads, mode, help, save, reload, quit)")
             })?;
             map.insert(key, action);
         }
@@ -91,6 +100,8 @@ fn action_by_name(s: &str) -> Option<Action> {
         "load" => Action::ToggleLoad,
         "add" => Action::AddIsolates(1),
         "remove" => Action::RemoveIsolates(1),
+        "isolates" => Action::AskIsolates,
+        "threads" => Action::SwitchThreads,
         "mode" => Action::CycleMode,
         "help" => Action::ToggleHelp,
         "save" => Action::Save,
@@ -103,6 +114,19 @@ fn action_by_name(s: &str) -> Option<Action> {
 pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action> {
     use KeyCode::*;
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if state.entry.is_some() {
+        let plain = !key
+            .modifiers
+            .intersects(KeyModifiers::ALT | KeyModifiers::CONTROL);
+        return match key.code {
+            Enter => Some(Action::Confirm),
+            Esc => Some(Action::Cancel),
+            Char('c') if ctrl => Some(Action::Cancel),
+            Backspace => Some(Action::Edit(EditAction::Backspace)),
+            Char(c) if plain => Some(Action::Edit(EditAction::Insert(c))),
+            _ => None,
+        };
+    }
     if state.prompt.is_some() {
         return match key.code {
             Char('y') | Char('Y') => Some(Action::Confirm),
@@ -132,6 +156,7 @@ pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action
             Char('r') => Some(Action::RunOnce),
             Char('l') => Some(Action::ToggleLoad),
             Char('t') => Some(Action::CycleMode),
+            Char('n') => Some(Action::AskIsolates),
             Char('s') => Some(Action::Save),
             Char('o') => Some(Action::ReloadFromDisk),
             Char('z') => Some(Action::Edit(EditAction::Undo)),
@@ -146,6 +171,8 @@ pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action
     match key.code {
         F(1) => return Some(Action::ToggleHelp),
         F(2) => return Some(Action::CycleMode),
+        F(3) => return Some(Action::SwitchThreads),
+        F(4) => return Some(Action::AskIsolates),
         F(5) => return Some(Action::RunOnce),
         F(6) => return Some(Action::ToggleLoad),
         F(7) => return Some(Action::RemoveIsolates(1)),
@@ -186,6 +213,10 @@ pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action
         Char('r') => Action::RunOnce,
         Char(' ') => Action::ToggleLoad,
         Char('m') => Action::CycleMode,
+        Char('n') => Action::AskIsolates,
+        Char('t') => Action::SwitchThreads,
+        Home | Char('g') => Action::Home,
+        End | Char('G') => Action::End,
         Char('+') | Char('=') => Action::AddIsolates(1),
         Char('-') => Action::RemoveIsolates(1),
         Char(']') => Action::AddIsolates(10),

@@ -10,6 +10,7 @@ pub mod editor;
 pub mod highlight;
 pub mod keymap;
 pub mod state;
+pub mod threads;
 pub mod view;
 
 use std::path::PathBuf;
@@ -213,7 +214,7 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
             }
             // When V8 gives up on an isolate it prints its GC trace to
             // stderr, over the screen: draw everything afresh.
-            let now_abandoned = app.engine.abandoned();
+            let now_abandoned = app.state.abandoned;
             if now_abandoned != abandoned {
                 abandoned = now_abandoned;
                 redraw_all(&mut terminal)?;

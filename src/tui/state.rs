@@ -8,7 +8,9 @@ use ratatui::style::Style;
 
 use super::action::Pane;
 use super::editor::Buffer;
-use crate::engine::{ErrorKind, Invocation, Mode, ScriptError, WorkerSnapshot};
+use crate::engine::{
+    ErrorKind, Invocation, Mode, ScriptError, Threads, WorkerSnapshot, WorkerState,
+};
 use crate::metrics::Percentiles;
 use crate::system::SystemSample;
 
@@ -61,6 +63,78 @@ pub enum Prompt {
     OverwriteDisk,
 }
 
+/// The number being typed in the "how many isolates" prompt.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NumberEntry {
+    pub text: String,
+    /// Why the last Enter was refused (the prompt stays open).
+    pub error: Option<String>,
+}
+
+/// How isolates get threads, and what the executor threads did in the last
+/// [`THREADS_WINDOW`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThreadsLive {
+    pub model: Threads,
+    /// None until a whole window has been measured in this model.
+    pub window: Option<ThreadsWindow>,
+}
+
+/// Window of the threads line: readings of the engine's cumulative thread
+/// and isolate counters this far apart are turned into rates.
+pub const THREADS_WINDOW: Duration = Duration::from_secs(1);
+
+/// One window's numbers; a field that nothing measured is empty / None.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ThreadsWindow {
+    /// Pool threads of the current model seen at both ends of the window,
+    /// by id: the share of the window each spent running slices (0..=1).
+    pub busy: Vec<f64>,
+    /// CPU time the isolates used over the window, in cores (1.0 = one
+    /// core all the time); None when no isolate was seen at both ends.
+    pub cpu: Option<f64>,
+    /// Isolate switches (slices taken off the ready queue) per second by
+    /// the current model's threads; None when no thread was seen at both ends.
+    pub switches: Option<f64>,
+    /// How long ready isolates waited for a thread (count 0: none waited).
+    pub queue_wait: Percentiles,
+    /// CPU per call: isolate CPU time over calls completed; None without calls.
+    pub cpu_per_call: Option<Duration>,
+    /// Threads parked for good with an isolate V8 gave up on.
+    pub parked: usize,
+}
+
+/// Counts over all isolates, taken with their snapshots (the table shows a
+/// screenful of rows; this is the rest).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IsolatesSummary {
+    pub running: usize,
+    pub idle: usize,
+    pub starting: usize,
+    pub recycling: usize,
+    pub stopped: usize,
+    pub errors: u64,
+    pub recycles: u64,
+}
+
+impl IsolatesSummary {
+    pub fn of(snapshots: &[WorkerSnapshot]) -> Self {
+        let mut s = IsolatesSummary::default();
+        for w in snapshots {
+            match w.state {
+                WorkerState::Running => s.running += 1,
+                WorkerState::Idle => s.idle += 1,
+                WorkerState::Starting => s.starting += 1,
+                WorkerState::Recycling => s.recycling += 1,
+                WorkerState::Stopped => s.stopped += 1,
+            }
+            s.errors += w.errors;
+            s.recycles += w.recycles;
+        }
+        s
+    }
+}
+
 /// syntect output for one buffer revision: per line, styled pieces.
 pub type Highlighted = Vec<Vec<(Style, String)>>;
 
@@ -87,7 +161,10 @@ pub struct State {
     pub focus: Pane,
     pub help: bool,
     pub prompt: Option<Prompt>,
+    /// The "how many isolates" prompt, while open.
+    pub entry: Option<NumberEntry>,
     pub mode: Mode,
+    pub threads: ThreadsLive,
     pub isolates: usize,
     pub heap_limit: u64,
     /// External-memory budget per isolate (bytes), for rows that have not
@@ -98,6 +175,10 @@ pub struct State {
     pub version: u64,
     pub results: Vec<IsolateResults>,
     pub snapshots: Vec<WorkerSnapshot>,
+    /// Over `snapshots`, taken with them.
+    pub summary: IsolatesSummary,
+    /// Isolates V8 gave up on (over the live workers), taken with the snapshots.
+    pub abandoned: u64,
     pub selected_isolate: usize,
     pub live: Live,
     /// One line for the status bar (errors, hints, what just happened).
@@ -120,7 +201,9 @@ impl State {
             focus: Pane::Files,
             help: false,
             prompt: None,
+            entry: None,
             mode,
+            threads: ThreadsLive::default(),
             isolates,
             heap_limit,
             external_limit: 64 << 20,
@@ -128,6 +211,8 @@ impl State {
             version: 0,
             results: Vec::new(),
             snapshots: Vec::new(),
+            summary: IsolatesSummary::default(),
+            abandoned: 0,
             selected_isolate: 0,
             live: Live::default(),
             message: String::new(),
@@ -136,6 +221,18 @@ impl State {
             highlight: None,
             quit: false,
         }
+    }
+
+    /// New isolate snapshots and what is counted over them.
+    pub fn set_snapshots(&mut self, snapshots: Vec<WorkerSnapshot>) {
+        self.summary = IsolatesSummary::of(&snapshots);
+        self.abandoned = snapshots.iter().map(|w| w.abandoned).sum();
+        self.snapshots = snapshots;
+    }
+
+    /// A prompt or overlay has the keys.
+    pub fn modal(&self) -> bool {
+        self.help || self.prompt.is_some() || self.entry.is_some()
     }
 
     /// The error that marks a line in the editor: from the current version,

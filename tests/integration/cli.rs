@@ -196,6 +196,184 @@ fn bench_json_runs_engine_and_baseline_in_rounds() {
     assert!(t["latency"]["count"].as_u64().unwrap() > 0, "{t}");
 }
 
+/// The thread-model comparison's shape, not its speed: at each N asked
+/// for (deduplicated, ascending), pool, per-isolate and bare, each with its
+/// rate, its ratio to bare and, for the pool, the scheduler's numbers; the
+/// text table has every column.
+#[test]
+fn bench_threads_compare_runs_every_model() {
+    let o = within(
+        command(&[
+            "bench",
+            "samples/concat.js",
+            "--threads-compare",
+            "--sizes",
+            "3,1,3",
+            "-t",
+            "2",
+            "-d",
+            "0.2",
+            "--rounds",
+            "2",
+            "--warmup",
+            "0.05",
+            "--json",
+        ]),
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = v["threads_compare"].as_array().unwrap();
+    assert_eq!(
+        c.iter()
+            .map(|c| c["isolates"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 3],
+        "{v}"
+    );
+    for cmp in c {
+        let n = cmp["isolates"].as_u64().unwrap();
+        let rows = cmp["rows"].as_array().unwrap();
+        let models: Vec<_> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
+        assert_eq!(models, ["pool", "per-isolate", "bare"], "{cmp}");
+        let threads: Vec<_> = rows
+            .iter()
+            .map(|r| r["threads"].as_u64().unwrap())
+            .collect();
+        assert_eq!(threads, [2, n, n], "{cmp}");
+        let bare = rows[2]["per_s"].as_f64().unwrap();
+        for r in rows {
+            let per_s = r["per_s"].as_f64().unwrap();
+            assert!(per_s > 0.0, "{r}");
+            assert!(
+                (r["ratio"].as_f64().unwrap() - per_s / bare).abs() < 1e-9,
+                "{r}"
+            );
+            assert_eq!(r["round_ratios"].as_array().unwrap().len(), 2, "{r}");
+            assert!(r["start_s"].as_f64().unwrap() > 0.0, "{r}");
+            assert!(r["vs_smallest"].as_f64().unwrap() > 0.0, "{r}");
+        }
+        let pool = &rows[0];
+        assert!(pool["queue_wait"]["count"].as_u64().unwrap() > 0, "{pool}");
+        assert!(pool["switches_per_s"].as_f64().unwrap() > 0.0, "{pool}");
+        let busy = pool["threads_busy"].as_f64().unwrap();
+        assert!(busy > 0.0 && busy < 1.5, "{pool}");
+        assert!(pool["latency"]["count"].as_u64().unwrap() > 0, "{pool}");
+        assert!(rows[1]["queue_wait"].is_null(), "{cmp}");
+        assert!(rows[2]["latency"].is_null(), "{cmp}");
+    }
+
+    let o = within(
+        command(&[
+            "bench",
+            "samples/concat.js",
+            "--threads-compare",
+            "--sizes",
+            "2",
+            "-d",
+            "0.2",
+            "--rounds",
+            "1",
+            "--warmup",
+            "0.05",
+        ]),
+        Duration::from_secs(120),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("CPUs"), "the machine: {out}");
+    let header = out
+        .lines()
+        .find(|l| l.starts_with("| isolates | model |"))
+        .unwrap_or_else(|| panic!("a table: {out}"));
+    for col in [
+        "calls/s",
+        "ratio to bare",
+        "call p99",
+        "queue wait p99",
+        "switches/s",
+        "threads busy",
+        "start",
+        "stop",
+    ] {
+        assert!(header.contains(col), "{col}: {header}");
+    }
+    for model in [
+        "| 2 | pool | ",
+        "| 2 | per-isolate | 2 |",
+        "| 2 | bare | 2 |",
+    ] {
+        assert!(out.contains(model), "{model}: {out}");
+    }
+    assert!(out.contains("thread per isolate"), "what bare is: {out}");
+}
+
+/// The density probe's shape: every isolate started, ran once and
+/// stopped, in a child process, with RSS per isolate; then idle memory for
+/// each thread model.
+#[test]
+fn bench_density_probe_runs() {
+    let o = within(
+        command(&[
+            "bench",
+            "samples/concat.js",
+            "--density=40",
+            "-t",
+            "2",
+            "--json",
+        ]),
+        Duration::from_secs(120),
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = &v["density"];
+    assert_eq!(d["isolates"], 40, "{d}");
+    assert_eq!(d["threads"], 2, "{d}");
+    assert_eq!(d["ok"], 40, "{d}");
+    assert_eq!(d["failed"], 0, "{d}");
+    for key in ["start_s", "run_s", "stop_s"] {
+        assert!(d[key].as_f64().unwrap() > 0.0, "{key}: {d}");
+    }
+    assert!(
+        d["rss_after_run"].as_u64().unwrap() > d["rss_before"].as_u64().unwrap(),
+        "{d}"
+    );
+    assert!(d["rss_per_isolate"].as_u64().unwrap() > 0, "{d}");
+    assert!(d["heap_used_per_isolate"].as_u64().unwrap() > 0, "{d}");
+    let idle = v["idle"].as_array().unwrap();
+    let holders: Vec<_> = idle.iter().map(|m| m["holder"].clone()).collect();
+    assert_eq!(
+        holders,
+        [
+            serde_json::json!({ "pool": 2 }),
+            "per-isolate".into(),
+            "bare".into()
+        ],
+        "{v}"
+    );
+    for m in idle {
+        assert_eq!(m["isolates"], 40, "{m}");
+        assert!(m["rss_per_isolate"].as_u64().unwrap() > 0, "{m}");
+    }
+
+    let o = within(
+        command(&["bench", "samples/concat.js", "--density=20"]),
+        Duration::from_secs(120),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    for col in [
+        "| isolates | start | run once each | stop |",
+        "RSS / isolate after run",
+        "| idle isolates | model | RSS / isolate |",
+        "| 20 | per-isolate (thread per isolate) |",
+        "| 20 | bare v8 (thread per isolate) |",
+    ] {
+        assert!(out.contains(col), "{col}: {out}");
+    }
+    assert!(out.contains("| 20 / 0 |"), "20 ok, 0 failed: {out}");
+}
+
 /// A bad value in the config file is refused with the flag's own rule, as
 /// one line naming the file, the key, the value and what is allowed, before
 /// any isolate starts.

@@ -6,16 +6,21 @@ use std::time::{Duration, Instant};
 
 use isolate_play::engine::{
     Console, ConsoleLine, EngineConfig, ErrorKind, Invocation, Level, Location, Mode, ScriptError,
-    WorkerSnapshot, WorkerState,
+    ThreadSnapshot, Threads, WorkerSnapshot, WorkerState, new_histogram,
 };
 use isolate_play::metrics::Percentiles;
 use isolate_play::tui::action::{Action, EditAction, Pane};
 use isolate_play::tui::app::App;
 use isolate_play::tui::editor::Buffer;
-use isolate_play::tui::state::{FileEntry, IsolateResults, OpenFile, State};
+use isolate_play::tui::keymap::{self, Overrides};
+use isolate_play::tui::state::{
+    FileEntry, IsolateResults, NumberEntry, OpenFile, State, ThreadsWindow,
+};
+use isolate_play::tui::threads::ThreadsMeter;
 use isolate_play::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn inv(worker: usize, version: u64, outcome: Result<&str, ScriptError>) -> Invocation {
     Invocation {
@@ -110,6 +115,8 @@ fn model() -> State {
     s.live.history = vec![0, 3, 10, 50, 80, 120, 100];
     s.live.system.cpu_percent = 12.0;
     s.live.system.rss_bytes = 40 << 20;
+    // Not the machine's core count: snapshots must not depend on it.
+    s.threads.model = Threads::Pool(2);
     s
 }
 
@@ -200,6 +207,247 @@ fn snapshot_tiny_terminal() {
     // Smaller still: nothing panics.
     draw(&s, 5, 2);
     draw(&s, 1, 1);
+}
+
+/// The rows from the threads line to the status bar.
+fn bottom_rows(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("threads: "))
+        .expect("a threads line");
+    lines[at..].join("\n")
+}
+
+fn window() -> ThreadsWindow {
+    ThreadsWindow {
+        busy: vec![0.98, 0.61],
+        cpu: Some(1.52),
+        switches: Some(1234.0),
+        queue_wait: Percentiles {
+            count: 1234,
+            p50: Duration::from_micros(12),
+            p90: Duration::from_micros(300),
+            p99: Duration::from_micros(1300),
+            max: Duration::from_millis(3),
+        },
+        cpu_per_call: Some(Duration::from_nanos(310)),
+        parked: 0,
+    }
+}
+
+#[test]
+fn snapshot_threads_line() {
+    let mut s = model();
+    // Nothing measured yet: every number is "—".
+    let screen = draw(&s, 160, 48);
+    insta::assert_snapshot!("threads_none_160x48", bottom_rows(&screen));
+    assert!(
+        screen.contains("busy — · CPU — · switches — · queue wait — · CPU/call —"),
+        "{screen}"
+    );
+    // A pool of two, measured.
+    s.threads.window = Some(window());
+    let screen = draw(&s, 160, 48);
+    insta::assert_snapshot!("threads_pool_160x48", bottom_rows(&screen));
+    assert!(
+        screen.contains("last 1 s: busy 98% 61% · CPU 152%"),
+        "{screen}"
+    );
+    // Narrow: the line wraps onto two rows, the panes keep their place.
+    insta::assert_snapshot!("threads_pool_80x24", draw(&s, 80, 24));
+    // Many pool threads: min / avg / max.
+    s.threads.model = Threads::Pool(16);
+    s.threads.window.as_mut().unwrap().busy = (0..16).map(|i| 0.5 + i as f64 / 32.0).collect();
+    let screen = draw(&s, 160, 48);
+    assert!(screen.contains("busy min 50% avg 73% max 97%"), "{screen}");
+    // Idle: zeros are measurements, a wait or a call that did not happen is "—".
+    s.threads.model = Threads::Pool(2);
+    s.threads.window = Some(ThreadsWindow {
+        busy: vec![0.0, 0.0],
+        cpu: Some(0.0),
+        switches: Some(0.0),
+        ..Default::default()
+    });
+    let screen = draw(&s, 160, 48);
+    assert!(
+        screen.contains("busy 0% 0% · CPU 0% · switches 0/s · queue wait — · CPU/call —"),
+        "{screen}"
+    );
+    // One thread per isolate: the aggregate, and F3 goes back to a pool.
+    s.threads.model = Threads::PerIsolate;
+    s.threads.window = Some(ThreadsWindow {
+        busy: Vec::new(),
+        switches: None,
+        queue_wait: Percentiles::default(),
+        parked: 1,
+        ..window()
+    });
+    let screen = draw(&s, 160, 48);
+    insta::assert_snapshot!("threads_per_isolate_160x48", bottom_rows(&screen));
+    assert!(
+        screen.contains("one per isolate (4) (F3: pool)"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn snapshot_thousand_isolates_show_a_screenful() {
+    let mut s = model();
+    s.isolates = 1000;
+    s.results = vec![IsolateResults::default(); 1000];
+    s.set_snapshots(
+        (0..1000)
+            .map(|w| WorkerSnapshot {
+                state: if w % 100 == 7 {
+                    WorkerState::Idle
+                } else {
+                    WorkerState::Running
+                },
+                ..snap(w, 450 << 10, 0)
+            })
+            .collect(),
+    );
+    s.focus = Pane::Isolates;
+    s.selected_isolate = 500;
+    let screen = draw(&s, 80, 24);
+    assert!(
+        screen.contains("Isolates 495–500 of 1000 · 990 run · 10 idle"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("thousand_isolates_80x24", screen);
+    s.selected_isolate = 3;
+    let screen = draw(&s, 160, 48);
+    assert!(screen.contains("Isolates 0–14 of 1000"), "{screen}");
+    s.selected_isolate = 999;
+    assert!(draw(&s, 160, 48).contains("Isolates 985–999 of 1000"));
+    assert_eq!(view::isolates_first_row(999, 1000, 14), 986);
+    assert_eq!(view::isolates_first_row(0, 0, 14), 0);
+}
+
+#[test]
+fn snapshot_isolates_prompt() {
+    let mut s = model();
+    s.entry = Some(NumberEntry {
+        text: "1000".into(),
+        error: None,
+    });
+    let screen = draw(&s, 80, 24);
+    assert!(
+        screen.contains("Isolates (1–10000, now 4): 1000▏"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("isolates_prompt_80x24", screen);
+    s.entry = Some(NumberEntry {
+        text: "20000".into(),
+        error: Some(isolate_play::tui::app::parse_isolates("20000").unwrap_err()),
+    });
+    let screen = draw(&s, 80, 24);
+    assert!(
+        screen.contains("20000 is out of range: isolates go from 1 to 10000"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("isolates_prompt_error_80x24", screen);
+    // A tiny terminal still shows it.
+    assert!(draw(&s, 40, 10).contains("Isolates"));
+}
+
+fn thread(id: usize, busy_ms: u64, slices: u64) -> ThreadSnapshot {
+    ThreadSnapshot {
+        id,
+        busy_ns: busy_ms * 1_000_000,
+        slices,
+        migrations: 0,
+        parked: false,
+    }
+}
+
+fn worker(id: usize, cpu_us: u64, calls: u64) -> WorkerSnapshot {
+    WorkerSnapshot {
+        cpu: Duration::from_micros(cpu_us),
+        invocations: calls,
+        ..snap(id, 0, 0)
+    }
+}
+
+#[test]
+fn threads_meter_turns_two_readings_into_a_window() {
+    let mut m = ThreadsMeter::default();
+    let t0 = Instant::now();
+    let empty = new_histogram();
+    // The first reading is a baseline: no window yet.
+    assert!(
+        m.observe(
+            t0,
+            vec![thread(1, 100, 10), thread(0, 0, 0)],
+            &empty,
+            &[worker(0, 1000, 10), worker(1, 0, 0)],
+            true
+        )
+        .is_none()
+    );
+    let mut wait = new_histogram();
+    for us in [10, 20, 30, 40, 5000] {
+        wait.record(us * 1000).unwrap();
+    }
+    let w = m
+        .observe(
+            t0 + Duration::from_secs(2),
+            // Thread 2 is new: not in both readings, not counted.
+            vec![thread(0, 1000, 500), thread(1, 2100, 1510), thread(2, 5, 5)],
+            &wait,
+            &[worker(0, 401_000, 2010), worker(1, 200_000, 2000)],
+            true,
+        )
+        .unwrap();
+    assert_eq!(w.busy, vec![0.5, 1.0]);
+    assert_eq!(w.switches, Some(1000.0));
+    // 600 ms of CPU over 2 s, over 4000 calls.
+    assert!((w.cpu.unwrap() - 0.3).abs() < 1e-9, "{w:?}");
+    assert_eq!(w.cpu_per_call, Some(Duration::from_nanos(150_000)));
+    assert_eq!(w.queue_wait.count, 5);
+    assert!(w.queue_wait.p99 >= Duration::from_millis(4), "{w:?}");
+    // Idle: zeros, no CPU per call, no queue wait.
+    let w = m
+        .observe(
+            t0 + Duration::from_secs(3),
+            vec![thread(0, 1000, 500), thread(1, 2100, 1510), thread(2, 5, 5)],
+            &empty,
+            &[worker(0, 401_000, 2010), worker(1, 200_000, 2000)],
+            true,
+        )
+        .unwrap();
+    assert_eq!(w.busy, vec![0.0, 0.0, 0.0]);
+    assert_eq!(
+        (w.switches, w.cpu, w.cpu_per_call),
+        (Some(0.0), Some(0.0), None)
+    );
+    assert_eq!(w.queue_wait.count, 0);
+    // A model switch: the old threads are not counted; isolates replaced
+    // in place count from zero.
+    m.restart(3);
+    assert!(
+        m.observe(
+            t0 + Duration::from_secs(4),
+            vec![thread(0, 1500, 600), thread(3, 0, 0)],
+            &empty,
+            &[worker(0, 401_000, 2010)],
+            false
+        )
+        .is_none()
+    );
+    let w = m
+        .observe(
+            t0 + Duration::from_secs(5),
+            vec![thread(0, 2500, 900), thread(3, 1000, 1), thread(4, 1000, 1)],
+            &empty,
+            &[worker(0, 1000, 10)],
+            false,
+        )
+        .unwrap();
+    assert!(w.busy.is_empty(), "per-isolate threads are not listed");
+    assert_eq!(w.switches, Some(1.0));
+    assert_eq!(w.cpu_per_call, Some(Duration::from_micros(100)));
 }
 
 // ---- actions against a real engine ----
@@ -297,6 +545,217 @@ fn isolates_and_mode_change_live() {
     assert!(!app.state.loading);
     app.on_tick(Instant::now());
     assert_eq!(app.state.snapshots.len(), 2);
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+#[test]
+fn keys_for_the_isolates_prompt_and_threads() {
+    let mut s = model();
+    let o = Overrides::default();
+    let map = |s: &State, k: KeyEvent| keymap::map(k, s, &o);
+    assert_eq!(map(&s, key(KeyCode::Char('n'))), Some(Action::AskIsolates));
+    assert_eq!(map(&s, key(KeyCode::F(4))), Some(Action::AskIsolates));
+    assert_eq!(
+        map(&s, key(KeyCode::Char('t'))),
+        Some(Action::SwitchThreads)
+    );
+    assert_eq!(map(&s, key(KeyCode::F(3))), Some(Action::SwitchThreads));
+    assert_eq!(map(&s, key(KeyCode::End)), Some(Action::End));
+    // In the editor letters are text; F-keys and Ctrl still work.
+    s.focus = Pane::Editor;
+    assert_eq!(
+        map(&s, key(KeyCode::Char('n'))),
+        Some(Action::Edit(EditAction::Insert('n')))
+    );
+    assert_eq!(
+        map(&s, KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+        Some(Action::AskIsolates)
+    );
+    assert_eq!(map(&s, key(KeyCode::F(3))), Some(Action::SwitchThreads));
+    // The prompt takes every printable key, Enter, Backspace and Esc.
+    s.entry = Some(NumberEntry::default());
+    assert_eq!(
+        map(&s, key(KeyCode::Char('q'))),
+        Some(Action::Edit(EditAction::Insert('q')))
+    );
+    assert_eq!(map(&s, key(KeyCode::Enter)), Some(Action::Confirm));
+    assert_eq!(map(&s, key(KeyCode::Esc)), Some(Action::Cancel));
+    assert_eq!(
+        map(&s, key(KeyCode::Backspace)),
+        Some(Action::Edit(EditAction::Backspace))
+    );
+    assert_eq!(map(&s, key(KeyCode::F(5))), None);
+    // Help lists them, from the same table; the status bar hints at them.
+    let help: Vec<&str> = keymap::HELP.iter().map(|(k, _)| *k).collect();
+    assert!(
+        help.contains(&"F4  Ctrl-N  n") && help.contains(&"F3  t"),
+        "{help:?}"
+    );
+    assert!(keymap::HINTS.contains("F4 N") && keymap::HINTS.contains("F3 threads"));
+    // Config bindings can name them.
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("ctrl-x".to_string(), "isolates".to_string());
+    keys.insert("alt-t".to_string(), "threads".to_string());
+    let o = Overrides::parse(&keys).unwrap();
+    s.entry = None;
+    s.focus = Pane::Files;
+    assert_eq!(
+        keymap::map(
+            KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL),
+            &s,
+            &o
+        ),
+        Some(Action::AskIsolates)
+    );
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.apply(Action::Edit(EditAction::Insert(c)));
+    }
+}
+
+#[test]
+fn typed_number_of_isolates() {
+    let (_dir, mut app) = playground(&[("c.js", "'hi'")]);
+    pump(&mut app, |s| all_say(s, "hi"));
+    // Esc cancels: nothing changes.
+    app.apply(Action::AskIsolates);
+    type_text(&mut app, "50");
+    assert_eq!(app.state.entry.as_ref().unwrap().text, "50");
+    app.apply(Action::Cancel);
+    assert!(app.state.entry.is_none());
+    assert_eq!(app.engine.isolates(), 3);
+    assert_eq!(app.state.message, "isolates unchanged: 3");
+    // Bad input: a clear message, the prompt stays open for a fix.
+    app.apply(Action::AskIsolates);
+    for (text, why) in [
+        ("", "type a number of isolates from 1 to 10000"),
+        ("abc", "\"abc\" is not a number: type 1 to 10000"),
+        ("0", "0 is out of range: isolates go from 1 to 10000"),
+        (
+            "10001",
+            "10001 is out of range: isolates go from 1 to 10000",
+        ),
+    ] {
+        app.state.entry = Some(NumberEntry::default());
+        type_text(&mut app, text);
+        app.apply(Action::Confirm);
+        let e = app.state.entry.as_ref().expect("still open");
+        assert_eq!(e.error.as_deref(), Some(why));
+        assert_eq!(app.engine.isolates(), 3);
+    }
+    // Typing clears the complaint; 'q' is text here, not quit.
+    app.apply(Action::Edit(EditAction::Insert('q')));
+    assert!(app.state.entry.as_ref().unwrap().error.is_none());
+    assert!(!app.state.quit);
+    // Backspace, then a good number: one Enter applies it.
+    app.state.entry = Some(NumberEntry::default());
+    type_text(&mut app, "123");
+    app.apply(Action::Edit(EditAction::Backspace));
+    type_text(&mut app, "0");
+    app.apply(Action::Confirm);
+    assert!(app.state.entry.is_none());
+    assert_eq!(app.engine.isolates(), 120);
+    assert_eq!(app.state.message, "3 → 120 isolates");
+    assert_eq!(app.state.results.len(), 120);
+    pump(&mut app, |s| all_say(s, "hi"));
+    app.on_tick(Instant::now());
+    assert_eq!(app.state.snapshots.len(), 120);
+    // "1,000" and "1_000" are read as 1000; down works too.
+    app.apply(Action::AskIsolates);
+    type_text(&mut app, "1_0");
+    app.apply(Action::Confirm);
+    assert_eq!(app.engine.isolates(), 10);
+    app.apply(Action::AskIsolates);
+    type_text(&mut app, "10");
+    app.apply(Action::Confirm);
+    assert_eq!(app.state.message, "already 10 isolates");
+}
+
+#[test]
+fn thread_model_switches_live_under_load() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.js"),
+        "let s = 0; for (let i = 0; i < 100; i++) s += i; s",
+    )
+    .unwrap();
+    let mut app = App::new(
+        dir.path().to_path_buf(),
+        EngineConfig {
+            isolates: 6,
+            threads: Threads::Pool(2),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    pump(&mut app, |s| all_say(s, "4950"));
+    assert_eq!(app.state.threads.model, Threads::Pool(2));
+    app.apply(Action::ToggleLoad);
+    // Ticks until a window that saw calls, as the UI loop would.
+    let measure = |app: &mut App| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            while let Ok(r) = app.engine.reports().try_recv() {
+                app.on_report(r);
+            }
+            app.on_tick(Instant::now());
+            if let Some(w) = &app.state.threads.window
+                && w.cpu_per_call.is_some()
+            {
+                return w.clone();
+            }
+            assert!(Instant::now() < deadline, "no window with calls");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let w = measure(&mut app);
+    assert_eq!(w.busy.len(), 2, "{w:?}");
+    assert!(w.switches.unwrap() > 0.0 && w.cpu.unwrap() > 0.0, "{w:?}");
+    let screen = draw(&app.state, 160, 48);
+    assert!(
+        screen.contains("threads: pool of 2 (F3: one per isolate)"),
+        "{screen}"
+    );
+
+    app.apply(Action::SwitchThreads);
+    assert_eq!(app.engine.threads(), Threads::PerIsolate);
+    assert_eq!(app.state.threads.model, Threads::PerIsolate);
+    assert!(
+        app.state.threads.window.is_none(),
+        "the window starts afresh"
+    );
+    assert_eq!(
+        app.state.message,
+        "threads: one per isolate (6 threads); every isolate replaced"
+    );
+    let w = measure(&mut app);
+    assert!(w.busy.is_empty() && w.cpu.unwrap() > 0.0, "{w:?}");
+    let screen = draw(&app.state, 160, 48);
+    assert!(
+        screen.contains("threads: one per isolate (6) (F3: pool)"),
+        "{screen}"
+    );
+
+    app.apply(Action::SwitchThreads);
+    assert_eq!(app.engine.threads(), Threads::Pool(2));
+    let w = measure(&mut app);
+    assert_eq!(w.busy.len(), 2, "only the new pool's threads: {w:?}");
+    app.apply(Action::ToggleLoad);
+    // No call failed through either switch.
+    let failed: Vec<_> = app
+        .state
+        .results
+        .iter()
+        .filter_map(|r| r.last.as_ref())
+        .filter(|i| i.outcome.is_err())
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(app.state.summary.errors, 0);
 }
 
 #[test]

@@ -4,8 +4,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use crate::config::ISOLATES;
 use crate::tui::keymap::HELP;
-use crate::tui::state::Prompt;
+use crate::tui::state::{NumberEntry, Prompt};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
@@ -77,6 +78,47 @@ pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt) {
                     .borders(Borders::ALL)
                     .border_style(Style::default().fg(Color::Yellow)),
             ),
+        r,
+    );
+}
+
+/// The "how many isolates" prompt: the number typed so far with a cursor,
+/// then what Enter and Esc do, or why the last Enter was refused.
+pub fn entry(f: &mut Frame, area: Rect, e: &NumberEntry, now: usize) {
+    let ask = Style::default()
+        .fg(Color::Yellow)
+        .add_modifier(Modifier::BOLD);
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(
+                format!("Isolates ({}–{}, now {now}): ", ISOLATES.min, ISOLATES.max),
+                ask,
+            ),
+            Span::styled(
+                e.text.clone(),
+                Style::default()
+                    .fg(Color::White)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::styled("▏", Style::default().fg(Color::Yellow)),
+        ]),
+        match &e.error {
+            Some(err) => Line::from(Span::styled(err.clone(), Style::default().fg(Color::Red))),
+            None => Line::from(Span::styled(
+                "Enter applies · Esc cancels",
+                Style::default().fg(Color::DarkGray),
+            )),
+        },
+    ];
+    let r = centered(area, 60, 4);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" How many isolates? ")
+                .border_style(Style::default().fg(Color::Yellow)),
+        ),
         r,
     );
 }

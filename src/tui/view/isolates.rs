@@ -30,7 +30,18 @@ fn gauge(used: u64, limit: u64, width: usize) -> (String, Color) {
     )
 }
 
-/// One row per isolate; scrolls to keep the selected one visible.
+/// The first row shown: the selected isolate stays visible, at the bottom
+/// when it is below the first screenful (as a table scrolled down to it).
+pub fn first_row(selected: usize, len: usize, visible: usize) -> usize {
+    let visible = visible.max(1);
+    selected
+        .min(len.saturating_sub(1))
+        .saturating_sub(visible - 1)
+}
+
+/// One row per isolate, built for the rows that fit only (a thousand
+/// isolates cost a screenful of rows per frame); the title says where the
+/// screenful is and counts all of them.
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let wide = area.width >= 70;
     let header = Row::new(if wide {
@@ -52,7 +63,12 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             .add_modifier(Modifier::BOLD)
             .fg(Color::Gray),
     );
-    let rows = s.snapshots.iter().map(|w| {
+    // Borders and the header.
+    let visible = area.height.saturating_sub(3) as usize;
+    let len = s.snapshots.len();
+    let first = first_row(s.selected_isolate, len, visible);
+    let shown = &s.snapshots[first.min(len)..(first + visible).min(len)];
+    let rows = shown.iter().map(|w| {
         let (st, color) = match w.state {
             WorkerState::Running => ("run", Color::Green),
             WorkerState::Idle => ("idle", Color::Gray),
@@ -136,13 +152,36 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             Constraint::Length(3),
         ]
     };
+    let title = if shown.len() < len {
+        let u = &s.summary;
+        let mut t = format!(
+            "Isolates {}–{} of {len} · {} run · {} idle",
+            first,
+            first + shown.len() - 1,
+            u.running,
+            u.idle
+        );
+        for (n, what) in [
+            (u.starting, "starting"),
+            (u.recycling, "recycling"),
+            (u.stopped, "stopped"),
+        ] {
+            if n > 0 {
+                t.push_str(&format!(" · {n} {what}"));
+            }
+        }
+        if u.errors > 0 {
+            t.push_str(&format!(" · {} errs", u.errors));
+        }
+        t
+    } else {
+        format!("Isolates ({len})")
+    };
     let table = Table::new(rows, widths)
         .header(header)
-        .block(block(
-            format!("Isolates ({})", s.snapshots.len()),
-            focused(s, Pane::Isolates),
-        ))
+        .block(block(title, focused(s, Pane::Isolates)))
         .row_highlight_style(Style::default().bg(Color::Rgb(50, 50, 70)));
-    let mut st = TableState::default().with_selected(Some(s.selected_isolate));
+    let mut st = TableState::default()
+        .with_selected(Some(s.selected_isolate.saturating_sub(first)).filter(|_| len > 0));
     f.render_stateful_widget(table, area, &mut st);
 }

@@ -5,7 +5,10 @@ mod files;
 mod help;
 mod isolates;
 mod results;
+mod threads;
 mod throughput;
+
+pub use isolates::first_row as isolates_first_row;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,6 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::action::Pane;
+use super::keymap::HINTS;
 use super::state::State;
 
 /// Below this the panes are replaced by a one-screen summary.
@@ -24,9 +28,19 @@ pub fn render(f: &mut Frame, s: &State) {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         tiny(f, area, s);
+        if let Some(e) = &s.entry {
+            help::entry(f, area, e, s.isolates);
+        }
         return;
     }
-    let [main, status] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
+    let threads_lines = threads::lines(s, area.width);
+    let threads_h = threads_lines.len() as u16;
+    let [main, threads_area, status] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(threads_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     let top_share = if area.height >= 40 { 60 } else { 55 };
     let [top, bottom] = Layout::vertical([
         Constraint::Percentage(top_share),
@@ -47,12 +61,19 @@ pub fn render(f: &mut Frame, s: &State) {
     results::render(f, results_area, s);
     isolates::render(f, isolates_area, s);
     throughput::render(f, throughput_area, s);
+    f.render_widget(
+        Paragraph::new(threads_lines).style(Style::default().fg(Color::Gray)),
+        threads_area,
+    );
     status_bar(f, status, s);
     if s.help {
         help::render(f, area);
     }
     if let Some(p) = &s.prompt {
         help::prompt(f, area, p);
+    }
+    if let Some(e) = &s.entry {
+        help::entry(f, area, e, s.isolates);
     }
 }
 
@@ -71,7 +92,7 @@ pub(crate) fn block(title: String, focused: bool) -> Block<'static> {
 }
 
 pub(crate) fn focused(s: &State, p: Pane) -> bool {
-    s.focus == p && !s.help && s.prompt.is_none()
+    s.focus == p && !s.modal()
 }
 
 fn run_state(s: &State) -> (&'static str, Color) {
@@ -110,10 +131,7 @@ fn status_bar(f: &mut Frame, area: Rect, s: &State) {
         ));
         spans.push(Span::raw(" │ "));
     }
-    spans.push(Span::styled(
-        "F5 run  F6 load  F7/F8 −/+ isolate  F2 mode  Tab pane  Ctrl-S save  ? help  q quit",
-        Style::default().fg(Color::DarkGray),
-    ));
+    spans.push(Span::styled(HINTS, Style::default().fg(Color::DarkGray)));
     f.render_widget(
         Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Rgb(30, 30, 40))),
         area,

@@ -1,0 +1,562 @@
+//! `isolate-play bench`: sustained load through the engine, then the same
+//! work done by a bare loop over the `v8` crate with none of the engine
+//! around it (see [`bare`]), in the same command, and the ratio of the two.
+//!
+//! Four things it can do, in one command or several:
+//! - one configuration (`-n N -t T -m MODE`): engine against bare, in
+//!   alternating rounds;
+//! - `--sweep`: every mode at N = 1, 2, 4, and idle memory at N = 1, 100,
+//!   500 (the README's first tables);
+//! - `--threads-compare`: the thread models side by side, pool against
+//!   per-isolate against bare, at N = cores, 2, 100, 500 (`--sizes`);
+//! - `--density[=N]`: N isolates (10,000) in a pool start, run the script
+//!   once each and stop, in a child process; and idle memory per isolate
+//!   at min(N, 1000) for pool, per-isolate and bare.
+
+mod bare;
+mod measure;
+mod memory;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cli::BenchArgs;
+use crate::engine::{EngineConfig, Mode, Source, Threads, platform};
+use crate::metrics::{Percentiles, fmt_bytes, fmt_duration, fmt_rate};
+
+pub use measure::{Plan, Row, Side, SideRun};
+pub use memory::{Density, Holder, Memory, MemoryProbe};
+
+/// Isolate counts of `--threads-compare` when `--sizes` is not given; 0
+/// stands for the machine's cores.
+const COMPARE_SIZES: [usize; 4] = [0, 2, 100, 500];
+/// Idle isolates of the density probe's thread-model table, at most.
+const IDLE_AT: usize = 1000;
+
+/// Engine against bare v8 in one configuration.
+#[derive(Clone, Debug, Serialize)]
+pub struct Throughput {
+    pub mode: Mode,
+    pub isolates: usize,
+    /// The engine's thread model: a number of pool threads, or "per-isolate".
+    pub threads: String,
+    pub engine_per_s: f64,
+    pub baseline_per_s: f64,
+    /// engine / baseline over all rounds.
+    pub ratio: f64,
+    /// Each round's engine / baseline: their spread is the noise of the
+    /// machine, which a single number would hide.
+    pub round_ratios: Vec<f64>,
+    /// Engine latency over the measured windows.
+    pub latency: Percentiles,
+    /// Everything measured on each side.
+    pub engine: Row,
+    pub baseline: Row,
+}
+
+impl Throughput {
+    /// "0.93 (0.88–0.97)": over all rounds (lowest–highest round).
+    pub fn ratio_text(&self) -> String {
+        measure::ratio_text(self.ratio, &self.round_ratios)
+    }
+}
+
+/// Engine and baseline, `rounds` times each, alternating which goes first,
+/// `duration` of measured load per side in all. Neighbours on a shared VM
+/// come and go; alternating short rounds spreads them over both sides.
+pub fn throughput(source: &Source, config: &EngineConfig, plan: Plan) -> Throughput {
+    let sides = [Side::Engine(config.threads), Side::Bare];
+    let t = measure::rounds(source, config, &sides, plan, |_, _| {});
+    let engine = Row::of(&t[0], Some(&t[1]));
+    let baseline = Row::of(&t[1], None);
+    Throughput {
+        mode: config.mode,
+        isolates: config.isolates,
+        threads: config.threads.to_string(),
+        engine_per_s: engine.per_s,
+        baseline_per_s: baseline.per_s,
+        ratio: engine.ratio,
+        round_ratios: engine.round_ratios.clone(),
+        latency: engine.latency.unwrap_or_default(),
+        engine,
+        baseline,
+    }
+}
+
+/// The thread models side by side at one N.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub isolates: usize,
+    /// Pool, per-isolate, bare.
+    pub rows: Vec<Row>,
+}
+
+/// `--threads-compare`: pool, per-isolate and bare at each N of `sizes`,
+/// rounds rotating the three. `rate of N / rate at the smallest N` is set
+/// per model.
+pub fn compare(
+    source: &Source,
+    config: &EngineConfig,
+    sizes: &[usize],
+    plan: Plan,
+    verbose: bool,
+) -> Vec<Comparison> {
+    let sides = [
+        Side::Engine(pool_of(config.threads)),
+        Side::Engine(Threads::PerIsolate),
+        Side::Bare,
+    ];
+    let mut out: Vec<Comparison> = Vec::new();
+    for &n in sizes {
+        let c = EngineConfig {
+            isolates: n,
+            ..config.clone()
+        };
+        let t = measure::rounds(source, &c, &sides, plan, |side, r| {
+            if verbose {
+                eprintln!(
+                    "  N={n:<5} {:<11} {:>10}  start {:>8}  stop {:>8}",
+                    side.model(),
+                    fmt_rate(measure::rate(r.calls, r.secs)),
+                    fmt_duration(r.start),
+                    fmt_duration(r.stop)
+                );
+            }
+        });
+        let bare = &t[2];
+        let mut rows: Vec<Row> = t
+            .iter()
+            .map(|s| Row::of(s, (s.side != Side::Bare).then_some(bare)))
+            .collect();
+        if let Some(first) = out.first() {
+            for (row, base) in rows.iter_mut().zip(&first.rows) {
+                row.vs_smallest = Some(row.per_s / base.per_s.max(f64::MIN_POSITIVE));
+            }
+        } else {
+            for row in &mut rows {
+                row.vs_smallest = Some(1.0);
+            }
+        }
+        out.push(Comparison { isolates: n, rows });
+    }
+    out
+}
+
+/// The pool of a comparison: the configured one, else one per core.
+fn pool_of(threads: Threads) -> Threads {
+    match threads {
+        Threads::Pool(t) => Threads::Pool(t),
+        Threads::PerIsolate => Threads::cores(),
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `--sizes` (0 = cores) or the default, cores resolved, deduplicated,
+/// ascending.
+pub fn compare_sizes(asked: &[usize]) -> Vec<usize> {
+    let asked = if asked.is_empty() {
+        &COMPARE_SIZES[..]
+    } else {
+        asked
+    };
+    let mut v: Vec<usize> = asked
+        .iter()
+        .map(|&n| if n == 0 { cores() } else { n })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// CPU time of this process so far (all threads), ns.
+pub fn process_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc == 0 {
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    } else {
+        0
+    }
+}
+
+/// Entry point for the child process of a memory or density probe;
+/// returns true if this process was one.
+pub fn maybe_run_memory_probe() -> bool {
+    memory::maybe_run_probe()
+}
+
+/// A line naming the machine, for recorded results.
+pub fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = sysinfo::System::new_with_specifics(
+        sysinfo::RefreshKind::nothing().with_memory(sysinfo::MemoryRefreshKind::everything()),
+    )
+    .map_or(0, |s| s.total_memory());
+    format!(
+        "{model}, {cpus} CPUs, {} RAM, V8 {}",
+        fmt_bytes(mem),
+        platform::v8_version()
+    )
+}
+
+/// "pool of 2 threads", "a thread per isolate".
+fn threads_text(t: Threads) -> String {
+    match t {
+        Threads::Pool(1) => "pool of 1 thread".into(),
+        Threads::Pool(n) => format!("pool of {n} threads"),
+        Threads::PerIsolate => "a thread per isolate".into(),
+    }
+}
+
+fn secs(s: f64) -> String {
+    fmt_duration(Duration::from_secs_f64(s.max(0.0)))
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
+fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map_or_else(|| "—".into(), f)
+}
+
+pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if !(args.duration > 0.0 && args.duration <= 3600.0) {
+        anyhow::bail!("--duration must be between 0 and 3600 seconds");
+    }
+    if !(args.warmup >= 0.0 && args.warmup <= 3600.0) {
+        anyhow::bail!("--warmup must be between 0 and 3600 seconds");
+    }
+    let plan = Plan {
+        duration: Duration::from_secs_f64(args.duration),
+        rounds: args.rounds,
+        warmup: Duration::from_secs_f64(args.warmup),
+    };
+    let machine = machine();
+    let mut json = serde_json::Map::new();
+    json.insert("file".into(), source.name.clone().into());
+    json.insert("machine".into(), machine.clone().into());
+    let single = !args.sweep && !args.threads_compare && args.density.is_none();
+    if !args.json && !single {
+        println!("Machine: {machine}.\n");
+    }
+    if single {
+        let t = throughput(&source, &config, plan);
+        if args.json {
+            json.insert("throughput".into(), serde_json::to_value(&t)?);
+        } else {
+            print_single(&source, &t, &config, args, &machine);
+        }
+    }
+    if args.sweep {
+        let (rows, mem) = sweep(&source, &config, plan, args)?;
+        if args.json {
+            json.insert("throughput".into(), serde_json::to_value(&rows)?);
+            json.insert("memory".into(), serde_json::to_value(&mem)?);
+        } else {
+            print_sweep(&source, &config, args, &rows, &mem);
+        }
+    }
+    if args.threads_compare {
+        let sizes = compare_sizes(&args.sizes);
+        let c = compare(&source, &config, &sizes, plan, !args.json);
+        if args.json {
+            json.insert("threads_compare".into(), serde_json::to_value(&c)?);
+        } else {
+            print_compare(&source, &config, args, &c);
+        }
+    }
+    if let Some(n) = args.density {
+        let n = n as usize;
+        let pool = match pool_of(config.threads) {
+            Threads::Pool(t) => t,
+            Threads::PerIsolate => cores(),
+        };
+        let heap = config.limits.heap_bytes;
+        if !args.json {
+            eprintln!("  density: {n} isolates in a pool of {pool} thread(s)…");
+        }
+        let d = memory::density(n, pool, heap, args.file.clone())?;
+        let at = n.min(IDLE_AT);
+        let mut idle = Vec::new();
+        for holder in [Holder::Pool(pool), Holder::PerIsolate, Holder::Bare] {
+            if !args.json {
+                eprintln!("  idle memory: {at} isolates, {}…", holder.label());
+            }
+            idle.push(memory::idle(at, holder, heap)?);
+        }
+        if args.json {
+            json.insert("density".into(), serde_json::to_value(&d)?);
+            json.insert("idle".into(), serde_json::to_value(&idle)?);
+        } else {
+            print_density(&source, &d, &idle);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::Value::Object(json));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_single(
+    source: &Source,
+    t: &Throughput,
+    config: &EngineConfig,
+    args: &BenchArgs,
+    machine: &str,
+) {
+    println!(
+        "bench {} · {} mode · {} isolate(s) · {} · {:.1} s measured per side in {} round(s), each after {} ms warm-up\nmachine: {machine}",
+        source.name,
+        t.mode,
+        t.isolates,
+        threads_text(config.threads),
+        args.duration,
+        args.rounds,
+        (args.warmup * 1e3).round()
+    );
+    let (e, b) = (&t.engine, &t.baseline);
+    println!(
+        "  engine    {:>10}  (latency p50 {}, p99 {}; started in {}, stopped in {}; CPU {:.2} cores)",
+        fmt_rate(t.engine_per_s),
+        fmt_duration(t.latency.p50),
+        fmt_duration(t.latency.p99),
+        secs(e.start_s),
+        secs(e.stop_s),
+        e.cpu_cores
+    );
+    if let (Some(wait), Some(sw), Some(mig), Some(busy)) =
+        (e.queue_wait, e.switches_per_s, e.migrated, e.threads_busy)
+    {
+        println!(
+            "  pool                  (queue wait p50 {}, p99 {}; {:.0} switches/s, {} migrated; threads {} busy)",
+            fmt_duration(wait.p50),
+            fmt_duration(wait.p99),
+            sw,
+            pct(mig),
+            pct(busy)
+        );
+    }
+    println!(
+        "  baseline  {:>10}  (bare v8 loop, same script, a thread per isolate: {} thread(s); started in {}, stopped in {})",
+        fmt_rate(t.baseline_per_s),
+        b.threads,
+        secs(b.start_s),
+        secs(b.stop_s)
+    );
+    println!(
+        "  ratio     {:>10}  (engine / baseline; per round {})",
+        format!("{:.2}", t.ratio),
+        t.round_ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+fn sweep(
+    source: &Source,
+    config: &EngineConfig,
+    plan: Plan,
+    args: &BenchArgs,
+) -> anyhow::Result<(Vec<Throughput>, Vec<Memory>)> {
+    let mut rows = Vec::new();
+    for mode in [Mode::Cold, Mode::Context, Mode::Warm] {
+        for n in [1, 2, 4] {
+            let c = EngineConfig {
+                isolates: n,
+                mode,
+                ..config.clone()
+            };
+            let t = throughput(source, &c, plan);
+            if !args.json {
+                eprintln!(
+                    "  {mode:<7} N={n}: engine {} baseline {} ratio {}",
+                    fmt_rate(t.engine_per_s),
+                    fmt_rate(t.baseline_per_s),
+                    t.ratio_text()
+                );
+            }
+            rows.push(t);
+        }
+    }
+    let mut mem = Vec::new();
+    for n in [1, 100, 500] {
+        let m = memory::memory(n, config.threads, config.limits.heap_bytes)?;
+        if !args.json {
+            eprintln!(
+                "  memory N={n}: engine {} /isolate, bare {} /isolate",
+                fmt_bytes(m.engine.rss_per_isolate),
+                fmt_bytes(m.baseline.rss_per_isolate)
+            );
+        }
+        mem.push(m);
+    }
+    Ok((rows, mem))
+}
+
+fn print_sweep(
+    source: &Source,
+    config: &EngineConfig,
+    args: &BenchArgs,
+    rows: &[Throughput],
+    mem: &[Memory],
+) {
+    println!(
+        "Script: `{}`, engine on a {}, bare v8 on a thread per isolate; {:.1} s measured per side per cell, in {} alternating rounds, each after {} ms warm-up. Ratio: all rounds (lowest–highest round).\n",
+        source.name,
+        threads_text(config.threads),
+        args.duration,
+        args.rounds,
+        (args.warmup * 1e3).round()
+    );
+    println!(
+        "| mode | isolates | engine runs/s | bare v8 runs/s | ratio (rounds) | engine p50 | engine p99 |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for t in rows {
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} |",
+            t.mode,
+            t.isolates,
+            t.engine_per_s,
+            t.baseline_per_s,
+            t.ratio_text(),
+            fmt_duration(t.latency.p50),
+            fmt_duration(t.latency.p99)
+        );
+    }
+    println!(
+        "\n| live idle isolates | engine RSS / isolate | engine V8 heap used / isolate | bare v8 RSS / isolate | ratio |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    for m in mem {
+        println!(
+            "| {} | {} | {} | {} | {:.2} |",
+            m.isolates,
+            fmt_bytes(m.engine.rss_per_isolate),
+            fmt_bytes(m.engine.heap_used_per_isolate),
+            fmt_bytes(m.baseline.rss_per_isolate),
+            m.ratio
+        );
+    }
+    println!();
+}
+
+fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[Comparison]) {
+    let smallest = c.first().map_or(0, |c| c.isolates);
+    println!(
+        "Thread models, `{}`, {} mode: {:.1} s measured per model per N, in {} rounds rotating pool → per-isolate → bare, each after {} ms warm-up. \
+         bare: the bare v8 loop on a thread per isolate (N threads, each its own isolate in a tight loop). \
+         Ratio: to bare over all rounds (lowest–highest round); × N={smallest}: this model's rate / its rate at N = {smallest}; \
+         start: new engine to every isolate made, stop: drop under load (slowest round); CPU: the process's CPU time in the window, in cores.\n",
+        source.name,
+        config.mode,
+        args.duration,
+        args.rounds,
+        (args.warmup * 1e3).round()
+    );
+    println!(
+        "| isolates | model | threads | calls/s | ratio to bare (rounds) | × N={smallest} | call p99 | queue wait p99 | switches/s (migrated) | threads busy | CPU | start | stop |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for cmp in c {
+        for r in &cmp.rows {
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} |",
+                r.isolates,
+                r.model,
+                r.threads,
+                fmt_rate(r.per_s),
+                if r.model == "bare" {
+                    "1".into()
+                } else {
+                    r.ratio_text()
+                },
+                opt(r.vs_smallest, |x| format!("{x:.2}")),
+                opt(r.latency, |l| fmt_duration(l.p99)),
+                opt(r.queue_wait, |w| fmt_duration(w.p99)),
+                match (r.switches_per_s, r.migrated) {
+                    (Some(s), Some(m)) => format!("{s:.0} ({})", pct(m)),
+                    _ => "—".into(),
+                },
+                opt(r.threads_busy, pct),
+                r.cpu_cores,
+                secs(r.start_s),
+                secs(r.stop_s),
+            );
+        }
+    }
+    println!();
+}
+
+fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
+    println!(
+        "Density, `{}`: {} isolates in a pool of {} thread(s) start (new engine to every isolate made), run the script once each (warm), and stop (drop), in a fresh process. RSS per isolate: (RSS − RSS before) / isolates.\n",
+        source.name, d.isolates, d.threads
+    );
+    println!(
+        "| isolates | start | run once each | stop | ok / failed | RSS before | RSS started | RSS after run | RSS after stop | peak RSS | RSS / isolate started | RSS / isolate after run | V8 heap used / isolate |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        d.isolates,
+        secs(d.start_s),
+        secs(d.run_s),
+        secs(d.stop_s),
+        d.ok,
+        d.failed,
+        fmt_bytes(d.rss_before),
+        fmt_bytes(d.rss_started),
+        fmt_bytes(d.rss_after_run),
+        fmt_bytes(d.rss_after_stop),
+        fmt_bytes(d.peak_rss),
+        fmt_bytes(d.idle_rss_per_isolate),
+        fmt_bytes(d.rss_per_isolate),
+        fmt_bytes(d.heap_used_per_isolate),
+    );
+    if let Some(e) = &d.first_error {
+        println!("\nfirst failure: {e}");
+    }
+    println!(
+        "\nIdle isolates (each with a context, nothing run), each thread model in a fresh process:\n"
+    );
+    println!("| idle isolates | model | RSS / isolate | V8 heap used / isolate | start | stop |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for m in idle {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            m.isolates,
+            m.holder.label(),
+            fmt_bytes(m.rss_per_isolate),
+            if m.holder == Holder::Bare {
+                "—".into()
+            } else {
+                fmt_bytes(m.heap_used_per_isolate)
+            },
+            secs(m.start_s),
+            secs(m.stop_s),
+        );
+    }
+    println!();
+}
