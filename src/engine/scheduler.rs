@@ -13,9 +13,10 @@
 //!   its slice, because a slice ends between invocations.
 //!   Free migration, not affinity: an isolate runs on whichever thread pops
 //!   it. V8 archives and restores per-thread state when an isolate changes
-//!   thread; measured here, that costs a few microseconds per slice, under
-//!   1% at the smallest slice (see the README's table), while affinity would
-//!   leave a thread idle behind another's long invocation.
+//!   thread, once per slice of thousands of calls (`bench --threads-compare`
+//!   measures the pool against a thread per isolate at N = cores, where
+//!   that cost would show), while affinity would leave a thread idle
+//!   behind another's long invocation.
 //! - **Per-isolate** (the seed's model, kept to compare): every isolate has
 //!   a thread of its own, blocked on its own queue when idle, running
 //!   without slices or a Locker.
