@@ -287,6 +287,9 @@ pub struct Row {
     pub threads_busy: Option<f64>,
     /// CPU time of the process in the measured windows, in cores.
     pub cpu_cores: f64,
+    /// Invocations per second of the process's CPU time: what a core
+    /// buys, whatever share of the machine the neighbours left.
+    pub per_cpu_s: f64,
     /// Slowest round's start (every isolate made) and stop, seconds.
     pub start_s: f64,
     pub stop_s: f64,
@@ -324,6 +327,7 @@ impl Row {
             migrated: sched.map(|s| s.migrations as f64 / (s.slices.max(1)) as f64),
             threads_busy: sched.map(|s| s.busy_ns as f64 / 1e9 / (secs * s.threads.max(1) as f64)),
             cpu_cores: t.cpu_ns as f64 / 1e9 / secs,
+            per_cpu_s: rate(t.calls, t.cpu_ns as f64 / 1e9),
             start_s: slowest(&t.starts),
             stop_s: slowest(&t.stops),
             vs_smallest: None,

@@ -74,6 +74,10 @@ pub struct MemoryProbe {
     /// Time to make them all, and to stop them all (s).
     pub start_s: f64,
     pub stop_s: f64,
+    /// RSS growth per isolate still there after they all stopped, and
+    /// after `malloc_trim` too (what the C allocator kept is not a leak).
+    pub kept_per_isolate: u64,
+    pub kept_trimmed_per_isolate: u64,
 }
 
 /// Engine and bare v8 idle isolates side by side (the sweep's table).
@@ -108,6 +112,10 @@ pub struct Density {
     pub rss_started: u64,
     pub rss_after_run: u64,
     pub rss_after_stop: u64,
+    /// RSS after the stop once the C allocator gave its free memory back
+    /// (`malloc_trim`, glibc only; else as after the stop): what the
+    /// allocator kept rather than what is still in use.
+    pub rss_after_trim: u64,
     pub peak_rss: u64,
     /// (RSS after the run − before) / isolates.
     pub rss_per_isolate: u64,
@@ -115,6 +123,26 @@ pub struct Density {
     pub idle_rss_per_isolate: u64,
     /// V8 heap used per isolate after the run.
     pub heap_used_per_isolate: u64,
+    /// Memory mappings of the process (lines of /proc/self/maps) before
+    /// the engine and after the run: Linux allows `vm.max_map_count` (65,530
+    /// by default) per process, and every isolate's heap takes several.
+    pub maps_before: usize,
+    pub maps_after_run: usize,
+}
+
+/// Asks the C allocator to return free memory to the system.
+fn trim_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas; it takes no
+    // pointers from us and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Memory mappings of this process now (0 where unknown).
+fn maps() -> usize {
+    std::fs::read_to_string("/proc/self/maps").map_or(0, |m| m.lines().count())
 }
 
 fn settle() {
@@ -132,45 +160,47 @@ fn limits(heap_bytes: usize) -> Limits {
 fn idle_probe(isolates: usize, holder: Holder, heap_bytes: usize) -> MemoryProbe {
     let rss0 = system::rss_now();
     let per = |rss1: u64| rss1.saturating_sub(rss0) / isolates as u64;
-    let threads = match holder {
-        Holder::Pool(t) => Threads::Pool(t),
-        Holder::PerIsolate => Threads::PerIsolate,
+    let (rss1, heap, start, stop) = match holder {
         Holder::Bare => {
             let (rss1, start, stop) = bare::idle(isolates, heap_bytes, || {
                 settle();
                 system::rss_now()
             });
-            return MemoryProbe {
+            (rss1, 0, start, stop)
+        }
+        Holder::Pool(_) | Holder::PerIsolate => {
+            let t = Instant::now();
+            let engine = Engine::new(EngineConfig {
                 isolates,
-                holder,
-                rss_per_isolate: per(rss1),
-                heap_used_per_isolate: 0,
-                start_s: start.as_secs_f64(),
-                stop_s: stop.as_secs_f64(),
-            };
+                threads: match holder {
+                    Holder::Pool(t) => Threads::Pool(t),
+                    _ => Threads::PerIsolate,
+                },
+                limits: limits(heap_bytes),
+                ..Default::default()
+            });
+            engine.wait_ready(Duration::from_secs(600));
+            let start = t.elapsed();
+            settle();
+            let rss1 = system::rss_now();
+            let heap: u64 = engine.snapshots().iter().map(|s| s.heap_used).sum();
+            let t = Instant::now();
+            drop(engine);
+            (rss1, heap, start, t.elapsed())
         }
     };
-    let t = Instant::now();
-    let engine = Engine::new(EngineConfig {
-        isolates,
-        threads,
-        limits: limits(heap_bytes),
-        ..Default::default()
-    });
-    engine.wait_ready(Duration::from_secs(600));
-    let start = t.elapsed();
     settle();
-    let rss1 = system::rss_now();
-    let heap: u64 = engine.snapshots().iter().map(|s| s.heap_used).sum();
-    let t = Instant::now();
-    drop(engine);
+    let after_stop = system::rss_now();
+    trim_malloc();
     MemoryProbe {
         isolates,
         holder,
         rss_per_isolate: per(rss1),
         heap_used_per_isolate: heap / isolates as u64,
         start_s: start.as_secs_f64(),
-        stop_s: t.elapsed().as_secs_f64(),
+        stop_s: stop.as_secs_f64(),
+        kept_per_isolate: per(after_stop),
+        kept_trimmed_per_isolate: per(system::rss_now()),
     }
 }
 
@@ -183,6 +213,7 @@ fn density_probe(
 ) -> anyhow::Result<Density> {
     let source = Source::from_file(file)?;
     let rss_before = system::rss_now();
+    let maps_before = maps();
     let t = Instant::now();
     let mut engine = Engine::new(EngineConfig {
         isolates,
@@ -218,11 +249,15 @@ fn density_probe(
     let run = t.elapsed();
     settle();
     let rss_after_run = system::rss_now();
+    let maps_after_run = maps();
     let heap: u64 = engine.snapshots().iter().map(|s| s.heap_used).sum();
     let t = Instant::now();
     drop(engine);
     let stop = t.elapsed();
+    settle();
     let rss_after_stop = system::rss_now();
+    trim_malloc();
+    let rss_after_trim = system::rss_now();
     let n = isolates as u64;
     Ok(Density {
         isolates,
@@ -237,10 +272,13 @@ fn density_probe(
         rss_started,
         rss_after_run,
         rss_after_stop,
+        rss_after_trim,
         peak_rss: system::peak_rss(),
         rss_per_isolate: rss_after_run.saturating_sub(rss_before) / n,
         idle_rss_per_isolate: rss_started.saturating_sub(rss_before) / n,
         heap_used_per_isolate: heap / n,
+        maps_before,
+        maps_after_run,
     })
 }
 
@@ -316,6 +354,32 @@ pub fn memory(isolates: usize, threads: Threads, heap_bytes: usize) -> anyhow::R
     })
 }
 
+/// Memory mappings an isolate takes, measured (7.1 at N = 1000: three
+/// 256 KiB heap pages, two 64 KiB regions, a reserved code range and its
+/// committed part), rounded up.
+pub const MAPS_PER_ISOLATE: usize = 8;
+
+/// `vm.max_map_count`: mappings Linux allows one process (None where
+/// unknown).
+pub fn max_map_count() -> Option<usize> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// Why `isolates` may not fit in one process here, if they may not.
+pub fn map_count_warning(isolates: usize) -> Option<String> {
+    let max = max_map_count()?;
+    (isolates * MAPS_PER_ISOLATE + 1000 > max).then(|| {
+        format!(
+            "vm.max_map_count is {max}: every isolate takes ~7 memory mappings, so about {} isolates fit in one \
+             process; past that V8 cannot map memory and the process dies (raise it with \
+             `sysctl -w vm.max_map_count=262144`)",
+            max.saturating_sub(1000) / 7
+        )
+    })
+}
+
 /// The density probe, in a child process.
 pub fn density(
     isolates: usize,
@@ -328,5 +392,9 @@ pub fn density(
         threads,
         heap_bytes,
         file,
+    })
+    .map_err(|e| match map_count_warning(isolates) {
+        Some(w) => e.context(w),
+        None => e,
     })
 }

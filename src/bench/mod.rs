@@ -294,6 +294,9 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
         if !args.json {
             eprintln!("  density: {n} isolates in a pool of {pool} thread(s)…");
         }
+        if let Some(w) = memory::map_count_warning(n) {
+            eprintln!("isolate-play: warning: {w}");
+        }
         let d = memory::density(n, pool, heap, args.file.clone())?;
         let at = n.min(IDLE_AT);
         let mut idle = Vec::new();
@@ -335,13 +338,14 @@ fn print_single(
     );
     let (e, b) = (&t.engine, &t.baseline);
     println!(
-        "  engine    {:>10}  (latency p50 {}, p99 {}; started in {}, stopped in {}; CPU {:.2} cores)",
+        "  engine    {:>10}  (latency p50 {}, p99 {}; started in {}, stopped in {}; CPU {:.2} cores, {} calls/CPU-s)",
         fmt_rate(t.engine_per_s),
         fmt_duration(t.latency.p50),
         fmt_duration(t.latency.p99),
         secs(e.start_s),
         secs(e.stop_s),
-        e.cpu_cores
+        e.cpu_cores,
+        fmt_rate(e.per_cpu_s).trim_end_matches("/s"),
     );
     if let (Some(wait), Some(sw), Some(mig), Some(busy)) =
         (e.queue_wait, e.switches_per_s, e.migrated, e.threads_busy)
@@ -356,11 +360,13 @@ fn print_single(
         );
     }
     println!(
-        "  baseline  {:>10}  (bare v8 loop, same script, a thread per isolate: {} thread(s); started in {}, stopped in {})",
+        "  baseline  {:>10}  (bare v8 loop, same script, a thread per isolate: {} thread(s); started in {}, stopped in {}; CPU {:.2} cores, {} calls/CPU-s)",
         fmt_rate(t.baseline_per_s),
         b.threads,
         secs(b.start_s),
-        secs(b.stop_s)
+        secs(b.stop_s),
+        b.cpu_cores,
+        fmt_rate(b.per_cpu_s).trim_end_matches("/s"),
     );
     println!(
         "  ratio     {:>10}  (engine / baseline; per round {})",
@@ -468,7 +474,8 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
         "Thread models, `{}`, {} mode: {:.1} s measured per model per N, in {} rounds rotating pool → per-isolate → bare, each after {} ms warm-up. \
          bare: the bare v8 loop on a thread per isolate (N threads, each its own isolate in a tight loop). \
          Ratio: to bare over all rounds (lowest–highest round); × N={smallest}: this model's rate / its rate at N = {smallest}; \
-         start: new engine to every isolate made, stop: drop under load (slowest round); CPU: the process's CPU time in the window, in cores.\n",
+         start: new engine to every isolate made, stop: drop under load (slowest round); \
+         CPU: the process's CPU time in the window, in cores; calls/CPU-s: calls per second of that CPU time (what a core buys, whatever the neighbours left).\n",
         source.name,
         config.mode,
         args.duration,
@@ -476,13 +483,13 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
         (args.warmup * 1e3).round()
     );
     println!(
-        "| isolates | model | threads | calls/s | ratio to bare (rounds) | × N={smallest} | call p99 | queue wait p99 | switches/s (migrated) | threads busy | CPU | start | stop |"
+        "| isolates | model | threads | calls/s | ratio to bare (rounds) | × N={smallest} | call p99 | queue wait p99 | switches/s (migrated) | threads busy | CPU | calls/CPU-s | start | stop |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for cmp in c {
         for r in &cmp.rows {
             println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} |",
                 r.isolates,
                 r.model,
                 r.threads,
@@ -501,6 +508,7 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
                 },
                 opt(r.threads_busy, pct),
                 r.cpu_cores,
+                fmt_rate(r.per_cpu_s).trim_end_matches("/s"),
                 secs(r.start_s),
                 secs(r.stop_s),
             );
@@ -511,15 +519,15 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
 
 fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
     println!(
-        "Density, `{}`: {} isolates in a pool of {} thread(s) start (new engine to every isolate made), run the script once each (warm), and stop (drop), in a fresh process. RSS per isolate: (RSS − RSS before) / isolates.\n",
+        "Density, `{}`: {} isolates in a pool of {} thread(s) start (new engine to every isolate made), run the script once each (warm), and stop (drop), in a fresh process. RSS per isolate: (RSS − RSS before) / isolates; trimmed: after the stop and `malloc_trim`.\n",
         source.name, d.isolates, d.threads
     );
     println!(
-        "| isolates | start | run once each | stop | ok / failed | RSS before | RSS started | RSS after run | RSS after stop | peak RSS | RSS / isolate started | RSS / isolate after run | V8 heap used / isolate |"
+        "| isolates | start | run once each | stop | ok / failed | RSS before | RSS started | RSS after run | RSS after stop (trimmed) | peak RSS | RSS / isolate started | RSS / isolate after run | V8 heap used / isolate |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     println!(
-        "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} |",
         d.isolates,
         secs(d.start_s),
         secs(d.run_s),
@@ -530,6 +538,7 @@ fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
         fmt_bytes(d.rss_started),
         fmt_bytes(d.rss_after_run),
         fmt_bytes(d.rss_after_stop),
+        fmt_bytes(d.rss_after_trim),
         fmt_bytes(d.peak_rss),
         fmt_bytes(d.idle_rss_per_isolate),
         fmt_bytes(d.rss_per_isolate),
@@ -541,11 +550,13 @@ fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
     println!(
         "\nIdle isolates (each with a context, nothing run), each thread model in a fresh process:\n"
     );
-    println!("| idle isolates | model | RSS / isolate | V8 heap used / isolate | start | stop |");
-    println!("|---:|---|---:|---:|---:|---:|");
+    println!(
+        "| idle isolates | model | RSS / isolate | V8 heap used / isolate | start | stop | RSS / isolate kept after stop (trimmed) |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|");
     for m in idle {
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} ({}) |",
             m.isolates,
             m.holder.label(),
             fmt_bytes(m.rss_per_isolate),
@@ -556,6 +567,8 @@ fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
             },
             secs(m.start_s),
             secs(m.stop_s),
+            fmt_bytes(m.kept_per_isolate),
+            fmt_bytes(m.kept_trimmed_per_isolate),
         );
     }
     println!();

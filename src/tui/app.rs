@@ -13,13 +13,26 @@ use super::state::{
 use super::threads::ThreadsMeter;
 use crate::config::ISOLATES;
 use crate::engine::{Engine, EngineConfig, Report, Source, Threads};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, fmt_duration};
 use crate::system::SystemSample;
 
 /// How often the tick reads the engine's per-isolate counters (a pass over
 /// every isolate): often enough for people, rare enough that 10,000
 /// isolates cost the UI loop little.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// An engine call on the UI loop that took this long is named in the
+/// status message (a person saw the screen stand still).
+const SLOW_CALL: Duration = Duration::from_millis(50);
+
+/// Engine work that holds the UI loop for seconds (spawning a thread per
+/// isolate goes one by one through V8's spawner thread): the status line
+/// says it is coming, and it runs right after the frame that shows that.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Deferred {
+    SwitchThreads,
+    Resize(usize),
+}
 
 pub struct App {
     pub state: State,
@@ -30,6 +43,8 @@ pub struct App {
     pool_size: usize,
     /// When the engine's counters were last read.
     sampled_at: Option<Instant>,
+    /// Slow engine work announced on screen, run after the next frame.
+    deferred: Option<Deferred>,
     /// A reload waiting for its first result: (version, when the change was seen).
     pending_reload: Option<(u64, Instant)>,
     /// The first result of a reload is in the model; the loop times the draw.
@@ -121,6 +136,7 @@ impl App {
             threads: ThreadsMeter::default(),
             pool_size,
             sampled_at: None,
+            deferred: None,
             pending_reload: None,
             reload_drawn: None,
         };
@@ -149,9 +165,23 @@ impl App {
                         let before = self.engine.isolates();
                         if n == before {
                             self.state.message = format!("already {n} isolates");
+                        } else if self.engine.threads() == Threads::PerIsolate && n > before {
+                            self.state.message = format!(
+                                "{before} → {n} isolates: starting {} threads, one per new isolate; the screen stands still until they are up…",
+                                n - before
+                            );
+                            self.deferred = Some(Deferred::Resize(n));
                         } else {
+                            let t0 = Instant::now();
                             self.resize(n);
+                            let took = t0.elapsed();
                             self.state.message = format!("{before} → {n} isolates");
+                            if took >= SLOW_CALL {
+                                self.state.message.push_str(&format!(
+                                    " (the change held the UI {})",
+                                    fmt_duration(took)
+                                ));
+                            }
                         }
                     }
                     Err(e) => entry.error = Some(e),
@@ -223,7 +253,20 @@ impl App {
             Action::AskIsolates => {
                 s.entry = Some(NumberEntry::default());
             }
-            Action::SwitchThreads => self.switch_threads(),
+            Action::SwitchThreads => {
+                if self.deferred.is_none() {
+                    self.state.message = match self.engine.threads() {
+                        Threads::Pool(_) => format!(
+                            "switching to one thread per isolate: starting {} threads; the screen stands still until they are up…",
+                            self.engine.isolates()
+                        ),
+                        Threads::PerIsolate => {
+                            format!("switching to a pool of {} threads…", self.pool_size)
+                        }
+                    };
+                    self.deferred = Some(Deferred::SwitchThreads);
+                }
+            }
             Action::CycleMode => {
                 let m = self.engine.mode().next();
                 self.engine.set_mode(m);
@@ -315,7 +358,10 @@ impl App {
     }
 
     fn resize(&mut self, n: usize) {
-        self.engine.set_isolates(n);
+        // New threads (one per isolate) are spawned one by one through V8's
+        // spawner thread, which busy isolate threads would starve.
+        let spawns = self.engine.threads() == Threads::PerIsolate && n > self.engine.isolates();
+        self.with_load_paused(spawns, |e| e.set_isolates(n));
         let s = &mut self.state;
         s.isolates = n;
         s.results.resize(n, IsolateResults::default());
@@ -323,6 +369,42 @@ impl App {
         s.message = format!("{n} isolates");
         if !self.engine.is_loading() {
             self.engine.run(1);
+        }
+    }
+
+    /// Runs `f` on the engine with continuous load stopped around it when
+    /// `pause` (and load is on).
+    fn with_load_paused(&mut self, pause: bool, f: impl FnOnce(&mut Engine)) {
+        let pause = pause && self.engine.is_loading();
+        if pause {
+            self.engine.set_load(false);
+        }
+        f(&mut self.engine);
+        if pause {
+            self.engine.set_load(true);
+        }
+    }
+
+    /// Slow engine work is waiting for the frame that announces it.
+    pub fn has_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    /// Runs the slow engine work announced on screen (the loop calls this
+    /// right after a frame; tests call it after the action).
+    pub fn run_deferred(&mut self) {
+        match self.deferred.take() {
+            Some(Deferred::SwitchThreads) => self.switch_threads(),
+            Some(Deferred::Resize(n)) => {
+                let before = self.engine.isolates();
+                let t0 = Instant::now();
+                self.resize(n);
+                self.state.message = format!(
+                    "{before} → {n} isolates (starting their threads held the UI {})",
+                    fmt_duration(t0.elapsed())
+                );
+            }
+            None => {}
         }
     }
 
@@ -342,7 +424,9 @@ impl App {
             .map(|t| t.id + 1)
             .max()
             .unwrap_or(0);
-        self.engine.set_threads(next);
+        let t0 = Instant::now();
+        self.with_load_paused(next == Threads::PerIsolate, |e| e.set_threads(next));
+        let took = t0.elapsed();
         self.metrics.reset_distributions();
         self.threads.restart(since);
         let _ = self.engine.drain_queue_wait();
@@ -366,6 +450,10 @@ impl App {
                 s.isolates
             ),
         };
+        if took >= SLOW_CALL {
+            s.message
+                .push_str(&format!(" (the switch held the UI {})", fmt_duration(took)));
+        }
         if !self.engine.is_loading() {
             self.engine.run(1);
         }
@@ -621,9 +709,12 @@ impl App {
         // built-in V8 cannot interrupt: say so, since the pane can't.
         let stuck = self.engine.stuck_workers(Duration::from_secs(2));
         if !stuck.is_empty() {
-            let ids: Vec<String> = stuck.iter().map(|w| w.to_string()).collect();
+            let mut ids: Vec<String> = stuck.iter().take(5).map(|w| w.to_string()).collect();
+            if stuck.len() > 5 {
+                ids.push(format!("… ({} in all)", stuck.len()));
+            }
             let msg = format!(
-                "isolate {} timed out inside a built-in that V8 cannot stop; it runs on until the built-in returns",
+                "isolate {} timed out inside a built-in that V8 cannot stop (or its thread got no CPU); it runs on until it returns",
                 ids.join(", ")
             );
             if s.message != msg {

@@ -233,6 +233,11 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
                     app.state.reload_latency = Some(at.elapsed());
                     dirty = true;
                 }
+                // Slow engine work goes after the frame that announced it.
+                if app.has_deferred() {
+                    app.run_deferred();
+                    dirty = true;
+                }
             }
         }
         Ok::<(), anyhow::Error>(())

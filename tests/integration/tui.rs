@@ -722,16 +722,27 @@ fn thread_model_switches_live_under_load() {
         "{screen}"
     );
 
+    // The status line announces the switch; the loop runs it after that frame.
     app.apply(Action::SwitchThreads);
+    assert_eq!(app.engine.threads(), Threads::Pool(2));
+    assert_eq!(
+        app.state.message,
+        "switching to one thread per isolate: starting 6 threads; the screen stands still until they are up…"
+    );
+    assert!(app.has_deferred());
+    app.run_deferred();
     assert_eq!(app.engine.threads(), Threads::PerIsolate);
     assert_eq!(app.state.threads.model, Threads::PerIsolate);
     assert!(
         app.state.threads.window.is_none(),
         "the window starts afresh"
     );
-    assert_eq!(
-        app.state.message,
-        "threads: one per isolate (6 threads); every isolate replaced"
+    assert!(
+        app.state
+            .message
+            .starts_with("threads: one per isolate (6 threads); every isolate replaced"),
+        "{}",
+        app.state.message
     );
     let w = measure(&mut app);
     assert!(w.busy.is_empty() && w.cpu.unwrap() > 0.0, "{w:?}");
@@ -741,7 +752,28 @@ fn thread_model_switches_live_under_load() {
         "{screen}"
     );
 
+    // Typed growth with a thread per isolate is announced the same way.
+    app.apply(Action::AskIsolates);
+    type_text(&mut app, "8");
+    app.apply(Action::Confirm);
+    assert_eq!(app.engine.isolates(), 6);
+    assert!(
+        app.state
+            .message
+            .starts_with("6 → 8 isolates: starting 2 threads")
+    );
+    app.run_deferred();
+    assert_eq!(app.engine.isolates(), 8);
+    assert!(
+        app.state
+            .message
+            .starts_with("6 → 8 isolates (starting their threads held the UI "),
+        "{}",
+        app.state.message
+    );
     app.apply(Action::SwitchThreads);
+    assert_eq!(app.state.message, "switching to a pool of 2 threads…");
+    app.run_deferred();
     assert_eq!(app.engine.threads(), Threads::Pool(2));
     let w = measure(&mut app);
     assert_eq!(w.busy.len(), 2, "only the new pool's threads: {w:?}");
