@@ -50,12 +50,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     result
 }
 
+/// The isolates asked for must fit in the process's memory mappings.
+fn check_capacity(c: &engine::EngineConfig) -> anyhow::Result<()> {
+    engine::capacity::check(c.isolates, 0).map_err(anyhow::Error::msg)
+}
+
 fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Some(Command::Run(args)) => {
             let source = engine::Source::from_file(&args.file)?;
             let engine_config = args.engine.resolve(&config);
+            check_capacity(&engine_config)?;
             tracing::info!(
                 file = %args.file.display(),
                 invocations = args.invocations,
@@ -77,6 +83,7 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Bench(args)) => {
             let source = engine::Source::from_file(&args.file)?;
             let engine_config = args.engine.resolve(&config);
+            check_capacity(&engine_config)?;
             tracing::info!(file = %args.file.display(), ?engine_config, "bench");
             bench::main(source, engine_config, &args)
         }
@@ -87,6 +94,7 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => ".".into(),
             };
             let engine_config = cli.engine.resolve(&config);
+            check_capacity(&engine_config)?;
             tracing::info!(root = %root.display(), ?engine_config, "playground");
             tui::run(root, engine_config, config.ui)?;
             Ok(ExitCode::SUCCESS)

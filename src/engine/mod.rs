@@ -10,6 +10,7 @@
 
 #![deny(clippy::unwrap_used)]
 
+pub mod capacity;
 pub mod console;
 pub mod format;
 pub mod limits;
@@ -262,20 +263,23 @@ impl Engine {
                 }
             });
         self.config.threads = threads;
+        self.sched.generation.fetch_add(1, Relaxed);
         self.start_pool();
         self.set_isolates(n);
     }
 
     /// Each live executor thread's counters now (pool threads, or one per
-    /// isolate); readers turn two readings into utilisation and switches
-    /// per second.
+    /// isolate), of the current thread model only (a retiring model's
+    /// threads are left out); readers turn two readings into utilisation,
+    /// CPU share and switches per second.
     pub fn thread_stats(&self) -> Vec<ThreadSnapshot> {
+        let generation = self.sched.generation.load(Relaxed);
         self.sched
             .threads
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .filter(|t| !t.exited.load(Relaxed))
+            .filter(|t| !t.exited.load(Relaxed) && t.generation == generation)
             .map(|t| t.snapshot())
             .collect()
     }
@@ -329,7 +333,22 @@ impl Engine {
     /// Grows or shrinks the pool while it runs. New workers get the current
     /// source, mode, limits and load; removed workers finish their current
     /// invocation and exit on their own thread.
+    ///
+    /// A number past what the process can map (see [`capacity`]) is cut to
+    /// what fits, with a warning in the log: callers check it first with
+    /// [`capacity::check`] to say so.
     pub fn set_isolates(&mut self, n: usize) {
+        let n = match capacity::max_isolates(self.workers.len()) {
+            Some(fit) if n > fit => {
+                tracing::warn!(wanted = n, fit, "isolates cut to what the process can map");
+                fit.max(1)
+            }
+            _ => n,
+        };
+        self.registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|w| w.state() != WorkerState::Stopped);
         while self.workers.len() > n {
             let w = self.workers.pop().expect("len > n >= 0");
             // It finishes its current invocation first; the watchdog still
@@ -366,11 +385,10 @@ impl Engine {
                     Slot::new(worker, shared.clone(), qtx)
                 }
             };
-            {
-                let mut reg = self.registry.lock().unwrap_or_else(|p| p.into_inner());
-                reg.retain(|w| w.state() != WorkerState::Stopped);
-                reg.push(shared.clone());
-            }
+            self.registry
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(shared.clone());
             // Its first slice makes its isolate.
             slot.notify();
             self.workers.push(WorkerHandle { tx, shared, slot });

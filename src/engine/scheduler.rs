@@ -104,6 +104,11 @@ pub const MIN_SLICE_NS: u64 = 1_000_000;
 /// Longest slice (ns), when few isolates share the threads.
 pub const MAX_SLICE_NS: u64 = 20_000_000;
 
+/// A dedicated thread (the per-isolate model) has no one to share with: it
+/// only comes back to its loop this often under load, to publish its
+/// counters, and takes its isolate straight back.
+pub const DEDICATED_STEP_NS: u64 = 50_000_000;
+
 /// The slice for a pool of `threads` with `waiting` isolates in the queue.
 pub fn slice_ns(threads: usize, waiting: usize) -> u64 {
     let t = threads.max(1) as u64;
@@ -189,8 +194,13 @@ impl Slot {
 #[repr(align(128))]
 pub struct ThreadShared {
     pub id: usize,
+    /// The thread model it belongs to (see [`SchedShared::generation`]).
+    pub generation: u64,
     /// Time spent running slices (ns, engine clock).
     pub busy_ns: AtomicU64,
+    /// The thread's CPU time (ns, its CPU clock), as of its last slice: on
+    /// a machine with other work, a thread can be busy without a core.
+    pub cpu_ns: AtomicU64,
     /// Slices run (each one an isolate switch).
     pub slices: AtomicU64,
     /// Slices whose isolate ran on another thread last.
@@ -208,6 +218,8 @@ pub struct ThreadSnapshot {
     pub id: usize,
     /// Cumulative time running slices (ns).
     pub busy_ns: u64,
+    /// Cumulative CPU time of the thread (ns).
+    pub cpu_ns: u64,
     pub slices: u64,
     pub migrations: u64,
     pub parked: bool,
@@ -218,6 +230,7 @@ impl ThreadShared {
         ThreadSnapshot {
             id: self.id,
             busy_ns: self.busy_ns.load(Relaxed),
+            cpu_ns: self.cpu_ns.load(Relaxed),
             slices: self.slices.load(Relaxed),
             migrations: self.migrations.load(Relaxed),
             parked: self.parked.load(Relaxed),
@@ -228,10 +241,13 @@ impl ThreadShared {
 /// What all executors of one engine share.
 #[derive(Default)]
 pub struct SchedShared {
-    /// Every executor thread ever started by this engine, live ones first
-    /// to be read; parked and exited ones stay for their counts.
+    /// Executor threads started by this engine; exited ones are dropped
+    /// when the next ones start.
     pub threads: Mutex<Vec<Arc<ThreadShared>>>,
     next_thread: AtomicUsize,
+    /// Bumped at each switch of thread model: the retiring model's threads
+    /// keep the old number until they exit.
+    pub generation: AtomicU64,
     /// How long ready isolates waited for a thread (ns), since the last
     /// drain.
     pub queue_wait: Mutex<Option<Histogram<u64>>>,
@@ -254,15 +270,17 @@ impl SchedShared {
             .unwrap_or_else(new_histogram)
     }
 
-    fn new_thread(&self) -> Arc<ThreadShared> {
+    fn new_thread(&self, generation: u64) -> Arc<ThreadShared> {
         let t = Arc::new(ThreadShared {
             id: self.next_thread.fetch_add(1, Relaxed),
+            generation,
             ..Default::default()
         });
-        self.threads
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(t.clone());
+        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        if threads.len() >= 64 && threads.len().is_power_of_two() {
+            threads.retain(|t| !t.exited.load(Relaxed));
+        }
+        threads.push(t.clone());
         t
     }
 }
@@ -282,7 +300,7 @@ pub const EXECUTOR_STACK: usize = 4 << 20;
 
 /// Starts a pool executor on `rx` (the pool's queue).
 pub fn spawn_pool_thread(rx: Receiver<Msg>, sched: Arc<SchedShared>, threads: usize) {
-    let stats = sched.new_thread();
+    let stats = sched.new_thread(sched.generation.load(Relaxed));
     sched.alive.fetch_add(1, Relaxed);
     let exec = Exec {
         rx,
@@ -291,13 +309,13 @@ pub fn spawn_pool_thread(rx: Receiver<Msg>, sched: Arc<SchedShared>, threads: us
         stats,
     };
     let name = format!("executor-{}", exec.stats.id);
-    platform::spawn(name, EXECUTOR_STACK, move || executor(exec));
+    platform::spawn_detached(name, EXECUTOR_STACK, move || executor(exec));
 }
 
 /// Starts the dedicated thread of one isolate (the per-isolate model); it
 /// exits when its worker does.
 pub fn spawn_dedicated_thread(rx: Receiver<Msg>, sched: Arc<SchedShared>, isolate: usize) {
-    let stats = sched.new_thread();
+    let stats = sched.new_thread(sched.generation.load(Relaxed));
     sched.alive.fetch_add(1, Relaxed);
     let exec = Exec {
         rx,
@@ -305,7 +323,7 @@ pub fn spawn_dedicated_thread(rx: Receiver<Msg>, sched: Arc<SchedShared>, isolat
         pool_threads: 0,
         stats,
     };
-    platform::spawn(format!("isolate-{isolate}"), EXECUTOR_STACK, move || {
+    platform::spawn_detached(format!("isolate-{isolate}"), EXECUTOR_STACK, move || {
         executor(exec)
     });
 }
@@ -336,7 +354,7 @@ fn executor(exec: Exec) {
             exec.stats.migrations.fetch_add(1, Relaxed);
         }
         let slice = if exec.pool_threads == 0 {
-            u64::MAX / 4
+            DEDICATED_STEP_NS
         } else {
             slice_ns(exec.pool_threads, exec.rx.len())
         };
@@ -349,6 +367,7 @@ fn executor(exec: Exec) {
         exec.stats
             .busy_ns
             .fetch_add(now_ns().saturating_sub(start), Relaxed);
+        exec.stats.cpu_ns.store(own_cpu_ns(), Relaxed);
         exec.stats.slices.fetch_add(1, Relaxed);
         if exec.pool_threads == 0 && step == Step::Done {
             break;
@@ -458,9 +477,9 @@ pub unsafe extern "C" fn on_fatal_oom(
     let Current { slot, exec, .. } = current;
     exec.stats.parked.store(true, Relaxed);
     let mut exec = exec;
-    exec.stats = exec.sched.new_thread();
+    exec.stats = exec.sched.new_thread(exec.stats.generation);
     let name = format!("executor-{}", exec.stats.id);
-    platform::spawn(name, EXECUTOR_STACK, move || {
+    platform::spawn_detached(name, EXECUTOR_STACK, move || {
         w.after_abandon();
         finish(&slot, w, Step::Busy);
         executor(exec);

@@ -159,7 +159,9 @@ impl App {
                     entry.text.pop();
                     entry.error = None;
                 }
-                Action::Confirm => match parse_isolates(&entry.text) {
+                Action::Confirm => match parse_isolates(&entry.text).and_then(|n| {
+                    crate::engine::capacity::check(n, self.engine.isolates()).map(|()| n)
+                }) {
                     Ok(n) => {
                         s.entry = None;
                         let before = self.engine.isolates();
@@ -358,6 +360,10 @@ impl App {
     }
 
     fn resize(&mut self, n: usize) {
+        if let Err(why) = crate::engine::capacity::check(n, self.engine.isolates()) {
+            self.state.message = why;
+            return;
+        }
         // New threads (one per isolate) are spawned one by one through V8's
         // spawner thread, which busy isolate threads would starve.
         let spawns = self.engine.threads() == Threads::PerIsolate && n > self.engine.isolates();

@@ -535,3 +535,30 @@ fn log_file_from_flag_and_env() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("cannot open log file"), "{err}");
 }
+
+/// More isolates than the kernel's memory-mapping limit can hold are a
+/// one-line error before any is made, not a crash inside V8 (10,000 on the
+/// default vm.max_map_count of 65,530 died of SIGSEGV).
+#[test]
+fn isolates_past_the_mapping_limit_are_refused_up_front() {
+    use isolate_play::engine::capacity;
+    // 7.9k fit on the default limit with 1k mappings in use; live ones count.
+    assert_eq!(capacity::fit(0, 65_530, 1000), 7_810);
+    assert_eq!(capacity::fit(100, 65_530, 1000), 7_910);
+    assert_eq!(capacity::fit(0, 1000, 5000), 0);
+    let Some(fit) = capacity::max_isolates(0) else {
+        return; // not Linux: no such limit to test
+    };
+    if fit >= 10_000 {
+        return; // a raised limit: 10,000 would really run
+    }
+    let o = bin(&["run", "samples/concat.js", "-n", "10000"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}\n{err}");
+    assert!(
+        err.contains("10000 isolates do not fit in one process here")
+            && err.contains("vm.max_map_count"),
+        "{err}"
+    );
+    assert!(out.is_empty());
+}

@@ -356,6 +356,7 @@ fn thread(id: usize, busy_ms: u64, slices: u64) -> ThreadSnapshot {
     ThreadSnapshot {
         id,
         busy_ns: busy_ms * 1_000_000,
+        cpu_ns: busy_ms * 1_000_000,
         slices,
         migrations: 0,
         parked: false,
