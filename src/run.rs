@@ -28,6 +28,9 @@ pub struct IsolateResult {
     /// Console of the last invocation.
     pub console: Console,
     pub duration_us: f64,
+    /// CPU time of the last invocation (µs; its thread's CPU clock; None
+    /// when it was not measured).
+    pub cpu_us: Option<f64>,
     pub heap: Heap,
 }
 
@@ -314,6 +317,10 @@ fn isolate_result(
     failures: u64,
     snap: &WorkerSnapshot,
 ) -> IsolateResult {
+    let cpu_us = last
+        .as_ref()
+        .and_then(|i| i.cpu)
+        .map(|c| c.as_secs_f64() * 1e6);
     let (version, result, error, console, duration) = match last {
         Some(inv) => {
             let (r, e) = match inv.outcome {
@@ -334,6 +341,7 @@ fn isolate_result(
         first_error: if failures > 0 { first_error } else { None },
         console,
         duration_us: duration.map_or(0.0, |d| d.as_secs_f64() * 1e6),
+        cpu_us,
         heap: Heap {
             used: snap.heap_used,
             total: snap.heap_total,
@@ -368,12 +376,16 @@ pub fn render_text(r: &RunReport) -> String {
     for i in &r.results {
         let head = format!("isolate {:>3}", i.isolate);
         let stats = format!(
-            "{}, heap {} of {}, external {} of {}",
+            "{}, CPU {}, heap {} of {}, external {} of {}",
             if i.duration_us > 0.0 {
                 fmt_duration(Duration::from_secs_f64(i.duration_us / 1e6))
             } else {
                 "—".into()
             },
+            i.cpu_us
+                .map_or("—".into(), |us| fmt_duration(Duration::from_secs_f64(
+                    us / 1e6
+                ))),
             fmt_bytes(i.heap.used),
             fmt_bytes(i.heap.limit),
             fmt_bytes(i.heap.external),

@@ -55,12 +55,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             let stale = inv.version != s.version;
             lines.push(Line::from(Span::styled(
                 format!(
-                    "#{} · v{}{} · {} · {}",
+                    "#{} · v{}{} · {} · {} · CPU {}",
                     inv.seq,
                     inv.version,
                     if stale { " (older version)" } else { "" },
                     inv.mode,
-                    inv.duration.map_or("untimed".into(), fmt_duration)
+                    inv.duration.map_or("untimed".into(), fmt_duration),
+                    inv.cpu.map_or("—".into(), fmt_duration)
                 ),
                 Style::default().fg(Color::DarkGray),
             )));
