@@ -47,6 +47,26 @@ pub fn spawn<F>(name: String, stack_size: usize, f: F) -> JoinHandle<()>
 where
     F: FnOnce() + Send + 'static,
 {
+    send_job(name, stack_size, f)
+        .recv()
+        .expect("the spawner thread answers every request")
+}
+
+/// Like [`spawn`], without waiting for the thread to exist: the caller
+/// never blocks on the spawner (which a thousand busy isolate threads can
+/// starve for seconds).
+pub fn spawn_detached<F>(name: String, stack_size: usize, f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    drop(send_job(name, stack_size, f));
+}
+
+/// Hands the spawner a thread to start; the answer carries its handle.
+fn send_job<F>(name: String, stack_size: usize, f: F) -> crossbeam_channel::Receiver<JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
     init();
     let spawner = SPAWNER.get().expect("initialized above");
     let (reply_tx, reply_rx) = bounded(1);
@@ -62,31 +82,6 @@ where
         .send((job, reply_tx))
         .expect("the spawner thread lives as long as the process");
     reply_rx
-        .recv()
-        .expect("the spawner thread answers every request")
-}
-
-/// Like [`spawn`], without waiting for the thread to exist: the caller
-/// never blocks on the spawner (which a thousand busy isolate threads can
-/// starve for seconds).
-pub fn spawn_detached<F>(name: String, stack_size: usize, f: F)
-where
-    F: FnOnce() + Send + 'static,
-{
-    init();
-    let spawner = SPAWNER.get().expect("initialized above");
-    let (reply_tx, _) = bounded(1);
-    let job: SpawnJob = Box::new(move || {
-        std::thread::Builder::new()
-            .name(name)
-            .stack_size(stack_size)
-            .spawn(f)
-            .expect("spawn an isolate thread")
-    });
-    spawner
-        .tx
-        .send((job, reply_tx))
-        .expect("the spawner thread lives as long as the process");
 }
 
 /// V8's version string, e.g. "15.2.124.1".

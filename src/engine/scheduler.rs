@@ -300,32 +300,34 @@ pub const EXECUTOR_STACK: usize = 4 << 20;
 
 /// Starts a pool executor on `rx` (the pool's queue).
 pub fn spawn_pool_thread(rx: Receiver<Msg>, sched: Arc<SchedShared>, threads: usize) {
-    let stats = sched.new_thread(sched.generation.load(Relaxed));
-    sched.alive.fetch_add(1, Relaxed);
-    let exec = Exec {
-        rx,
-        sched,
-        pool_threads: threads,
-        stats,
-    };
-    let name = format!("executor-{}", exec.stats.id);
-    platform::spawn_detached(name, EXECUTOR_STACK, move || executor(exec));
+    spawn_executor(rx, sched, threads, None);
 }
 
 /// Starts the dedicated thread of one isolate (the per-isolate model); it
 /// exits when its worker does.
 pub fn spawn_dedicated_thread(rx: Receiver<Msg>, sched: Arc<SchedShared>, isolate: usize) {
+    spawn_executor(rx, sched, 0, Some(isolate));
+}
+
+fn spawn_executor(
+    rx: Receiver<Msg>,
+    sched: Arc<SchedShared>,
+    pool_threads: usize,
+    isolate: Option<usize>,
+) {
     let stats = sched.new_thread(sched.generation.load(Relaxed));
     sched.alive.fetch_add(1, Relaxed);
+    let name = match isolate {
+        Some(i) => format!("isolate-{i}"),
+        None => format!("executor-{}", stats.id),
+    };
     let exec = Exec {
         rx,
         sched,
-        pool_threads: 0,
+        pool_threads,
         stats,
     };
-    platform::spawn_detached(format!("isolate-{isolate}"), EXECUTOR_STACK, move || {
-        executor(exec)
-    });
+    platform::spawn_detached(name, EXECUTOR_STACK, move || executor(exec));
 }
 
 /// The running worker of this thread, for V8's out-of-memory handler.
