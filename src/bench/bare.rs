@@ -280,3 +280,172 @@ pub fn idle<T>(
     }
     (value, start, t.elapsed())
 }
+
+/// A compiled entry kept across slices of a bare pool.
+enum Kept {
+    Script(v8::Global<v8::Script>),
+    Handler(v8::Global<v8::Function>),
+}
+
+/// One isolate of the bare pool, with its context and compiled entry.
+/// Field order is drop order: the handles go before the isolate.
+struct PoolIsolate {
+    id: usize,
+    n: u64,
+    context: v8::Global<v8::Context>,
+    entry: Option<Kept>,
+    isolate: v8::SharedIsolate,
+}
+
+impl PoolIsolate {
+    fn new(id: usize, src: &Source, heap_bytes: usize) -> PoolIsolate {
+        let mut isolate = v8::Isolate::new(params(heap_bytes));
+        isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+        let (context, entry) = {
+            v8::scope!(let hs, &mut isolate);
+            let context = v8::Context::new(hs, Default::default());
+            let scope = &mut v8::ContextScope::new(hs, context);
+            let entry = bare_compile(scope, src).map(|e| match e {
+                Bare::Script(s) => Kept::Script(v8::Global::new(scope, s)),
+                Bare::Handler(f) => Kept::Handler(v8::Global::new(scope, f)),
+            });
+            (v8::Global::new(scope, context), entry)
+        };
+        // SAFETY: the isolate is on the thread that made it, entered by
+        // nothing else, with no Weak handles, slots or callbacks that need
+        // this thread; its Globals move with it and are only opened as
+        // Locals under its Locker (see `slice`).
+        let isolate = match unsafe { isolate.try_into_shared() } {
+            Ok(s) => s,
+            Err(e) => panic!("a fresh isolate could not be shared: {e:?}"),
+        };
+        PoolIsolate {
+            id,
+            n: 0,
+            context,
+            entry,
+            isolate,
+        }
+    }
+
+    /// Locks the isolate to this thread and calls it until `deadline`
+    /// (engine clock); returns the calls made. The clock is read every
+    /// 64 calls.
+    fn slice(&mut self, deadline: u64, payload: &str, count: &AtomicU64, total: &mut u64) {
+        let Some(entry) = &self.entry else {
+            return;
+        };
+        let mut locker = self.isolate.lock();
+        v8::scope!(let hs, &mut *locker);
+        let context = v8::Local::new(hs, &self.context);
+        let scope = &mut v8::ContextScope::new(hs, context);
+        let entry = match entry {
+            Kept::Script(s) => Bare::Script(v8::Local::new(scope, s)),
+            Kept::Handler(f) => Bare::Handler(v8::Local::new(scope, f)),
+        };
+        loop {
+            for _ in 0..64 {
+                self.n += 1;
+                v8::scope!(let s, scope);
+                bare_call(s, &entry, self.id, self.n, payload);
+            }
+            *total += 64;
+            count.store(*total, Relaxed);
+            if crate::engine::limits::now_ns() >= deadline {
+                return;
+            }
+        }
+    }
+}
+
+/// The bare loop on a pool, warm mode only: `threads` threads take
+/// isolates off one FIFO queue, lock each (`v8::Locker`) for a time slice
+/// as long as the engine's pool gives ([`slice_ns`]) and put it back at
+/// the end. No engine around it: no watchdog, mailbox, counters per call,
+/// timing or reports. Against the bare thread per isolate it shows what
+/// the pool model itself costs (locks, migration, caches cold after each
+/// switch); against the engine's pool, what the engine adds.
+///
+/// [`slice_ns`]: crate::engine::scheduler::slice_ns
+pub fn run_pool(
+    source: &Source,
+    isolates: usize,
+    threads: usize,
+    heap_bytes: usize,
+    payload: &str,
+    warmup: Duration,
+    duration: Duration,
+) -> SideRun {
+    let t_start = Instant::now();
+    let threads = threads.max(1);
+    let (go, go_rx) = crossbeam_channel::bounded::<()>(0);
+    let flags = Arc::new(Flags {
+        ready: AtomicUsize::new(0),
+        go: go_rx,
+        stop: AtomicBool::new(false),
+    });
+    let (queue, queue_rx) = crossbeam_channel::unbounded::<Box<PoolIsolate>>();
+    let counts: Vec<Arc<Count>> = (0..threads).map(|_| Arc::default()).collect();
+    let handles: Vec<_> = counts
+        .iter()
+        .enumerate()
+        .map(|(k, count)| {
+            let (flags, count) = (flags.clone(), count.clone());
+            let (queue, rx) = (queue.clone(), queue_rx.clone());
+            let (src, payload) = (source.clone(), payload.to_string());
+            platform::spawn(format!("bare-pool-{k}"), STACK, move || {
+                // Each thread makes its share of the isolates.
+                for id in (k..isolates).step_by(threads) {
+                    let _ = queue.send(Box::new(PoolIsolate::new(id, &src, heap_bytes)));
+                    flags.ready.fetch_add(1, Relaxed);
+                }
+                let _ = flags.go.recv();
+                let mut total = 0u64;
+                while !flags.stop.load(Relaxed) {
+                    let Ok(mut iso) = rx.recv_timeout(Duration::from_millis(10)) else {
+                        continue;
+                    };
+                    let slice = crate::engine::scheduler::slice_ns(threads, rx.len());
+                    let deadline = crate::engine::limits::now_ns() + slice;
+                    iso.slice(deadline, &payload, &count.0, &mut total);
+                    let _ = queue.send(iso);
+                }
+                // Isolates are disposed on the pool's threads (made after
+                // V8's initialisation), never on the caller's.
+                while let Ok(iso) = rx.try_recv() {
+                    drop(iso);
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while flags.ready.load(Relaxed) < isolates && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let start = t_start.elapsed();
+    drop(go);
+    std::thread::sleep(warmup);
+    let sum = || counts.iter().map(|c| c.0.load(Relaxed)).sum::<u64>();
+    let n0 = sum();
+    let cpu0 = process_cpu_ns();
+    let t0 = Instant::now();
+    std::thread::sleep(duration);
+    let n1 = sum();
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu = process_cpu_ns().saturating_sub(cpu0);
+    let t_stop = Instant::now();
+    flags.stop.store(true, Relaxed);
+    drop(queue);
+    for h in handles {
+        let _ = h.join();
+    }
+    SideRun {
+        calls: n1 - n0,
+        secs,
+        cpu_ns: cpu,
+        start,
+        stop: t_stop.elapsed(),
+        latency: None,
+        sched: None,
+    }
+}

@@ -19,6 +19,8 @@ pub enum Side {
     Engine(Threads),
     /// The bare v8 loop, a thread per isolate.
     Bare,
+    /// The bare v8 loop on a pool of this many threads (warm mode only).
+    BarePool(usize),
 }
 
 impl Side {
@@ -28,13 +30,14 @@ impl Side {
             Side::Engine(Threads::Pool(_)) => "pool",
             Side::Engine(Threads::PerIsolate) => "per-isolate",
             Side::Bare => "bare",
+            Side::BarePool(_) => "bare pool",
         }
     }
 
     /// OS threads that run isolates, with `isolates` isolates.
     pub fn threads(self, isolates: usize) -> usize {
         match self {
-            Side::Engine(Threads::Pool(t)) => t,
+            Side::Engine(Threads::Pool(t)) | Side::BarePool(t) => t,
             _ => isolates,
         }
     }
@@ -171,6 +174,15 @@ pub fn side(
             warmup,
             duration,
         ),
+        Side::BarePool(threads) => bare::run_pool(
+            source,
+            config.isolates,
+            threads,
+            config.limits.heap_bytes,
+            &config.payload,
+            warmup,
+            duration,
+        ),
     }
 }
 
@@ -192,6 +204,8 @@ pub struct Totals {
     pub secs: f64,
     pub cpu_ns: u64,
     pub round_rates: Vec<f64>,
+    /// Each round's calls per second of process CPU time.
+    pub round_cpu_rates: Vec<f64>,
     pub starts: Vec<Duration>,
     pub stops: Vec<Duration>,
     pub latency: Option<Histogram<u64>>,
@@ -208,6 +222,8 @@ impl Totals {
         self.secs += r.secs;
         self.cpu_ns += r.cpu_ns;
         self.round_rates.push(rate(r.calls, r.secs));
+        self.round_cpu_rates
+            .push(rate(r.calls, r.cpu_ns as f64 / 1e9));
         self.starts.push(r.start);
         self.stops.push(r.stop);
         if let Some(h) = r.latency {
@@ -245,6 +261,7 @@ pub fn rounds(
             secs: 0.0,
             cpu_ns: 0,
             round_rates: Vec::new(),
+            round_cpu_rates: Vec::new(),
             starts: Vec::new(),
             stops: Vec::new(),
             latency: None,
@@ -266,7 +283,7 @@ pub fn rounds(
 #[derive(Clone, Debug, Serialize)]
 pub struct Row {
     pub isolates: usize,
-    /// "pool", "per-isolate" or "bare" (a thread per isolate).
+    /// "pool", "per-isolate", "bare pool" or "bare" (a thread per isolate).
     pub model: &'static str,
     /// OS threads running isolates.
     pub threads: usize,
@@ -275,6 +292,9 @@ pub struct Row {
     pub ratio: f64,
     /// Each round's this side / bare.
     pub round_ratios: Vec<f64>,
+    /// The engine against the bare loop with the same thread model (pool /
+    /// bare pool, per-isolate / bare): what the engine itself costs.
+    pub twin_ratio: Option<f64>,
     /// Engine call latency (timed calls).
     pub latency: Option<Percentiles>,
     /// Pool: how long ready isolates waited for a thread, per slice.
@@ -290,6 +310,10 @@ pub struct Row {
     /// Invocations per second of the process's CPU time: what a core
     /// buys, whatever share of the machine the neighbours left.
     pub per_cpu_s: f64,
+    /// `per_cpu_s` / bare's, over all rounds and per round: the ratio
+    /// with the CPU each side got taken out (1 for bare itself).
+    pub cpu_ratio: f64,
+    pub round_cpu_ratios: Vec<f64>,
     /// Slowest round's start (every isolate made) and stop, seconds.
     pub start_s: f64,
     pub stop_s: f64,
@@ -300,16 +324,24 @@ pub struct Row {
 impl Row {
     pub fn of(t: &Totals, bare: Option<&Totals>) -> Row {
         let per_s = t.per_s();
-        let (ratio, round_ratios) = match bare {
+        let per_cpu_s = rate(t.calls, t.cpu_ns as f64 / 1e9);
+        let divide = |x: &[f64], y: &[f64]| -> Vec<f64> {
+            x.iter()
+                .zip(y)
+                .map(|(x, y)| x / y.max(f64::MIN_POSITIVE))
+                .collect()
+        };
+        let (ratio, round_ratios, cpu_ratio, round_cpu_ratios) = match bare {
             Some(b) => (
                 per_s / b.per_s().max(f64::MIN_POSITIVE),
-                t.round_rates
-                    .iter()
-                    .zip(&b.round_rates)
-                    .map(|(x, y)| x / y.max(f64::MIN_POSITIVE))
-                    .collect(),
+                divide(&t.round_rates, &b.round_rates),
+                per_cpu_s / rate(b.calls, b.cpu_ns as f64 / 1e9).max(f64::MIN_POSITIVE),
+                divide(&t.round_cpu_rates, &b.round_cpu_rates),
             ),
-            None => (1.0, vec![1.0; t.round_rates.len()]),
+            None => {
+                let ones = vec![1.0; t.round_rates.len()];
+                (1.0, ones.clone(), 1.0, ones)
+            }
         };
         let secs = t.secs.max(f64::MIN_POSITIVE);
         let sched = t.sched.as_ref();
@@ -321,13 +353,16 @@ impl Row {
             per_s,
             ratio,
             round_ratios,
+            twin_ratio: None,
             latency: t.latency.as_ref().map(Percentiles::of),
             queue_wait: sched.map(|s| Percentiles::of(&s.queue_wait)),
             switches_per_s: sched.map(|s| s.slices as f64 / secs),
             migrated: sched.map(|s| s.migrations as f64 / (s.slices.max(1)) as f64),
             threads_busy: sched.map(|s| s.busy_ns as f64 / 1e9 / (secs * s.threads.max(1) as f64)),
             cpu_cores: t.cpu_ns as f64 / 1e9 / secs,
-            per_cpu_s: rate(t.calls, t.cpu_ns as f64 / 1e9),
+            per_cpu_s,
+            cpu_ratio,
+            round_cpu_ratios,
             start_s: slowest(&t.starts),
             stop_s: slowest(&t.stops),
             vs_smallest: None,
@@ -337,6 +372,11 @@ impl Row {
     /// "0.93 (0.88–0.97)": over all rounds (lowest–highest round).
     pub fn ratio_text(&self) -> String {
         ratio_text(self.ratio, &self.round_ratios)
+    }
+
+    /// The same for the ratio per CPU-second.
+    pub fn cpu_ratio_text(&self) -> String {
+        ratio_text(self.cpu_ratio, &self.round_cpu_ratios)
     }
 }
 

@@ -93,7 +93,13 @@ pub struct Memory {
 /// once each, and stop.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Density {
+    /// Isolates measured, and asked for: fewer when the kernel's mapping
+    /// limit cannot hold them all (`capped` says why).
     pub isolates: usize,
+    #[serde(default)]
+    pub asked: usize,
+    #[serde(default)]
+    pub capped: Option<String>,
     pub threads: usize,
     /// `Engine::new` to every isolate made (`wait_ready`), s.
     pub start_s: f64,
@@ -125,7 +131,8 @@ pub struct Density {
     pub heap_used_per_isolate: u64,
     /// Memory mappings of the process (lines of /proc/self/maps) before
     /// the engine and after the run: Linux allows `vm.max_map_count` (65,530
-    /// by default) per process, and every isolate's heap takes several.
+    /// by default) per process, and every isolate takes several (see
+    /// `engine::capacity`).
     pub maps_before: usize,
     pub maps_after_run: usize,
 }
@@ -142,7 +149,7 @@ fn trim_malloc() {
 
 /// Memory mappings of this process now (0 where unknown).
 fn maps() -> usize {
-    std::fs::read_to_string("/proc/self/maps").map_or(0, |m| m.lines().count())
+    crate::engine::capacity::map_count().unwrap_or(0)
 }
 
 fn settle() {
@@ -222,6 +229,12 @@ fn density_probe(
         ..Default::default()
     });
     engine.set_source(source);
+    if engine.isolates() < isolates {
+        anyhow::bail!(
+            "the engine made only {} of {isolates} isolates (see engine::capacity)",
+            engine.isolates()
+        );
+    }
     if !engine.wait_ready(Duration::from_secs(600)) {
         anyhow::bail!("{isolates} isolates were not all started after 600 s");
     }
@@ -261,6 +274,8 @@ fn density_probe(
     let n = isolates as u64;
     Ok(Density {
         isolates,
+        asked: isolates,
+        capped: None,
         threads,
         start_s: start.as_secs_f64(),
         run_s: run.as_secs_f64(),
@@ -354,32 +369,6 @@ pub fn memory(isolates: usize, threads: Threads, heap_bytes: usize) -> anyhow::R
     })
 }
 
-/// Memory mappings an isolate takes, measured (7.1 at N = 1000: three
-/// 256 KiB heap pages, two 64 KiB regions, a reserved code range and its
-/// committed part), rounded up.
-pub const MAPS_PER_ISOLATE: usize = 8;
-
-/// `vm.max_map_count`: mappings Linux allows one process (None where
-/// unknown).
-pub fn max_map_count() -> Option<usize> {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-}
-
-/// Why `isolates` may not fit in one process here, if they may not.
-pub fn map_count_warning(isolates: usize) -> Option<String> {
-    let max = max_map_count()?;
-    (isolates * MAPS_PER_ISOLATE + 1000 > max).then(|| {
-        format!(
-            "vm.max_map_count is {max}: every isolate takes ~7 memory mappings, so about {} isolates fit in one \
-             process; past that V8 cannot map memory and the process dies (raise it with \
-             `sysctl -w vm.max_map_count=262144`)",
-            max.saturating_sub(1000) / 7
-        )
-    })
-}
-
 /// The density probe, in a child process.
 pub fn density(
     isolates: usize,
@@ -392,9 +381,5 @@ pub fn density(
         threads,
         heap_bytes,
         file,
-    })
-    .map_err(|e| match map_count_warning(isolates) {
-        Some(w) => e.context(w),
-        None => e,
     })
 }

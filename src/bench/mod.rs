@@ -49,6 +49,11 @@ pub struct Throughput {
     /// Each round's engine / baseline: their spread is the noise of the
     /// machine, which a single number would hide.
     pub round_ratios: Vec<f64>,
+    /// The same per second of the process's CPU time (each side's calls
+    /// over the CPU it used): the ratio without the share of the machine
+    /// each side happened to get.
+    pub cpu_ratio: f64,
+    pub round_cpu_ratios: Vec<f64>,
     /// Engine latency over the measured windows.
     pub latency: Percentiles,
     /// Everything measured on each side.
@@ -79,6 +84,8 @@ pub fn throughput(source: &Source, config: &EngineConfig, plan: Plan) -> Through
         baseline_per_s: baseline.per_s,
         ratio: engine.ratio,
         round_ratios: engine.round_ratios.clone(),
+        cpu_ratio: engine.cpu_ratio,
+        round_cpu_ratios: engine.round_cpu_ratios.clone(),
         latency: engine.latency.unwrap_or_default(),
         engine,
         baseline,
@@ -103,11 +110,12 @@ pub fn compare(
     plan: Plan,
     verbose: bool,
 ) -> Vec<Comparison> {
-    let sides = [
-        Side::Engine(pool_of(config.threads)),
-        Side::Engine(Threads::PerIsolate),
-        Side::Bare,
-    ];
+    let pool = pool_of(config.threads);
+    let mut sides = vec![Side::Engine(pool), Side::Engine(Threads::PerIsolate)];
+    if config.mode == Mode::Warm {
+        sides.push(Side::BarePool(pool.pool_threads()));
+    }
+    sides.push(Side::Bare);
     let mut out: Vec<Comparison> = Vec::new();
     for &n in sizes {
         let c = EngineConfig {
@@ -125,10 +133,24 @@ pub fn compare(
                 );
             }
         });
-        let bare = &t[2];
+        let bare = t
+            .iter()
+            .find(|s| s.side == Side::Bare)
+            .expect("a bare side");
+        let twin = |side: Side| match side {
+            Side::Engine(Threads::Pool(_)) => {
+                t.iter().find(|s| matches!(s.side, Side::BarePool(_)))
+            }
+            Side::Engine(Threads::PerIsolate) => Some(bare),
+            _ => None,
+        };
         let mut rows: Vec<Row> = t
             .iter()
-            .map(|s| Row::of(s, (s.side != Side::Bare).then_some(bare)))
+            .map(|s| {
+                let mut row = Row::of(s, (s.side != Side::Bare).then_some(bare));
+                row.twin_ratio = twin(s.side).map(|b| row.per_s / b.per_s().max(f64::MIN_POSITIVE));
+                row
+            })
             .collect();
         if let Some(first) = out.first() {
             for (row, base) in rows.iter_mut().zip(&first.rows) {
@@ -149,6 +171,20 @@ fn pool_of(threads: Threads) -> Threads {
     match threads {
         Threads::Pool(t) => Threads::Pool(t),
         Threads::PerIsolate => Threads::cores(),
+    }
+}
+
+trait PoolThreads {
+    fn pool_threads(self) -> usize;
+}
+
+impl PoolThreads for Threads {
+    /// A pool's threads (a per-isolate model has none: cores).
+    fn pool_threads(self) -> usize {
+        match self {
+            Threads::Pool(t) => t,
+            Threads::PerIsolate => cores(),
+        }
     }
 }
 
@@ -277,6 +313,9 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
     }
     if args.threads_compare {
         let sizes = compare_sizes(&args.sizes);
+        for &n in &sizes {
+            crate::engine::capacity::check(n, 0).map_err(anyhow::Error::msg)?;
+        }
         let c = compare(&source, &config, &sizes, plan, !args.json);
         if args.json {
             json.insert("threads_compare".into(), serde_json::to_value(&c)?);
@@ -286,19 +325,27 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
     }
     if let Some(n) = args.density {
         let n = n as usize;
-        let pool = match pool_of(config.threads) {
-            Threads::Pool(t) => t,
-            Threads::PerIsolate => cores(),
-        };
+        let pool = config.threads.pool_threads();
         let heap = config.limits.heap_bytes;
         if !args.json {
             eprintln!("  density: {n} isolates in a pool of {pool} thread(s)…");
         }
-        if let Some(w) = memory::map_count_warning(n) {
-            eprintln!("isolate-play: warning: {w}");
-        }
-        let d = memory::density(n, pool, heap, args.file.clone())?;
-        let at = n.min(IDLE_AT);
+        // Past what the kernel lets one process map, measure the most that
+        // fit, and say so.
+        let fit = crate::engine::capacity::max_isolates(0).unwrap_or(usize::MAX);
+        let capped = (n > fit).then(|| {
+            let why = crate::engine::capacity::check(n, 0)
+                .err()
+                .unwrap_or_default();
+            if !args.json {
+                eprintln!("isolate-play: {why}; measuring {fit}");
+            }
+            why
+        });
+        let mut d = memory::density(n.min(fit), pool, heap, args.file.clone())?;
+        d.asked = n;
+        d.capped = capped;
+        let at = n.min(IDLE_AT).min(fit);
         let mut idle = Vec::new();
         for holder in [Holder::Pool(pool), Holder::PerIsolate, Holder::Bare] {
             if !args.json {
@@ -377,6 +424,15 @@ fn print_single(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    println!(
+        "  per CPU   {:>10}  (engine / baseline in calls per CPU-second; per round {})",
+        format!("{:.2}", t.cpu_ratio),
+        t.round_cpu_ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 fn sweep(
@@ -396,10 +452,11 @@ fn sweep(
             let t = throughput(source, &c, plan);
             if !args.json {
                 eprintln!(
-                    "  {mode:<7} N={n}: engine {} baseline {} ratio {}",
+                    "  {mode:<7} N={n}: engine {} baseline {} ratio {}, per CPU-s {}",
                     fmt_rate(t.engine_per_s),
                     fmt_rate(t.baseline_per_s),
-                    t.ratio_text()
+                    t.ratio_text(),
+                    t.engine.cpu_ratio_text()
                 );
             }
             rows.push(t);
@@ -428,7 +485,7 @@ fn print_sweep(
     mem: &[Memory],
 ) {
     println!(
-        "Script: `{}`, engine on a {}, bare v8 on a thread per isolate; {:.1} s measured per side per cell, in {} alternating rounds, each after {} ms warm-up. Ratio: all rounds (lowest–highest round).\n",
+        "Script: `{}`, engine on a {}, bare v8 on a thread per isolate; {:.1} s measured per side per cell, in {} alternating rounds, each after {} ms warm-up. Ratio: all rounds (lowest–highest round); per CPU-s: each side's calls per second of the process's CPU time.\n",
         source.name,
         threads_text(config.threads),
         args.duration,
@@ -436,17 +493,18 @@ fn print_sweep(
         (args.warmup * 1e3).round()
     );
     println!(
-        "| mode | isolates | engine runs/s | bare v8 runs/s | ratio (rounds) | engine p50 | engine p99 |"
+        "| mode | isolates | engine runs/s | bare v8 runs/s | ratio (rounds) | ratio per CPU-s (rounds) | engine p50 | engine p99 |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for t in rows {
         println!(
-            "| {} | {} | {:.0} | {:.0} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} |",
             t.mode,
             t.isolates,
             t.engine_per_s,
             t.baseline_per_s,
             t.ratio_text(),
+            t.engine.cpu_ratio_text(),
             fmt_duration(t.latency.p50),
             fmt_duration(t.latency.p99)
         );
@@ -471,11 +529,12 @@ fn print_sweep(
 fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[Comparison]) {
     let smallest = c.first().map_or(0, |c| c.isolates);
     println!(
-        "Thread models, `{}`, {} mode: {:.1} s measured per model per N, in {} rounds rotating pool → per-isolate → bare, each after {} ms warm-up. \
-         bare: the bare v8 loop on a thread per isolate (N threads, each its own isolate in a tight loop). \
-         Ratio: to bare over all rounds (lowest–highest round); × N={smallest}: this model's rate / its rate at N = {smallest}; \
+        "Thread models, `{}`, {} mode: {:.1} s measured per model per N, in {} rounds rotating the models, each after {} ms warm-up. \
+         bare: the bare v8 loop on a thread per isolate (N threads, each its own isolate in a tight loop); \
+         bare pool (warm mode only): the bare loop on the pool's threads, taking isolates off one queue and locking each for a slice as long as the engine's. \
+         Ratio: to bare over all rounds (lowest–highest round); engine / bare twin: pool / bare pool, per-isolate / bare; × N={smallest}: this model's rate / its rate at N = {smallest}; \
          start: new engine to every isolate made, stop: drop under load (slowest round); \
-         CPU: the process's CPU time in the window, in cores; calls/CPU-s: calls per second of that CPU time (what a core buys, whatever the neighbours left).\n",
+         CPU: the process's CPU time in the window, in cores; calls/CPU-s: calls per second of that CPU time (what a core buys, whatever the neighbours left) and, in brackets, its ratio to bare.\n",
         source.name,
         config.mode,
         args.duration,
@@ -483,13 +542,13 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
         (args.warmup * 1e3).round()
     );
     println!(
-        "| isolates | model | threads | calls/s | ratio to bare (rounds) | × N={smallest} | call p99 | queue wait p99 | switches/s (migrated) | threads busy | CPU | calls/CPU-s | start | stop |"
+        "| isolates | model | threads | calls/s | ratio to bare (rounds) | engine / bare twin | × N={smallest} | call p99 | queue wait p99 | switches/s (migrated) | threads busy | CPU | calls/CPU-s | start | stop |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for cmp in c {
         for r in &cmp.rows {
             println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} |",
                 r.isolates,
                 r.model,
                 r.threads,
@@ -499,6 +558,7 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
                 } else {
                     r.ratio_text()
                 },
+                opt(r.twin_ratio, |x| format!("{x:.2}")),
                 opt(r.vs_smallest, |x| format!("{x:.2}")),
                 opt(r.latency, |l| fmt_duration(l.p99)),
                 opt(r.queue_wait, |w| fmt_duration(w.p99)),
@@ -508,7 +568,15 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
                 },
                 opt(r.threads_busy, pct),
                 r.cpu_cores,
-                fmt_rate(r.per_cpu_s).trim_end_matches("/s"),
+                if r.model == "bare" {
+                    fmt_rate(r.per_cpu_s).trim_end_matches("/s").to_string()
+                } else {
+                    format!(
+                        "{} ({:.2})",
+                        fmt_rate(r.per_cpu_s).trim_end_matches("/s"),
+                        r.cpu_ratio
+                    )
+                },
                 secs(r.start_s),
                 secs(r.stop_s),
             );
@@ -546,6 +614,9 @@ fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
     );
     if let Some(e) = &d.first_error {
         println!("\nfirst failure: {e}");
+    }
+    if let Some(why) = &d.capped {
+        println!("\n{} isolates were asked for: {why}.", d.asked);
     }
     println!(
         "\nIdle isolates (each with a context, nothing run), each thread model in a fresh process:\n"
