@@ -109,6 +109,14 @@ fn parse_size(s: &str) -> Result<usize, String> {
     Ok(n)
 }
 
+/// A slice length in ms for `--bare-slice-ms`: 0.01 to 10,000.
+fn parse_slice_ms(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(ms) if (0.01..=10_000.0).contains(&ms) => Ok(ms),
+        _ => Err(format!("{s:?} is not a number of ms from 0.01 to 10000")),
+    }
+}
+
 fn parse_json(s: &str) -> Result<String, String> {
     config::check_payload(s).map(|()| s.to_string())
 }
@@ -183,6 +191,9 @@ pub struct BenchArgs {
     /// Isolate counts for --threads-compare, comma-separated; 0 or "cores" is the machine's cores [default: cores,2,100,500]
     #[arg(long, value_name = "N,…", value_delimiter = ',', value_parser = parse_size)]
     pub sizes: Vec<usize>,
+    /// Slice of the bare pool in --threads-compare, in ms, to see what the slice length costs [default: the engine's]
+    #[arg(long, value_name = "MS", value_parser = parse_slice_ms)]
+    pub bare_slice_ms: Option<f64>,
     /// Density probe: N isolates in a pool start, run FILE once each and stop (in a child process); then idle memory per isolate at min(N, 1000) for pool, per-isolate and bare [default N: 10000]
     #[arg(long, value_name = "N", require_equals = true, num_args = 0..=1, default_missing_value = "10000", value_parser = |s: &str| in_range::<u32>(ISOLATES, s))]
     pub density: Option<u32>,

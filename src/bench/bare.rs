@@ -39,16 +39,22 @@ struct Flags {
     stop: AtomicBool,
 }
 
-/// The bare loop on `isolates` threads: start (every isolate made), `warmup`,
-/// `duration` measured, stop (every thread joined).
+/// Load before the measured window, and the window.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+/// The bare loop on `isolates` threads: start (every isolate made), warm-up,
+/// the measured window, stop (every thread joined).
 pub fn run(
     source: &Source,
     isolates: usize,
     mode: Mode,
     heap_bytes: usize,
     payload: &str,
-    warmup: Duration,
-    duration: Duration,
+    Window { warmup, duration }: Window,
 ) -> SideRun {
     let t_start = Instant::now();
     let (go, go_rx) = crossbeam_channel::bounded::<()>(0);
@@ -360,7 +366,8 @@ impl PoolIsolate {
 
 /// The bare loop on a pool, warm mode only: `threads` threads take
 /// isolates off one FIFO queue, lock each (`v8::Locker`) for a time slice
-/// as long as the engine's pool gives ([`slice_ns`]) and put it back at
+/// as long as the engine's pool gives ([`slice_ns`], or `slice_ns` if set)
+/// and put it back at
 /// the end. No engine around it: no watchdog, mailbox, counters per call,
 /// timing or reports. Against the bare thread per isolate it shows what
 /// the pool model itself costs (locks, migration, caches cold after each
@@ -371,10 +378,10 @@ pub fn run_pool(
     source: &Source,
     isolates: usize,
     threads: usize,
+    slice_ns: Option<u64>,
     heap_bytes: usize,
     payload: &str,
-    warmup: Duration,
-    duration: Duration,
+    Window { warmup, duration }: Window,
 ) -> SideRun {
     let t_start = Instant::now();
     let threads = threads.max(1);
@@ -405,7 +412,8 @@ pub fn run_pool(
                     let Ok(mut iso) = rx.recv_timeout(Duration::from_millis(10)) else {
                         continue;
                     };
-                    let slice = crate::engine::scheduler::slice_ns(threads, rx.len());
+                    let slice = slice_ns
+                        .unwrap_or_else(|| crate::engine::scheduler::slice_ns(threads, rx.len()));
                     let deadline = crate::engine::limits::now_ns() + slice;
                     iso.slice(deadline, &payload, &count.0, &mut total);
                     let _ = queue.send(iso);

@@ -19,8 +19,9 @@ pub enum Side {
     Engine(Threads),
     /// The bare v8 loop, a thread per isolate.
     Bare,
-    /// The bare v8 loop on a pool of this many threads (warm mode only).
-    BarePool(usize),
+    /// The bare v8 loop on a pool of this many threads (warm mode only),
+    /// with slices as long as the engine's, or this long (ns).
+    BarePool(usize, Option<u64>),
 }
 
 impl Side {
@@ -30,14 +31,14 @@ impl Side {
             Side::Engine(Threads::Pool(_)) => "pool",
             Side::Engine(Threads::PerIsolate) => "per-isolate",
             Side::Bare => "bare",
-            Side::BarePool(_) => "bare pool",
+            Side::BarePool(..) => "bare pool",
         }
     }
 
     /// OS threads that run isolates, with `isolates` isolates.
     pub fn threads(self, isolates: usize) -> usize {
         match self {
-            Side::Engine(Threads::Pool(t)) | Side::BarePool(t) => t,
+            Side::Engine(Threads::Pool(t)) | Side::BarePool(t, _) => t,
             _ => isolates,
         }
     }
@@ -171,17 +172,16 @@ pub fn side(
             config.mode,
             config.limits.heap_bytes,
             &config.payload,
-            warmup,
-            duration,
+            bare::Window { warmup, duration },
         ),
-        Side::BarePool(threads) => bare::run_pool(
+        Side::BarePool(threads, slice) => bare::run_pool(
             source,
             config.isolates,
             threads,
+            slice,
             config.limits.heap_bytes,
             &config.payload,
-            warmup,
-            duration,
+            bare::Window { warmup, duration },
         ),
     }
 }

@@ -108,12 +108,13 @@ pub fn compare(
     config: &EngineConfig,
     sizes: &[usize],
     plan: Plan,
+    bare_slice: Option<u64>,
     verbose: bool,
 ) -> Vec<Comparison> {
     let pool = pool_of(config.threads);
     let mut sides = vec![Side::Engine(pool), Side::Engine(Threads::PerIsolate)];
     if config.mode == Mode::Warm {
-        sides.push(Side::BarePool(pool.pool_threads()));
+        sides.push(Side::BarePool(pool.pool_threads(), bare_slice));
     }
     sides.push(Side::Bare);
     let mut out: Vec<Comparison> = Vec::new();
@@ -139,7 +140,7 @@ pub fn compare(
             .expect("a bare side");
         let twin = |side: Side| match side {
             Side::Engine(Threads::Pool(_)) => {
-                t.iter().find(|s| matches!(s.side, Side::BarePool(_)))
+                t.iter().find(|s| matches!(s.side, Side::BarePool(..)))
             }
             Side::Engine(Threads::PerIsolate) => Some(bare),
             _ => None,
@@ -316,7 +317,8 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
         for &n in &sizes {
             crate::engine::capacity::check(n, 0).map_err(anyhow::Error::msg)?;
         }
-        let c = compare(&source, &config, &sizes, plan, !args.json);
+        let bare_slice = args.bare_slice_ms.map(|ms| (ms * 1e6) as u64);
+        let c = compare(&source, &config, &sizes, plan, bare_slice, !args.json);
         if args.json {
             json.insert("threads_compare".into(), serde_json::to_value(&c)?);
         } else {
@@ -330,22 +332,11 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
         if !args.json {
             eprintln!("  density: {n} isolates in a pool of {pool} thread(s)…");
         }
-        // Past what the kernel lets one process map, measure the most that
-        // fit, and say so.
-        let fit = crate::engine::capacity::max_isolates(0).unwrap_or(usize::MAX);
-        let capped = (n > fit).then(|| {
-            let why = crate::engine::capacity::check(n, 0)
-                .err()
-                .unwrap_or_default();
-            if !args.json {
-                eprintln!("isolate-play: {why}; measuring {fit}");
-            }
-            why
-        });
-        let mut d = memory::density(n.min(fit), pool, heap, args.file.clone())?;
-        d.asked = n;
-        d.capped = capped;
-        let at = n.min(IDLE_AT).min(fit);
+        let d = memory::density(n, pool, heap, args.file.clone())?;
+        if let (Some(why), false) = (&d.capped, args.json) {
+            eprintln!("isolate-play: {why}; measured {}", d.isolates);
+        }
+        let at = d.isolates.min(IDLE_AT);
         let mut idle = Vec::new();
         for holder in [Holder::Pool(pool), Holder::PerIsolate, Holder::Bare] {
             if !args.json {
@@ -531,7 +522,7 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
     println!(
         "Thread models, `{}`, {} mode: {:.1} s measured per model per N, in {} rounds rotating the models, each after {} ms warm-up. \
          bare: the bare v8 loop on a thread per isolate (N threads, each its own isolate in a tight loop); \
-         bare pool (warm mode only): the bare loop on the pool's threads, taking isolates off one queue and locking each for a slice as long as the engine's. \
+         bare pool (warm mode only): the bare loop on the pool's threads, taking isolates off one queue and locking each for {}. \
          Ratio: to bare over all rounds (lowest–highest round); engine / bare twin: pool / bare pool, per-isolate / bare; × N={smallest}: this model's rate / its rate at N = {smallest}; \
          start: new engine to every isolate made, stop: drop under load (slowest round); \
          CPU: the process's CPU time in the window, in cores; calls/CPU-s: calls per second of that CPU time (what a core buys, whatever the neighbours left) and, in brackets, its ratio to bare.\n",
@@ -539,7 +530,11 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
         config.mode,
         args.duration,
         args.rounds,
-        (args.warmup * 1e3).round()
+        (args.warmup * 1e3).round(),
+        match args.bare_slice_ms {
+            Some(ms) => format!("{ms} ms slices (--bare-slice-ms)"),
+            None => "a slice as long as the engine's".into(),
+        }
     );
     println!(
         "| isolates | model | threads | calls/s | ratio to bare (rounds) | engine / bare twin | × N={smallest} | call p99 | queue wait p99 | switches/s (migrated) | threads busy | CPU | calls/CPU-s | start | stop |"

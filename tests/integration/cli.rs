@@ -193,7 +193,11 @@ fn bench_json_runs_engine_and_baseline_in_rounds() {
     assert!(e > 0.0 && b > 0.0, "{t}");
     assert!((t["ratio"].as_f64().unwrap() - e / b).abs() < 1e-9, "{t}");
     assert_eq!(t["round_ratios"].as_array().unwrap().len(), 2, "{t}");
+    assert_eq!(t["round_cpu_ratios"].as_array().unwrap().len(), 2, "{t}");
+    assert!(t["cpu_ratio"].as_f64().unwrap() > 0.0, "{t}");
     assert!(t["latency"]["count"].as_u64().unwrap() > 0, "{t}");
+    assert_eq!(t["baseline"]["model"], "bare", "{t}");
+    assert_eq!(t["baseline"]["threads"], 2, "a thread per isolate: {t}");
 }
 
 /// The thread-model comparison's shape, not its speed: at each N asked
@@ -235,13 +239,17 @@ fn bench_threads_compare_runs_every_model() {
         let n = cmp["isolates"].as_u64().unwrap();
         let rows = cmp["rows"].as_array().unwrap();
         let models: Vec<_> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
-        assert_eq!(models, ["pool", "per-isolate", "bare"], "{cmp}");
+        assert_eq!(
+            models,
+            ["pool", "per-isolate", "bare pool", "bare"],
+            "{cmp}"
+        );
         let threads: Vec<_> = rows
             .iter()
             .map(|r| r["threads"].as_u64().unwrap())
             .collect();
-        assert_eq!(threads, [2, n, n], "{cmp}");
-        let bare = rows[2]["per_s"].as_f64().unwrap();
+        assert_eq!(threads, [2, n, 2, n], "{cmp}");
+        let bare = rows[3]["per_s"].as_f64().unwrap();
         for r in rows {
             let per_s = r["per_s"].as_f64().unwrap();
             assert!(per_s > 0.0, "{r}");
@@ -252,7 +260,15 @@ fn bench_threads_compare_runs_every_model() {
             assert_eq!(r["round_ratios"].as_array().unwrap().len(), 2, "{r}");
             assert!(r["start_s"].as_f64().unwrap() > 0.0, "{r}");
             assert!(r["vs_smallest"].as_f64().unwrap() > 0.0, "{r}");
+            assert!(r["per_cpu_s"].as_f64().unwrap() > 0.0, "{r}");
         }
+        // The engine against the bare loop with its own thread model.
+        let twin = |i: usize, j: usize| {
+            rows[i]["per_s"].as_f64().unwrap() / rows[j]["per_s"].as_f64().unwrap()
+        };
+        assert!((rows[0]["twin_ratio"].as_f64().unwrap() - twin(0, 2)).abs() < 1e-9);
+        assert!((rows[1]["twin_ratio"].as_f64().unwrap() - twin(1, 3)).abs() < 1e-9);
+        assert!(rows[2]["twin_ratio"].is_null() && rows[3]["twin_ratio"].is_null());
         let pool = &rows[0];
         assert!(pool["queue_wait"]["count"].as_u64().unwrap() > 0, "{pool}");
         assert!(pool["switches_per_s"].as_f64().unwrap() > 0.0, "{pool}");
@@ -260,7 +276,10 @@ fn bench_threads_compare_runs_every_model() {
         assert!(busy > 0.0 && busy < 1.5, "{pool}");
         assert!(pool["latency"]["count"].as_u64().unwrap() > 0, "{pool}");
         assert!(rows[1]["queue_wait"].is_null(), "{cmp}");
-        assert!(rows[2]["latency"].is_null(), "{cmp}");
+        assert!(
+            rows[2]["latency"].is_null() && rows[3]["latency"].is_null(),
+            "{cmp}"
+        );
     }
 
     let o = within(
@@ -289,6 +308,8 @@ fn bench_threads_compare_runs_every_model() {
     for col in [
         "calls/s",
         "ratio to bare",
+        "engine / bare twin",
+        "calls/CPU-s",
         "call p99",
         "queue wait p99",
         "switches/s",
@@ -301,6 +322,7 @@ fn bench_threads_compare_runs_every_model() {
     for model in [
         "| 2 | pool | ",
         "| 2 | per-isolate | 2 |",
+        "| 2 | bare pool | ",
         "| 2 | bare | 2 |",
     ] {
         assert!(out.contains(model), "{model}: {out}");
