@@ -73,7 +73,7 @@ pub struct EngineFlags {
     /// Heap limit per isolate in MiB [default: 64]
     #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(HEAP_MB, s))]
     pub heap_mb: Option<u32>,
-    /// Budget per isolate for ArrayBuffer and WebAssembly memory in MiB [default: 64]
+    /// Budget per isolate for ArrayBuffer memory (outside the V8 heap) in MiB [default: 64]
     #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(EXTERNAL_MB, s))]
     pub external_mb: Option<u32>,
     /// Wall-clock limit per invocation in ms [default: 1000]

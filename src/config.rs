@@ -56,16 +56,13 @@ pub fn parse_threads(text: &str) -> Result<Threads, String> {
 
 /// `threads = 4` and `threads = "per-isolate"` both read as text.
 fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either {
-        Number(i64),
-        Text(String),
+    match toml::Value::deserialize(d)? {
+        toml::Value::Integer(n) => Ok(n.to_string()),
+        toml::Value::String(t) => Ok(t),
+        other => Err(serde::de::Error::custom(format!(
+            "threads must be a number from 1 to 1024, \"cores\" or \"per-isolate\", not {other}"
+        ))),
     }
-    Ok(match Either::deserialize(d)? {
-        Either::Number(n) => n.to_string(),
-        Either::Text(t) => t,
-    })
 }
 
 impl Range {
@@ -117,7 +114,7 @@ pub struct EngineSection {
     pub mode: Mode,
     /// Heap limit per isolate, MiB.
     pub heap_mb: usize,
-    /// Budget per isolate for ArrayBuffer and WebAssembly memory, MiB.
+    /// Budget per isolate for ArrayBuffer memory (outside the heap), MiB.
     pub external_mb: usize,
     /// Wall-clock limit per invocation, ms.
     pub timeout_ms: u64,

@@ -52,7 +52,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The isolates asked for must fit in the process's memory mappings.
 fn check_capacity(c: &engine::EngineConfig) -> anyhow::Result<()> {
-    engine::capacity::check(c.isolates, 0).map_err(anyhow::Error::msg)
+    engine::capacity::check_for(c.isolates, 0, c.threads).map_err(anyhow::Error::msg)
 }
 
 fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {

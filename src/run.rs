@@ -85,8 +85,9 @@ pub struct SchedulerSummary {
     pub cpu_per_call_us: Option<f64>,
     /// Share of the threads' wall time spent running slices (0..=1).
     pub utilisation: Option<f64>,
-    /// Slices per second, over all threads: each one an isolate switch.
-    pub switches_per_s: f64,
+    /// Slices per second, over all threads: each one an isolate switch
+    /// (None with a thread per isolate, which never switches).
+    pub switches_per_s: Option<f64>,
     /// Slices whose isolate had last run on another thread.
     pub migrations: u64,
 }
@@ -305,7 +306,8 @@ fn scheduler_summary(
         queue_wait: Percentiles::of(&engine.drain_queue_wait()),
         cpu_per_call_us: (calls > 0).then(|| cpu.as_secs_f64() * 1e6 / calls as f64),
         utilisation: (count > 0).then(|| busy as f64 / (wall_ns * count as f64)),
-        switches_per_s: slices as f64 * 1e9 / wall_ns,
+        switches_per_s: (engine.threads() != crate::engine::Threads::PerIsolate)
+            .then(|| slices as f64 * 1e9 / wall_ns),
         migrations,
     }
 }
@@ -461,7 +463,7 @@ pub fn render_text(r: &RunReport) -> String {
     let sc = &s.scheduler;
     let _ = writeln!(
         out,
-        "threads: {} · {} busy ({} thread{}, over the run) · {} isolate switches/s · queue wait p50 {} p99 {} · CPU/call {}",
+        "threads: {} · {} busy over the run ({} thread{} ran slices) · {} isolate switches/s · queue wait p50 {} p99 {} · CPU/call {}",
         if sc.threads == "per-isolate" {
             "one per isolate".to_string()
         } else {
@@ -471,7 +473,9 @@ pub fn render_text(r: &RunReport) -> String {
             .map_or("—".into(), |u| format!("{:.0}%", u * 100.0)),
         sc.thread_count,
         plural(sc.thread_count as u64),
-        fmt_rate(sc.switches_per_s).trim_end_matches("/s"),
+        sc.switches_per_s.map_or("—".into(), |r| fmt_rate(r)
+            .trim_end_matches("/s")
+            .to_string()),
         measured(&sc.queue_wait, sc.queue_wait.p50),
         measured(&sc.queue_wait, sc.queue_wait.p99),
         sc.cpu_per_call_us

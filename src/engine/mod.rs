@@ -336,9 +336,9 @@ impl Engine {
     ///
     /// A number past what the process can map (see [`capacity`]) is cut to
     /// what fits, with a warning in the log: callers check it first with
-    /// [`capacity::check`] to say so.
+    /// [`capacity::check_for`] to say so.
     pub fn set_isolates(&mut self, n: usize) {
-        let n = match capacity::max_isolates(self.workers.len()) {
+        let n = match capacity::max_isolates_for(self.workers.len(), self.config.threads) {
             Some(fit) if n > fit => {
                 tracing::warn!(wanted = n, fit, "isolates cut to what the process can map");
                 fit.max(1)
@@ -488,8 +488,8 @@ impl Engine {
             .sum()
     }
 
-    /// Whether `version` is quarantined: it made V8 give up on an isolate,
-    /// and is not run again.
+    /// Whether `version` is quarantined on every isolate: it made V8 give
+    /// up on several isolates (each one that it stranded refuses it anyway).
     pub fn is_quarantined(&self, version: u64) -> bool {
         self.shared.is_quarantined(version)
     }

@@ -55,28 +55,37 @@ enum After {
     Retry(Call),
 }
 
+/// Abandoned isolates after which a version is quarantined on every
+/// isolate, not only on those it stranded: each abandonment keeps up to
+/// the heap ceiling (limit + max(limit, 256 MiB)) until the process exits.
+pub const ABANDONS_BEFORE_VERSION_QUARANTINE: u32 = 4;
+
 /// What all workers of one engine share beyond their own counters.
 #[derive(Debug, Default)]
 pub struct EngineShared {
-    /// Versions that made V8 give up on an isolate: they are not run again
-    /// (each run could strand another isolate's memory).
-    quarantined: Mutex<Vec<u64>>,
+    /// Abandoned isolates per version; a version with
+    /// [`ABANDONS_BEFORE_VERSION_QUARANTINE`] of them is not run again
+    /// anywhere (each run could strand another isolate's memory).
+    abandons: Mutex<Vec<(u64, u32)>>,
 }
 
 impl EngineShared {
-    fn quarantine(&self, version: u64) {
-        let mut q = self.quarantined.lock().unwrap_or_else(|p| p.into_inner());
-        if !q.contains(&version) {
-            q.push(version);
+    /// Counts an abandoned isolate against `version`.
+    fn abandoned(&self, version: u64) {
+        let mut a = self.abandons.lock().unwrap_or_else(|p| p.into_inner());
+        match a.iter_mut().find(|(v, _)| *v == version) {
+            Some((_, n)) => *n += 1,
+            None => a.push((version, 1)),
         }
     }
 
-    /// Whether `version` was quarantined.
+    /// Whether `version` is quarantined on every isolate.
     pub fn is_quarantined(&self, version: u64) -> bool {
-        self.quarantined
+        self.abandons
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(&version)
+            .iter()
+            .any(|&(v, n)| v == version && n >= ABANDONS_BEFORE_VERSION_QUARANTINE)
     }
 }
 
@@ -133,6 +142,9 @@ pub struct Worker {
     sandbox: Option<Sandbox>,
     /// The first step made the first isolate.
     started: bool,
+    /// A version that made V8 give up on this worker's isolate: it does
+    /// not run here again (others may run it, see `EngineShared`).
+    quarantined: Option<u64>,
     /// Pending counted runs.
     runs: std::collections::VecDeque<CountedRun>,
     seq: u64,
@@ -174,6 +186,7 @@ impl Worker {
             init,
             sandbox: None,
             started: false,
+            quarantined: None,
             runs: Default::default(),
             seq: 0,
             errors: 0,
@@ -246,6 +259,11 @@ impl Worker {
             }
             self.work();
         }
+    }
+
+    /// Whether `version` may not run here (see `quarantined`).
+    fn is_quarantined(&self, version: u64) -> bool {
+        self.quarantined == Some(version) || self.init.engine.is_quarantined(version)
     }
 
     /// Counted runs wait, or load is on (and the version may run).
@@ -342,7 +360,8 @@ impl Worker {
         shared.abandoned.fetch_add(1, Relaxed);
         shared.recycles.fetch_add(1, Relaxed);
         if let Some(s) = &self.init.source {
-            self.init.engine.quarantine(s.version);
+            self.quarantined = Some(s.version);
+            self.init.engine.abandoned(s.version);
         }
         let held = heap_ceiling(self.init.limits.heap_bytes) >> 20;
         tracing::error!(
@@ -357,7 +376,8 @@ impl Worker {
                 "heap limit exceeded inside a built-in function that V8 cannot interrupt: the {} MiB limit was \
                  passed and the isolate could not be stopped, so it was abandoned (its thread parked; its heap, up to \
                  {held} MiB plus the allocation in flight, is kept until the process exits) and replaced; this \
-                 version is not run again until the file changes",
+                 version is not run again on this isolate (nor on any after {ABANDONS_BEFORE_VERSION_QUARANTINE} \
+                 isolates) until the file changes",
                 self.init.limits.heap_bytes >> 20
             ),
         );
@@ -463,7 +483,7 @@ impl Worker {
             self.begin();
             panic!("a panic injected by a test");
         }
-        if self.init.engine.is_quarantined(src.version) {
+        if self.is_quarantined(src.version) {
             self.refuse_quarantined(&src);
             return;
         }
@@ -492,7 +512,11 @@ impl Worker {
         let mut call = self.begin();
         loop {
             let mut sb = match self.init.mode {
-                Mode::Cold => new_sandbox(&self.init, &mut self.cold),
+                Mode::Cold => {
+                    let sb = new_sandbox(&self.init, &mut self.cold);
+                    self.init.shared.running.store(call.invocation, Relaxed);
+                    sb
+                }
                 _ => self.sandbox.take().expect("context mode keeps a sandbox"),
             };
             let outcome = match self.init.mode {
@@ -553,7 +577,12 @@ impl Worker {
         if self.sample {
             self.cpu_t0 = own_cpu_ns();
         }
-        self.init.shared.running.store(self.seq, Relaxed);
+        // The limits' clocks start now, except in cold mode: there they
+        // start once the fresh isolate exists (see `work`), so that its
+        // creation never counts against the call's timeout or CPU limit.
+        if self.init.mode != Mode::Cold {
+            self.init.shared.running.store(self.seq, Relaxed);
+        }
         Call {
             isolate: self.init.shared.id,
             invocation: self.seq,
@@ -734,9 +763,15 @@ impl Worker {
         let err = ScriptError::new(
             ErrorKind::HeapLimit,
             format!(
-                "not run: version {} of {} made V8 give up on an isolate (heap limit inside a built-in); \
-                 it is not run again until the file changes",
-                src.version, src.name
+                "not run: version {} of {} made V8 give up on {} (heap limit inside a built-in); \
+                 it is not run there again until the file changes",
+                src.version,
+                src.name,
+                if self.quarantined == Some(src.version) {
+                    "this isolate".to_string()
+                } else {
+                    format!("{ABANDONS_BEFORE_VERSION_QUARANTINE} isolates")
+                }
             ),
         );
         if let Some(CountedRun { left, batch, .. }) = self.runs.pop_front() {

@@ -160,7 +160,12 @@ impl App {
                     entry.error = None;
                 }
                 Action::Confirm => match parse_isolates(&entry.text).and_then(|n| {
-                    crate::engine::capacity::check(n, self.engine.isolates()).map(|()| n)
+                    crate::engine::capacity::check_for(
+                        n,
+                        self.engine.isolates(),
+                        self.engine.threads(),
+                    )
+                    .map(|()| n)
                 }) {
                     Ok(n) => {
                         s.entry = None;
@@ -360,7 +365,9 @@ impl App {
     }
 
     fn resize(&mut self, n: usize) {
-        if let Err(why) = crate::engine::capacity::check(n, self.engine.isolates()) {
+        if let Err(why) =
+            crate::engine::capacity::check_for(n, self.engine.isolates(), self.engine.threads())
+        {
             self.state.message = why;
             return;
         }
@@ -422,6 +429,18 @@ impl App {
             Threads::Pool(_) => Threads::PerIsolate,
             Threads::PerIsolate => Threads::Pool(self.pool_size),
         };
+        if next == Threads::PerIsolate {
+            // The pool's isolates go, and each new one takes its thread's
+            // mappings on top: count the old ones as a credit of what they
+            // hold.
+            use crate::engine::capacity::{MAPS_PER_ISOLATE, MAPS_PER_ISOLATE_THREAD, check_for};
+            let n = self.engine.isolates();
+            let credit = n * MAPS_PER_ISOLATE / MAPS_PER_ISOLATE_THREAD;
+            if let Err(why) = check_for(n, credit, next) {
+                self.state.message = why;
+                return;
+            }
+        }
         // Threads started from here on are the new model's.
         let since = self
             .engine

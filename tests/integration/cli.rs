@@ -568,6 +568,11 @@ fn isolates_past_the_mapping_limit_are_refused_up_front() {
     assert_eq!(capacity::fit(0, 65_530, 1000), 7_810);
     assert_eq!(capacity::fit(100, 65_530, 1000), 7_910);
     assert_eq!(capacity::fit(0, 1000, 5000), 0);
+    // A thread per isolate takes more mappings each.
+    assert_eq!(
+        capacity::fit_for(0, 65_530, 1000, isolate_play::engine::Threads::PerIsolate),
+        5_206
+    );
     let Some(fit) = capacity::max_isolates(0) else {
         return; // not Linux: no such limit to test
     };
@@ -578,8 +583,7 @@ fn isolates_past_the_mapping_limit_are_refused_up_front() {
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}\n{err}");
     assert!(
-        err.contains("10000 isolates do not fit in one process here")
-            && err.contains("vm.max_map_count"),
+        err.contains("10000 isolates do not fit: at most") && err.contains("vm.max_map_count"),
         "{err}"
     );
     assert!(out.is_empty());

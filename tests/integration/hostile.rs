@@ -828,3 +828,32 @@ fn only_code_that_exports_a_default_makes_a_handler() {
     e.set_source(src("doc.js", scripts[0]));
     assert_eq!(run(&mut e, 1)[0].outcome.as_deref(), Ok("44"));
 }
+
+/// An isolate that V8 gives up on (a built-in past the heap ceiling) keeps
+/// its version off that isolate only: in a pool of one thread, where every
+/// other isolate runs after it, the neighbours still run the version.
+#[test]
+fn an_abandoned_isolate_does_not_quarantine_its_neighbours() {
+    let code = "export default (e) => e.isolate === 0 ? new Array(1e8).fill(0).length : 'fine'";
+    let args = [
+        "-n",
+        "5",
+        "-i",
+        "3",
+        "-t",
+        "1",
+        "--heap-mb",
+        "16",
+        "--timeout-ms",
+        "60000",
+    ];
+    let (status, r) = run_json("mix.mjs", code, &args, Duration::from_secs(180));
+    assert_eq!(status, 1, "{r}");
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results[0]["failures"], 3, "{r}");
+    for (i, res) in results.iter().enumerate().skip(1) {
+        assert_eq!(res["failures"], 0, "isolate {i}: {r}");
+        assert_eq!(res["result"], "fine", "isolate {i}: {r}");
+    }
+    assert_eq!(r["summary"]["abandoned"], 1, "{r}");
+}
