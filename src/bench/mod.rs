@@ -267,6 +267,12 @@ fn secs(s: f64) -> String {
     fmt_duration(Duration::from_secs_f64(s.max(0.0)))
 }
 
+/// "1.17 MiB": per-isolate memory, where a tenth of a MiB is too coarse
+/// for a target of 1.0 MiB.
+fn mib2(b: u64) -> String {
+    format!("{:.2} MiB", b as f64 / (1u64 << 20) as f64)
+}
+
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
@@ -603,8 +609,8 @@ fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
         fmt_bytes(d.rss_after_stop),
         fmt_bytes(d.rss_after_trim),
         fmt_bytes(d.peak_rss),
-        fmt_bytes(d.idle_rss_per_isolate),
-        fmt_bytes(d.rss_per_isolate),
+        mib2(d.idle_rss_per_isolate),
+        mib2(d.rss_per_isolate),
         fmt_bytes(d.heap_used_per_isolate),
     );
     if let Some(e) = &d.first_error {
@@ -625,7 +631,7 @@ fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
             "| {} | {} | {} | {} | {} | {} | {} ({}) |",
             m.isolates,
             m.holder.label(),
-            fmt_bytes(m.rss_per_isolate),
+            mib2(m.rss_per_isolate),
             if m.holder == Holder::Bare {
                 "—".into()
             } else {
