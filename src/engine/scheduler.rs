@@ -96,10 +96,11 @@ impl std::str::FromStr for Threads {
 pub const TARGET_ROUND_NS: u64 = 200_000_000;
 /// Shortest slice (ns). Each slice starts with cold caches: the isolate's
 /// heap, code and feedback were evicted by the isolates that ran since.
-/// Measured with 500 busy isolates on 2 threads (concat, warm): 0.5 ms
-/// slices lost about a quarter of the throughput of 2 ms slices; 1 ms is
-/// the compromise, a round of 500 isolates on 2 threads then takes about
-/// 250 ms.
+/// Measured with 500 busy isolates on 2 threads (concat, warm, a shared
+/// machine): 0.5 ms slices lost about a quarter of the throughput of 2 ms
+/// slices in `run`; `bench --bare-slice-ms` saw little difference between
+/// 1 and 10 ms and bare-thread throughput only at 20 ms, which would make
+/// a round of 500 isolates take 5 s. 1 ms keeps that round near 250 ms.
 pub const MIN_SLICE_NS: u64 = 1_000_000;
 /// Longest slice (ns), when few isolates share the threads.
 pub const MAX_SLICE_NS: u64 = 20_000_000;
