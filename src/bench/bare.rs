@@ -75,6 +75,34 @@ pub fn run(
             })
         })
         .collect();
+    measure(
+        &flags,
+        &counts,
+        isolates,
+        go,
+        t_start,
+        Window { warmup, duration },
+        || {
+            for t in threads {
+                let _ = t.join();
+            }
+        },
+    )
+}
+
+/// What both bare loops share once their threads are started: wait until
+/// every isolate is made (the start), let them go, warm up, count calls and
+/// process CPU over the window, then stop them (`join` waits for the
+/// threads; the stop time includes it).
+fn measure(
+    flags: &Flags,
+    counts: &[Arc<Count>],
+    isolates: usize,
+    go: crossbeam_channel::Sender<()>,
+    t_start: Instant,
+    Window { warmup, duration }: Window,
+    join: impl FnOnce(),
+) -> SideRun {
     let deadline = Instant::now() + Duration::from_secs(600);
     while flags.ready.load(Relaxed) < isolates && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
@@ -92,9 +120,7 @@ pub fn run(
     let cpu = process_cpu_ns().saturating_sub(cpu0);
     let t_stop = Instant::now();
     flags.stop.store(true, Relaxed);
-    for t in threads {
-        let _ = t.join();
-    }
+    join();
     SideRun {
         calls: n1 - n0,
         secs,
@@ -426,34 +452,18 @@ pub fn run_pool(
             })
         })
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while flags.ready.load(Relaxed) < isolates && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let start = t_start.elapsed();
-    drop(go);
-    std::thread::sleep(warmup);
-    let sum = || counts.iter().map(|c| c.0.load(Relaxed)).sum::<u64>();
-    let n0 = sum();
-    let cpu0 = process_cpu_ns();
-    let t0 = Instant::now();
-    std::thread::sleep(duration);
-    let n1 = sum();
-    let secs = t0.elapsed().as_secs_f64();
-    let cpu = process_cpu_ns().saturating_sub(cpu0);
-    let t_stop = Instant::now();
-    flags.stop.store(true, Relaxed);
-    drop(queue);
-    for h in handles {
-        let _ = h.join();
-    }
-    SideRun {
-        calls: n1 - n0,
-        secs,
-        cpu_ns: cpu,
-        start,
-        stop: t_stop.elapsed(),
-        latency: None,
-        sched: None,
-    }
+    measure(
+        &flags,
+        &counts,
+        isolates,
+        go,
+        t_start,
+        Window { warmup, duration },
+        || {
+            drop(queue);
+            for h in handles {
+                let _ = h.join();
+            }
+        },
+    )
 }
