@@ -311,7 +311,13 @@ pub struct Watchdog {
     /// CPU-time limit (ns); 0: none.
     pub cpu_ns: Arc<AtomicU64>,
     pub workers: Arc<Mutex<Vec<Arc<WorkerShared>>>>,
+    /// Told how many threads are stuck, so that a pool can stand in.
+    pub sched: Arc<super::scheduler::SchedShared>,
 }
+
+/// How long past its stop an invocation may take before its thread counts
+/// as stuck inside a built-in that V8 cannot interrupt (ns).
+pub const STUCK_GRACE_NS: u64 = 2_000_000_000;
 
 impl Watchdog {
     /// Runs until `stop` is closed. Both clocks start at the watchdog's
@@ -338,10 +344,17 @@ impl Watchdog {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
+            let mut stuck = 0;
             for w in workers {
                 let running = w.running.load(Relaxed);
                 if running == 0 {
                     continue;
+                }
+                if w.killed.load(Relaxed) == running
+                    && w.seen.load(Relaxed) == running
+                    && now.saturating_sub(w.seen_since.load(Relaxed)) > timeout + STUCK_GRACE_NS
+                {
+                    stuck += 1;
                 }
                 let cpu_now = || {
                     let clock = w.cpu_clock.load(Relaxed) as libc::clockid_t;
@@ -376,6 +389,7 @@ impl Watchdog {
                     h.terminate_execution();
                 }
             }
+            self.sched.cover_stuck(stuck);
         }
     }
 }

@@ -181,10 +181,12 @@ impl Engine {
         let timeout_ns = Arc::new(AtomicU64::new(config.limits.timeout.as_nanos() as u64));
         let cpu_ns = Arc::new(AtomicU64::new(cpu_limit_ns(&config.limits)));
         let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
+        let sched = Arc::new(SchedShared::default());
         let dog = limits::Watchdog {
             timeout_ns: timeout_ns.clone(),
             cpu_ns: cpu_ns.clone(),
             workers: registry.clone(),
+            sched: sched.clone(),
         };
         let watchdog = std::thread::Builder::new()
             .name("watchdog".into())
@@ -210,7 +212,7 @@ impl Engine {
             watchdog_stop: Some(stop_tx),
             watchdog: Some(watchdog),
             shared: Arc::new(EngineShared::default()),
-            sched: Arc::new(SchedShared::default()),
+            sched,
             pool: None,
         };
         engine.start_pool();
@@ -226,6 +228,7 @@ impl Engine {
             for _ in 0..t {
                 scheduler::spawn_pool_thread(rx.clone(), self.sched.clone(), t);
             }
+            self.sched.set_pool(Some((rx, t)));
             self.pool = Some(Pool { tx, threads: t });
         }
     }
@@ -249,6 +252,8 @@ impl Engine {
             w.send(Command::Shutdown);
         }
         let pool = self.pool.take();
+        self.sched.set_pool(None);
+        let stand_ins = self.sched.stand_ins.swap(0, Relaxed);
         let grace = self.config.limits.timeout + Duration::from_secs(2);
         // The old pool's threads stop once its isolates are gone (each
         // takes one Stop); nothing here waits for that.
@@ -257,7 +262,7 @@ impl Engine {
             .spawn(move || {
                 wait_stopped(&old, grace);
                 if let Some(p) = pool {
-                    for _ in 0..p.threads {
+                    for _ in 0..p.threads + stand_ins {
                         let _ = p.tx.send(Msg::Stop);
                     }
                 }
@@ -564,8 +569,9 @@ impl Drop for Engine {
         self.broadcast(|| Command::Shutdown);
         let grace = self.config.limits.timeout + Duration::from_secs(2);
         wait_stopped(&self.workers, grace);
+        self.sched.set_pool(None);
         if let Some(p) = self.pool.take() {
-            for _ in 0..p.threads {
+            for _ in 0..p.threads + self.sched.stand_ins.swap(0, Relaxed) {
                 let _ = p.tx.send(Msg::Stop);
             }
         }

@@ -254,7 +254,17 @@ pub struct SchedShared {
     pub queue_wait: Mutex<Option<Histogram<u64>>>,
     /// Executor loops still running.
     pub alive: AtomicUsize,
+    /// The current pool's queue and size, for stand-in threads (None with
+    /// a thread per isolate).
+    pool: Mutex<Option<(Receiver<Msg>, usize)>>,
+    /// Pool threads stuck in a call V8 cannot interrupt (the watchdog's
+    /// count), and the stand-in threads started to run the queue meanwhile.
+    stuck: AtomicUsize,
+    pub stand_ins: AtomicUsize,
 }
+
+/// Most stand-in threads at once (each stuck thread gets one).
+pub const MAX_STAND_INS: usize = 64;
 
 impl SchedShared {
     fn record_wait(&self, ns: u64) {
@@ -269,6 +279,38 @@ impl SchedShared {
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .unwrap_or_else(new_histogram)
+    }
+
+    /// The pool whose queue stand-ins take from (None: no pool).
+    pub fn set_pool(&self, pool: Option<(Receiver<Msg>, usize)>) {
+        *self.pool.lock().unwrap_or_else(|p| p.into_inner()) = pool;
+    }
+
+    /// Told by the watchdog how many pool threads are stuck inside a call
+    /// that V8 cannot interrupt (past their limit and its grace): starts a
+    /// stand-in thread for each, so that the other isolates keep T threads.
+    /// Stand-ins go again when fewer are stuck (see `executor`).
+    pub fn cover_stuck(self: &Arc<Self>, stuck: usize) {
+        self.stuck.store(stuck, Relaxed);
+        let pool = self.pool.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some((rx, threads)) = pool else { return };
+        while self.stand_ins.load(Relaxed) < stuck.min(MAX_STAND_INS) {
+            self.stand_ins.fetch_add(1, Relaxed);
+            tracing::warn!(
+                stuck,
+                "a pool thread is stuck in a built-in; a stand-in thread starts"
+            );
+            spawn_executor(rx.clone(), self.clone(), threads, None);
+        }
+    }
+
+    /// Whether a pool thread should go because a stuck one came back (any
+    /// thread may go: they are alike).
+    fn retire_stand_in(&self) -> bool {
+        let stuck = self.stuck.load(Relaxed);
+        self.stand_ins
+            .fetch_update(Relaxed, Relaxed, |n| (n > stuck).then(|| n - 1))
+            .is_ok()
     }
 
     fn new_thread(&self, generation: u64) -> Arc<ThreadShared> {
@@ -373,6 +415,9 @@ fn executor(exec: Exec) {
         exec.stats.cpu_ns.store(own_cpu_ns(), Relaxed);
         exec.stats.slices.fetch_add(1, Relaxed);
         if exec.pool_threads == 0 && step == Step::Done {
+            break;
+        }
+        if exec.pool_threads > 0 && exec.sched.retire_stand_in() {
             break;
         }
     }

@@ -857,3 +857,24 @@ fn an_abandoned_isolate_does_not_quarantine_its_neighbours() {
     }
     assert_eq!(r["summary"]["abandoned"], 1, "{r}");
 }
+
+/// A pool thread stuck in a built-in that ignores the stop gets a stand-in
+/// thread: on a pool of one, the other isolates still run, and the run
+/// ends at its timeout plus the grace, not when the built-in returns.
+#[test]
+fn a_stuck_pool_thread_gets_a_stand_in() {
+    let t0 = Instant::now();
+    let search = "const s = 'a'.repeat(2 ** 27); return s.lastIndexOf('a'.repeat(2 ** 14) + 'b');";
+    let (status, r) = run_json(
+        "search.mjs",
+        &only_isolate_0(search),
+        &["-n", "3", "-t", "1", "--timeout-ms", "200"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(status, 1, "{r}");
+    let (kind, msg) = &errors(&r)[0];
+    assert_eq!(kind, "timeout", "{msg}");
+    assert!(msg.contains("could not stop"), "{msg}");
+    assert_neighbours_fine(&r, "pool of one");
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+}
