@@ -132,8 +132,8 @@ pub fn engine(
     // Workers publish their histograms every 50 ms: what was drained at
     // the start and now is the window, give or take one publish.
     let (latency, _) = engine.telemetry().drain();
-    // Per-isolate threads run one slice for as long as the load lasts, so
-    // their counters say nothing until it ends: only a pool's are read.
+    // Only a pool's thread counters are a scheduler's: a thread per
+    // isolate has no queue and no switches.
     let sched = pool.then(|| SchedWindow::between(&threads0, &threads1, wait));
     let t_stop = Instant::now();
     drop(engine);

@@ -350,10 +350,7 @@ impl Watchdog {
                 if running == 0 {
                     continue;
                 }
-                if w.killed.load(Relaxed) == running
-                    && w.seen.load(Relaxed) == running
-                    && now.saturating_sub(w.seen_since.load(Relaxed)) > timeout + STUCK_GRACE_NS
-                {
+                if w.is_stuck(now, timeout, STUCK_GRACE_NS) {
                     stuck += 1;
                 }
                 let cpu_now = || {

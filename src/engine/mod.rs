@@ -343,7 +343,14 @@ impl Engine {
     /// what fits, with a warning in the log: callers check it first with
     /// [`capacity::check_for`] to say so.
     pub fn set_isolates(&mut self, n: usize) {
-        let n = match capacity::max_isolates_for(self.workers.len(), self.config.threads) {
+        // Only growth can pass the limit (and reading it costs a walk of
+        // the process's mappings).
+        let fits = if n > self.workers.len() {
+            capacity::max_isolates_for(self.workers.len(), self.config.threads)
+        } else {
+            None
+        };
+        let n = match fits {
             Some(fit) if n > fit => {
                 tracing::warn!(wanted = n, fit, "isolates cut to what the process can map");
                 fit.max(1)
@@ -469,17 +476,10 @@ impl Engine {
     /// huge string, say), and nothing can stop them before it returns.
     pub fn stuck_workers(&self, grace: Duration) -> Vec<usize> {
         let now = limits::now_ns();
-        let timeout = self.config.limits.timeout;
+        let timeout = self.config.limits.timeout.as_nanos() as u64;
         self.workers
             .iter()
-            .filter(|w| {
-                let running = w.shared.running.load(Relaxed);
-                running != 0
-                    && w.shared.killed.load(Relaxed) == running
-                    && w.shared.seen.load(Relaxed) == running
-                    && now.saturating_sub(w.shared.seen_since.load(Relaxed))
-                        > (timeout + grace).as_nanos() as u64
-            })
+            .filter(|w| w.shared.is_stuck(now, timeout, grace.as_nanos() as u64))
             .map(|w| w.shared.id)
             .collect()
     }

@@ -279,6 +279,18 @@ impl WorkerShared {
             ..Default::default()
         }
     }
+    /// Whether its running invocation was stopped by the watchdog more
+    /// than `grace_ns` past its `timeout_ns` ago and has not come back: it
+    /// is inside a built-in that never checks for termination. `now` is
+    /// the engine clock (`limits::now_ns`).
+    pub fn is_stuck(&self, now: u64, timeout_ns: u64, grace_ns: u64) -> bool {
+        let running = self.running.load(Relaxed);
+        running != 0
+            && self.killed.load(Relaxed) == running
+            && self.seen.load(Relaxed) == running
+            && now.saturating_sub(self.seen_since.load(Relaxed)) > timeout_ns + grace_ns
+    }
+
     pub fn state(&self) -> WorkerState {
         WorkerState::from_u8(self.state.load(Relaxed))
     }

@@ -25,13 +25,11 @@ pub const SAMPLE_EVERY: Duration = Duration::from_millis(100);
 /// status message (a person saw the screen stand still).
 const SLOW_CALL: Duration = Duration::from_millis(50);
 
-/// Engine work that holds the UI loop for seconds (spawning a thread per
-/// isolate goes one by one through V8's spawner thread): the status line
-/// says it is coming, and it runs right after the frame that shows that.
+/// Engine work that replaces every isolate: the status line says it is
+/// coming, and it runs right after the frame that shows that.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Deferred {
     SwitchThreads,
-    Resize(usize),
 }
 
 pub struct App {
@@ -172,12 +170,6 @@ impl App {
                         let before = self.engine.isolates();
                         if n == before {
                             self.state.message = format!("already {n} isolates");
-                        } else if self.engine.threads() == Threads::PerIsolate && n > before {
-                            self.state.message = format!(
-                                "{before} → {n} isolates: starting {} threads, one per new isolate; the screen stands still until they are up…",
-                                n - before
-                            );
-                            self.deferred = Some(Deferred::Resize(n));
                         } else {
                             let t0 = Instant::now();
                             self.resize(n);
@@ -264,7 +256,7 @@ impl App {
                 if self.deferred.is_none() {
                     self.state.message = match self.engine.threads() {
                         Threads::Pool(_) => format!(
-                            "switching to one thread per isolate: starting {} threads; the screen stands still until they are up…",
+                            "switching to one thread per isolate: starting {} threads…",
                             self.engine.isolates()
                         ),
                         Threads::PerIsolate => {
@@ -371,10 +363,7 @@ impl App {
             self.state.message = why;
             return;
         }
-        // New threads (one per isolate) are spawned one by one through V8's
-        // spawner thread, which busy isolate threads would starve.
-        let spawns = self.engine.threads() == Threads::PerIsolate && n > self.engine.isolates();
-        self.with_load_paused(spawns, |e| e.set_isolates(n));
+        self.engine.set_isolates(n);
         let s = &mut self.state;
         s.isolates = n;
         s.results.resize(n, IsolateResults::default());
@@ -382,19 +371,6 @@ impl App {
         s.message = format!("{n} isolates");
         if !self.engine.is_loading() {
             self.engine.run(1);
-        }
-    }
-
-    /// Runs `f` on the engine with continuous load stopped around it when
-    /// `pause` (and load is on).
-    fn with_load_paused(&mut self, pause: bool, f: impl FnOnce(&mut Engine)) {
-        let pause = pause && self.engine.is_loading();
-        if pause {
-            self.engine.set_load(false);
-        }
-        f(&mut self.engine);
-        if pause {
-            self.engine.set_load(true);
         }
     }
 
@@ -408,15 +384,6 @@ impl App {
     pub fn run_deferred(&mut self) {
         match self.deferred.take() {
             Some(Deferred::SwitchThreads) => self.switch_threads(),
-            Some(Deferred::Resize(n)) => {
-                let before = self.engine.isolates();
-                let t0 = Instant::now();
-                self.resize(n);
-                self.state.message = format!(
-                    "{before} → {n} isolates (starting their threads held the UI {})",
-                    fmt_duration(t0.elapsed())
-                );
-            }
             None => {}
         }
     }
@@ -450,7 +417,7 @@ impl App {
             .max()
             .unwrap_or(0);
         let t0 = Instant::now();
-        self.with_load_paused(next == Threads::PerIsolate, |e| e.set_threads(next));
+        self.engine.set_threads(next);
         let took = t0.elapsed();
         self.metrics.reset_distributions();
         self.threads.restart(since);
