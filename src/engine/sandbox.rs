@@ -149,20 +149,37 @@ thread_local! {
     static REJECTIONS_PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Most memory an isolate's young generation may grow to (bytes). V8's
-/// default for a 64 MiB heap lets a busy isolate's nursery grow well past
-/// that; with hundreds of busy isolates it adds up. Measured here (500
-/// busy isolates on 2 threads, peak RSS per isolate; CPU per call within
-/// run-to-run noise, ±15%): concat 2.32 → 1.87 MiB, an allocation-heavy
-/// handler (300 objects sorted per call) 2.5–2.8 → 2.4–2.7 MiB. The old
-/// generation gets the rest of `--heap-mb`.
+/// Most memory an isolate's young generation may grow to (bytes) in warm
+/// and cold mode. V8's default for a 64 MiB heap lets a busy isolate's
+/// nursery grow well past that; with hundreds of busy isolates it adds up.
+/// Measured here (500 busy isolates on 2 threads, peak RSS per isolate; CPU
+/// per call within run-to-run noise, ±15%): concat 2.32 → 1.87 MiB, an
+/// allocation-heavy handler (300 objects sorted per call) 3.0 MiB at 1 MiB
+/// against 4.2 MiB at 4 MiB. The old generation gets the rest of `--heap-mb`.
 pub const MAX_YOUNG_GENERATION_BYTES: usize = 1 << 20;
 
-/// The young generation's share of a heap limit: [`MAX_YOUNG_GENERATION_BYTES`],
-/// at most a quarter of the limit; the old generation gets the rest, so the
-/// two add up to `--heap-mb`.
-fn young_generation_bytes(heap_bytes: usize) -> usize {
-    MAX_YOUNG_GENERATION_BYTES.min(heap_bytes / 4)
+/// The young generation's cap in context mode (bytes). Every invocation
+/// there makes a whole context (~150–200 KiB of V8 objects, live until it
+/// returns): with a 1 MiB nursery a scavenge came every few contexts and
+/// copied the live one each time. Measured (`bench -m context -n 2`,
+/// engine / bare, quiet machine, two runs each): 1 MiB 0.67, 0.67; 2 MiB
+/// 0.83, 0.75; 4 MiB 0.95, 0.92; 8 MiB 1.02, 0.93.
+pub const CONTEXT_MAX_YOUNG_GENERATION_BYTES: usize = 4 << 20;
+
+/// The young generation's cap for isolates of `mode` (bytes), before the
+/// heap limit's share is applied (see [`young_generation_bytes`]).
+pub fn max_young_generation_bytes(mode: super::Mode) -> usize {
+    match mode {
+        super::Mode::Context => CONTEXT_MAX_YOUNG_GENERATION_BYTES,
+        super::Mode::Warm | super::Mode::Cold => MAX_YOUNG_GENERATION_BYTES,
+    }
+}
+
+/// The young generation's share of a heap limit: `max_young` (see
+/// [`max_young_generation_bytes`]), at most a quarter of the limit; the old
+/// generation gets the rest, so the two add up to `--heap-mb`.
+fn young_generation_bytes(heap_bytes: usize, max_young: usize) -> usize {
+    max_young.min(heap_bytes / 4)
 }
 
 /// Frames kept in captured stack traces (a stack overflow has thousands).
@@ -249,21 +266,22 @@ impl Sandbox {
     /// V8's out-of-memory handler for it (see `worker::on_fatal_oom`).
     /// A `shared` isolate may later run on any thread of the pool, one at a
     /// time (it is locked for each use); an owned one stays on this thread.
-    /// No other isolate may be entered on this thread.
+    /// No other isolate may be entered on this thread. `max_young` caps
+    /// its young generation in bytes ([`max_young_generation_bytes`]).
     pub fn new(
         limits: &Limits,
         bounds: ConsoleBounds,
         on_oom: v8::OomErrorCallback,
         shared: bool,
+        max_young: usize,
     ) -> Sandbox {
         let t0 = Instant::now();
+        let young = young_generation_bytes(limits.heap_bytes, max_young);
         let budget = ExternalBudget::new(limits.external_bytes);
         let params = v8::CreateParams::default()
             .heap_limits(0, limits.heap_bytes)
-            .set_max_young_generation_size_in_bytes(young_generation_bytes(limits.heap_bytes))
-            .set_max_old_generation_size_in_bytes(
-                limits.heap_bytes - young_generation_bytes(limits.heap_bytes),
-            )
+            .set_max_young_generation_size_in_bytes(young)
+            .set_max_old_generation_size_in_bytes(limits.heap_bytes - young)
             .array_buffer_allocator(budget.allocator())
             .allow_atomics_wait(false);
         let mut isolate = v8::Isolate::new(params);

@@ -23,7 +23,7 @@ use super::limits::{Limits, heap_ceiling, now_ns};
 use super::report::{
     Console, ErrorKind, Invocation, KILL_CPU, Report, ScriptError, WorkerShared, WorkerState,
 };
-use super::sandbox::{Call, Driver, GuardStop, HeapStats, Next, Probe, RawOutcome, Sandbox};
+use super::sandbox::{self, Call, Driver, GuardStop, HeapStats, Next, Probe, RawOutcome, Sandbox};
 use super::scheduler::{on_fatal_oom, own_cpu_ns, thread_cpu_clock};
 use super::script::Source;
 use super::{Mode, Telemetry, new_histogram};
@@ -413,9 +413,16 @@ impl Worker {
                 self.init.source = Some(s);
             }
             Command::SetMode(m) => {
+                let young_changed = sandbox::max_young_generation_bytes(m)
+                    != sandbox::max_young_generation_bytes(self.init.mode);
                 self.init.mode = m;
                 if m == Mode::Cold {
                     self.drop_sandbox();
+                } else if young_changed && self.sandbox.is_some() {
+                    // Warm and context mode size the young generation
+                    // differently: a new isolate, not a counted recycle.
+                    self.recycle(false);
+                    self.publish();
                 } else if self.sandbox.is_none() {
                     self.fresh_sandbox();
                     self.publish();
@@ -898,7 +905,8 @@ impl LocalHistogram {
 
 fn new_sandbox(init: &WorkerInit, cold: &mut LocalHistogram) -> Sandbox {
     let shared = init.shared_isolates && init.mode != Mode::Cold;
-    let sb = Sandbox::new(&init.limits, init.bounds, on_fatal_oom, shared);
+    let young = sandbox::max_young_generation_bytes(init.mode);
+    let sb = Sandbox::new(&init.limits, init.bounds, on_fatal_oom, shared, young);
     let ns = sb.cold_start.as_nanos() as u64;
     cold.record(ns);
     init.shared.cold_start_ns.store(ns, Relaxed);
