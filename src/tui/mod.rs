@@ -29,6 +29,7 @@ use crate::config::UiSection;
 use crate::engine::EngineConfig;
 use crate::system::Sampler;
 use crate::watch::Debounce;
+use action::Action;
 use app::App;
 use terminal::{Fatal, Session};
 
@@ -44,6 +45,7 @@ const REPORTS_PER_WAKE: usize = 10_000;
 pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result<ExitCode> {
     let overrides = keymap::Overrides::parse(&ui.keys)?;
     let mut app = App::new(root.clone(), config)?;
+    app.state.overrides = overrides;
     let (files_tx, files) = flume::unbounded();
     let _watch = crate::watch::watch(&root, files_tx)?;
     let highlighter = highlight::Highlighter::spawn();
@@ -71,7 +73,6 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
         let (mut session, fatal) = Session::start()?;
         let mut l = Loop {
             app: &mut app,
-            overrides: &overrides,
             highlighter: &highlighter,
             frames: Frames::new(ui.fps),
             debounce: Debounce::new(
@@ -219,7 +220,6 @@ impl LatencyStamps {
 /// The loop's state: the model and what the loop itself keeps track of.
 struct Loop<'a> {
     app: &'a mut App,
-    overrides: &'a keymap::Overrides,
     highlighter: &'a highlight::Highlighter,
     frames: Frames,
     debounce: Debounce,
@@ -305,18 +305,24 @@ impl Loop<'_> {
     }
 
     /// A key, a paste or a resize.
-    fn on_terminal(&mut self, ev: TermEvent, _session: &mut Session) -> anyhow::Result<()> {
-        match ev {
-            TermEvent::Key(k) if k.kind != KeyEventKind::Release => {
-                if let Some(a) = keymap::map(k, &self.app.state, self.overrides) {
-                    self.app.apply(a);
-                    self.frames.dirty = true;
-                    self.stamps.key(Instant::now());
-                }
+    fn on_terminal(&mut self, ev: TermEvent, session: &mut Session) -> anyhow::Result<()> {
+        let s = &self.app.state;
+        let action = match ev {
+            TermEvent::Key(k) if k.kind != KeyEventKind::Release => keymap::map(k, s, &s.overrides),
+            TermEvent::Paste(text) => keymap::paste(text, s),
+            TermEvent::Resize(..) => {
+                self.frames.dirty = true;
+                None
             }
-            TermEvent::Resize(..) => self.frames.dirty = true,
-            _ => {}
+            _ => None,
+        };
+        let Some(action) = action else { return Ok(()) };
+        if action == Action::Redraw {
+            redraw_all(&mut session.terminal)?;
         }
+        self.app.apply(action);
+        self.frames.dirty = true;
+        self.stamps.key(Instant::now());
         Ok(())
     }
 
