@@ -11,6 +11,7 @@ pub mod action;
 pub mod app;
 pub mod editor;
 pub mod highlight;
+pub mod input;
 pub mod keymap;
 pub mod state;
 pub mod terminal;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use ratatui::crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -246,11 +247,25 @@ impl Loop<'_> {
         loop {
             let debounce_at = self.debounce.deadline();
             tokio::select! {
-                ev = events.next() => match ev {
-                    Some(Ok(ev)) => self.on_terminal(ev, session)?,
-                    Some(Err(e)) => return Err(anyhow::anyhow!("cannot read the terminal: {e}")),
-                    None => anyhow::bail!("the terminal's input closed"),
-                },
+                ev = events.next() => {
+                    // The events of one read arrive together: take them
+                    // all, so input::repair sees an Esc with what followed.
+                    let mut batch = vec![ev];
+                    while let Some(ev) = events.next().now_or_never() {
+                        batch.push(ev);
+                    }
+                    let mut read = Vec::with_capacity(batch.len());
+                    for ev in batch {
+                        match ev {
+                            Some(Ok(ev)) => read.push(ev),
+                            Some(Err(e)) => anyhow::bail!("cannot read the terminal: {e}"),
+                            None => anyhow::bail!("the terminal's input closed"),
+                        }
+                    }
+                    for ev in input::repair(read) {
+                        self.on_terminal(ev, session)?;
+                    }
+                }
                 (name, number) = signals.recv() => return Ok(Ended::Signal(name, number)),
                 f = fatal.recv_async() => {
                     if let Ok(f) = f {
