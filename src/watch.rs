@@ -14,7 +14,43 @@ use notify::{RecursiveMode, Watcher};
 
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct Watch {
-    _watcher: notify::RecommendedWatcher,
+    watcher: notify::RecommendedWatcher,
+    /// Directories watched, the root's first.
+    dirs: Vec<PathBuf>,
+}
+
+impl Watch {
+    /// Also watches the directory of each symlink's target among `files`
+    /// (once each), so a change to the target is seen: notify reports it
+    /// under the target's path, which the playground compares by canonical
+    /// path. A directory that can't be watched is logged and skipped.
+    pub fn follow_links<'a>(&mut self, files: impl IntoIterator<Item = &'a Path>) {
+        for f in files {
+            let is_link = std::fs::symlink_metadata(f).is_ok_and(|m| m.file_type().is_symlink());
+            if !is_link {
+                continue;
+            }
+            let Some(dir) = f
+                .canonicalize()
+                .ok()
+                .and_then(|t| t.parent().map(Path::to_path_buf))
+            else {
+                continue;
+            };
+            if self.dirs.contains(&dir) {
+                continue;
+            }
+            match self.watcher.watch(&dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    tracing::debug!(dir = %dir.display(), link = %f.display(), "watching a link's target")
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot watch a link's target")
+                }
+            }
+            self.dirs.push(dir);
+        }
+    }
 }
 
 /// Watches `root` (a directory, or a file's directory) and sends the paths
@@ -41,7 +77,8 @@ pub fn watch(root: &Path, tx: flume::Sender<Vec<PathBuf>>) -> anyhow::Result<Wat
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
     tracing::debug!(dir = %dir.display(), "watching");
-    Ok(Watch { _watcher: watcher })
+    let dirs = vec![dir.canonicalize().unwrap_or(dir)];
+    Ok(Watch { watcher, dirs })
 }
 
 /// A burst of file events, released by [`Debounce::take_due`].

@@ -393,7 +393,15 @@ impl App {
             Action::Confirm => {}
             Action::Edit(e) => self.edit(e),
             Action::Save => {
-                let Some(open) = &s.open else { return };
+                let Some(open) = s.open.as_mut() else { return };
+                // A change the watcher did not report (a missed event, a
+                // link's target elsewhere) is still never overwritten
+                // silently: the disk must hold what was loaded or saved.
+                if !open.deleted
+                    && std::fs::read(&open.path).is_ok_and(|d| d != open.saved_text.as_bytes())
+                {
+                    open.disk_conflict = true;
+                }
                 if open.disk_conflict && !open.deleted {
                     s.prompt = Some(Prompt::OverwriteDisk);
                 } else {

@@ -48,7 +48,8 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
     let mut app = App::new(root.clone(), config)?;
     app.state.overrides = overrides;
     let (files_tx, files) = flume::unbounded();
-    let _watch = crate::watch::watch(&root, files_tx)?;
+    let mut watch = crate::watch::watch(&root, files_tx)?;
+    watch.follow_links(app.state.files.iter().map(|f| f.path.as_path()));
     let highlighter = highlight::Highlighter::spawn();
     let (system_tx, system) = flume::unbounded();
     std::thread::Builder::new()
@@ -84,7 +85,9 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
             stamps: LatencyStamps::default(),
             abandoned: 0,
         };
-        let ended = l.run(&mut session, signals, &files, &system, &fatal).await;
+        let ended = l
+            .run(&mut session, signals, &mut watch, &files, &system, &fatal)
+            .await;
         drop(session);
         ended
     })?;
@@ -235,6 +238,7 @@ impl Loop<'_> {
         &mut self,
         session: &mut Session,
         mut signals: Signals,
+        watch: &mut crate::watch::Watch,
         files: &flume::Receiver<Vec<PathBuf>>,
         system: &flume::Receiver<crate::system::SystemSample>,
         fatal: &flume::Receiver<Fatal>,
@@ -307,6 +311,7 @@ impl Loop<'_> {
             }
             if let Some(batch) = self.debounce.take_due(Instant::now()) {
                 self.app.on_files_changed(&batch.paths, batch.first_seen);
+                watch.follow_links(self.app.state.files.iter().map(|f| f.path.as_path()));
                 self.frames.dirty = true;
             }
             if self.app.state.quit {

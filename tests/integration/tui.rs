@@ -1212,3 +1212,70 @@ fn nothing_to_run_without_a_file() {
     assert!(!app.state.engine.loading);
     assert!(app.state.message.starts_with("nothing to run"));
 }
+
+/// A file that is a symlink: a change to its target (in another directory)
+/// is seen and reloaded, and Ctrl-S never overwrites a target that changed
+/// unseen.
+#[test]
+fn symlinked_file_follows_its_target() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("real.js");
+    std::fs::write(&target, "'t1'").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("link.js")).unwrap();
+    let mut app = App::new(
+        dir.path().to_path_buf(),
+        EngineConfig {
+            isolates: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    pump(&mut app, |s| all_say(s, "t1"));
+    let (tx, rx) = flume::unbounded();
+    let mut watch = isolate_play::watch::watch(dir.path(), tx).unwrap();
+    watch.follow_links(app.state.files.iter().map(|f| f.path.as_path()));
+    std::fs::write(&target, "'t2'").unwrap();
+    let paths = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the target's change is reported");
+    app.on_files_changed(&paths, Instant::now());
+    pump(&mut app, |s| all_say(s, "t2"));
+    // Changed again, and this time nobody told the app: Save asks first.
+    app.apply(Action::Focus(Pane::Editor));
+    app.apply(Action::Edit(EditAction::Insert('x')));
+    std::fs::write(&target, "'t3'").unwrap();
+    app.apply(Action::Save);
+    assert!(
+        app.state.prompt.is_some(),
+        "saving over a changed target asks"
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "'t3'");
+    app.apply(Action::Confirm);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "x't2'");
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("link.js"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+}
+
+/// A yes/no question is never cut: the whole line, (y/n) included.
+#[test]
+fn prompts_show_the_whole_question() {
+    use isolate_play::tui::state::Prompt;
+    let mut s = model();
+    for p in [
+        Prompt::OverwriteDisk,
+        Prompt::QuitUnsaved,
+        Prompt::SwitchUnsaved(0),
+    ] {
+        s.prompt = Some(p);
+        for (w, h) in [(160, 48), (80, 24), (60, 16)] {
+            let screen = draw(&s, w, h);
+            assert!(screen.contains("(y/n)"), "{w}x{h}:\n{screen}");
+        }
+    }
+}

@@ -153,10 +153,17 @@ pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt) {
         Prompt::SwitchUnsaved(_) => "Unsaved edits. Open another file and lose them? (y/n)",
         Prompt::OverwriteDisk => "The file changed on disk. Overwrite it with your text? (y/n)",
     };
-    let r = centered(area, 60, 3);
+    // Wide enough for the whole question; wrapped (never cut) when the
+    // screen is narrower.
+    let need = text.chars().count() as u16 + 2;
+    let w = need.min(area.width);
+    let inner = w.saturating_sub(2).max(1);
+    let h = text.chars().count().div_ceil(usize::from(inner)) as u16 + 2;
+    let r = centered(area, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text)
+            .wrap(Wrap { trim: true })
             .style(
                 Style::default()
                     .fg(Color::Yellow)
