@@ -1279,3 +1279,65 @@ fn prompts_show_the_whole_question() {
         }
     }
 }
+
+/// A catchable signal ends the playground with the terminal restored:
+/// echo back on, the alternate screen left, the signal named, 128 + n.
+#[test]
+fn signals_restore_the_terminal_under_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    for (sig, code) in [("TERM", 143), ("HUP", 129), ("QUIT", 131), ("INT", 130)] {
+        let session = format!("isolate-play-sig-{sig}-{}", std::process::id());
+        let pidfile = root.join(format!("{sig}.pid"));
+        let cmd = format!(
+            "sh -c 'echo $$ > {pid}; exec env XDG_CONFIG_HOME={root} {bin} {root} -n 2'; echo EXITED-$?; stty -a | grep -o -- ' -*echo '; sleep 60",
+            pid = pidfile.display(),
+            root = root.display(),
+            bin = env!("CARGO_BIN_EXE_isolate-play")
+        );
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &cmd,
+        ]);
+        struct Kill(String);
+        impl Drop for Kill {
+            fn drop(&mut self) {
+                tmux(&["kill-session", "-t", &self.0]);
+            }
+        }
+        let _kill = Kill(session.clone());
+        wait_screen(&session, "→ HelloWorld");
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{sig}"), pid.trim()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        wait_screen(&session, &format!("EXITED-{code}"));
+        // stty runs after the exit: its line is the last to appear.
+        std::thread::sleep(Duration::from_millis(500));
+        let s = screen(&session);
+        assert!(s.contains(&format!("stopped by SIG{sig}")), "{s}");
+        assert!(
+            s.lines().any(|l| l.trim() == "echo") && !s.contains("-echo"),
+            "echo is on:\n{s}"
+        );
+        assert!(
+            !s.contains("Isolates ("),
+            "the alternate screen is gone:\n{s}"
+        );
+        assert_eq!(
+            tmux(&["display", "-p", "-t", &session, "#{alternate_on}"]).trim(),
+            "0"
+        );
+    }
+}
