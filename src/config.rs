@@ -147,6 +147,9 @@ pub struct UiSection {
     pub fps: u32,
     /// Quiet period for file events before a reload, ms.
     pub debounce_ms: u64,
+    /// Longest a reload waits while a file keeps changing, ms (so a file
+    /// rewritten without pause still reloads this often).
+    pub debounce_max_ms: u64,
     /// Extra key bindings: key (e.g. "ctrl-r", "F5", "x") to action name.
     pub keys: std::collections::BTreeMap<String, String>,
 }
@@ -178,6 +181,7 @@ impl Default for UiSection {
         UiSection {
             fps: 30,
             debounce_ms: 30,
+            debounce_max_ms: 500,
             keys: Default::default(),
         }
     }

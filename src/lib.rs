@@ -96,8 +96,7 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine_config = cli.engine.resolve(&config);
             check_capacity(&engine_config)?;
             tracing::info!(root = %root.display(), ?engine_config, "playground");
-            tui::run(root, engine_config, config.ui)?;
-            Ok(ExitCode::SUCCESS)
+            tui::run(root, engine_config, config.ui)
         }
     }
 }

@@ -152,11 +152,11 @@ pub fn execute(source: Source, config: EngineConfig, invocations: u64) -> RunRep
                 }
             }
             Ok(_) => {}
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+            Err(flume::RecvTimeoutError::Disconnected) => {
                 stalled = true;
                 break;
             }
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+            Err(flume::RecvTimeoutError::Timeout) => {
                 let stuck = engine.stuck_workers(grace);
                 if stuck.iter().any(|w| !finished[*w]) && stuck.len() + done >= n {
                     // Everyone else is done: those left are stuck.

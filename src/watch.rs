@@ -1,19 +1,61 @@
-//! File watching: notify events for the watched path, as plain paths on a
-//! channel. Debouncing happens in the event loop, which owns time.
+//! File watching and the debounce in front of reloads.
+//!
+//! [`watch`] turns notify events under the watched path into plain path
+//! lists on a channel the UI loop awaits. [`Debounce`] decides when a burst
+//! of them is acted on: after a quiet period, or at the latest a maximum
+//! wait after the burst began, so a file rewritten 100 times a second still
+//! reloads a few times a second instead of never. It is pure (the caller
+//! passes the time), so tests drive it with made-up instants.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
 use notify::{RecursiveMode, Watcher};
 
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct Watch {
-    _watcher: notify::RecommendedWatcher,
+    watcher: notify::RecommendedWatcher,
+    /// Directories watched, the root's first.
+    dirs: Vec<PathBuf>,
+}
+
+impl Watch {
+    /// Also watches the directory of each symlink's target among `files`
+    /// (once each), so a change to the target is seen: notify reports it
+    /// under the target's path, which the playground compares by canonical
+    /// path. A directory that can't be watched is logged and skipped.
+    pub fn follow_links<'a>(&mut self, files: impl IntoIterator<Item = &'a Path>) {
+        for f in files {
+            let is_link = std::fs::symlink_metadata(f).is_ok_and(|m| m.file_type().is_symlink());
+            if !is_link {
+                continue;
+            }
+            let Some(dir) = f
+                .canonicalize()
+                .ok()
+                .and_then(|t| t.parent().map(Path::to_path_buf))
+            else {
+                continue;
+            };
+            if self.dirs.contains(&dir) {
+                continue;
+            }
+            match self.watcher.watch(&dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    tracing::debug!(dir = %dir.display(), link = %f.display(), "watching a link's target")
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot watch a link's target")
+                }
+            }
+            self.dirs.push(dir);
+        }
+    }
 }
 
 /// Watches `root` (a directory, or a file's directory) and sends the paths
-/// that changed.
-pub fn watch(root: &Path, tx: Sender<Vec<PathBuf>>) -> anyhow::Result<Watch> {
+/// that changed. The sender never blocks (the channel is unbounded).
+pub fn watch(root: &Path, tx: flume::Sender<Vec<PathBuf>>) -> anyhow::Result<Watch> {
     let dir = if root.is_dir() {
         root.to_path_buf()
     } else {
@@ -35,5 +77,142 @@ pub fn watch(root: &Path, tx: Sender<Vec<PathBuf>>) -> anyhow::Result<Watch> {
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
     tracing::debug!(dir = %dir.display(), "watching");
-    Ok(Watch { _watcher: watcher })
+    let dirs = vec![dir.canonicalize().unwrap_or(dir)];
+    Ok(Watch { watcher, dirs })
+}
+
+/// A burst of file events, released by [`Debounce::take_due`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// Every path seen in the burst, once each, in the order first seen.
+    pub paths: Vec<PathBuf>,
+    /// When the burst's first event arrived (reload latency counts from here).
+    pub first_seen: Instant,
+}
+
+/// Collects file events until they are due: `quiet` after the last event,
+/// or `max_wait` after the first one of the burst, whichever comes first.
+#[derive(Clone, Debug)]
+pub struct Debounce {
+    quiet: Duration,
+    max_wait: Duration,
+    paths: Vec<PathBuf>,
+    /// (first, last) event of the pending burst.
+    seen: Option<(Instant, Instant)>,
+}
+
+impl Debounce {
+    /// `max_wait` below `quiet` is raised to it (a burst can't be due
+    /// before its own quiet period could end).
+    pub fn new(quiet: Duration, max_wait: Duration) -> Self {
+        Debounce {
+            quiet,
+            max_wait: max_wait.max(quiet),
+            paths: Vec::new(),
+            seen: None,
+        }
+    }
+
+    /// Records events for `paths` seen at `at`.
+    pub fn push(&mut self, paths: impl IntoIterator<Item = PathBuf>, at: Instant) {
+        for p in paths {
+            if !self.paths.contains(&p) {
+                self.paths.push(p);
+            }
+        }
+        self.seen = Some(match self.seen {
+            Some((first, last)) => (first, last.max(at)),
+            None => (at, at),
+        });
+    }
+
+    /// When the pending burst becomes due; None when nothing is pending.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.seen
+            .map(|(first, last)| (last + self.quiet).min(first + self.max_wait))
+    }
+
+    /// The pending burst if it is due at `now` (and starts a new one).
+    pub fn take_due(&mut self, now: Instant) -> Option<Batch> {
+        if self.deadline()? > now {
+            return None;
+        }
+        let (first, _) = self.seen.take()?;
+        Some(Batch {
+            paths: std::mem::take(&mut self.paths),
+            first_seen: first,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    #[test]
+    fn a_single_event_is_due_after_the_quiet_period() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(30 * MS, 500 * MS);
+        assert_eq!(d.deadline(), None);
+        assert_eq!(d.take_due(t0), None);
+        d.push([p("a.js")], t0);
+        assert_eq!(d.deadline(), Some(t0 + 30 * MS));
+        assert_eq!(d.take_due(t0 + 29 * MS), None);
+        let b = d.take_due(t0 + 30 * MS).expect("due");
+        assert_eq!(b.paths, vec![p("a.js")]);
+        assert_eq!(b.first_seen, t0);
+        assert_eq!(d.deadline(), None, "nothing pending after a take");
+    }
+
+    #[test]
+    fn events_in_the_quiet_period_push_the_deadline_and_merge() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(30 * MS, 500 * MS);
+        d.push([p("a.js")], t0);
+        d.push([p("b.js"), p("a.js")], t0 + 20 * MS);
+        assert_eq!(d.take_due(t0 + 30 * MS), None);
+        let b = d.take_due(t0 + 50 * MS).expect("due");
+        assert_eq!(b.paths, vec![p("a.js"), p("b.js")]);
+        assert_eq!(b.first_seen, t0);
+    }
+
+    /// A file rewritten every 10 ms never goes quiet: it is still released
+    /// every `max_wait`, each batch timed from its own first event.
+    #[test]
+    fn a_write_storm_is_released_every_max_wait() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(30 * MS, 500 * MS);
+        let mut released = Vec::new();
+        for i in 0..200u32 {
+            let now = t0 + i * 10 * MS;
+            if let Some(b) = d.take_due(now) {
+                released.push((now, b.first_seen));
+            }
+            d.push([p("storm.js")], now);
+        }
+        // 2 s of writes: released every 500 ms (the write at the moment of
+        // a release starts the next burst).
+        let at: Vec<u128> = released
+            .iter()
+            .map(|(now, _)| (*now - t0).as_millis())
+            .collect();
+        assert_eq!(at, vec![500, 1000, 1500]);
+        for (now, first) in &released {
+            assert!(*now - *first <= 500 * MS);
+        }
+    }
+
+    #[test]
+    fn max_wait_is_never_below_quiet() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(100 * MS, 10 * MS);
+        d.push([p("a.js")], t0);
+        assert_eq!(d.deadline(), Some(t0 + 100 * MS));
+    }
 }

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Sender, unbounded};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -160,8 +160,8 @@ pub struct Engine {
     load: bool,
     payload: Arc<str>,
     workers: Vec<WorkerHandle>,
-    reports_tx: Sender<Report>,
-    reports_rx: Receiver<Report>,
+    reports_tx: flume::Sender<Report>,
+    reports_rx: flume::Receiver<Report>,
     telemetry: Arc<Telemetry>,
     registry: Arc<Mutex<Vec<Arc<WorkerShared>>>>,
     timeout_ns: Arc<AtomicU64>,
@@ -176,7 +176,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(config: EngineConfig) -> Engine {
         platform::init();
-        let (reports_tx, reports_rx) = unbounded();
+        let (reports_tx, reports_rx) = flume::unbounded();
         let registry = Arc::new(Mutex::new(Vec::new()));
         let timeout_ns = Arc::new(AtomicU64::new(config.limits.timeout.as_nanos() as u64));
         let cpu_ns = Arc::new(AtomicU64::new(cpu_limit_ns(&config.limits)));
@@ -299,8 +299,10 @@ impl Engine {
         &self.config
     }
 
-    /// The channel all workers report on.
-    pub fn reports(&self) -> &Receiver<Report> {
+    /// The channel all workers report on. A flume channel: workers send
+    /// without blocking (it is unbounded), threads read it with `recv` /
+    /// `recv_timeout`, and an async loop awaits it with `recv_async`.
+    pub fn reports(&self) -> &flume::Receiver<Report> {
         &self.reports_rx
     }
 

@@ -175,8 +175,6 @@ fn ser_opt_micros<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S:
 pub enum Report {
     /// A finished invocation: every one for `run`, a sample under load.
     Invocation(Box<Invocation>),
-    /// A worker has a live isolate and waits for work.
-    Ready { worker: usize },
     /// A worker finished a `run` batch (its last invocation was reported).
     RunDone { worker: usize, batch: u64 },
 }

@@ -384,6 +384,13 @@ thread_local! {
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
 }
 
+/// Whether this thread is running an isolate's slice, where a panic is
+/// caught and reported as that invocation's failure (a process-wide panic
+/// hook uses this to tell a recovered panic from one that ends a thread).
+pub fn in_isolate_step() -> bool {
+    CURRENT.with(|c| c.try_borrow().is_ok_and(|c| c.is_some()))
+}
+
 fn executor(exec: Exec) {
     loop {
         let slot = match exec.rx.recv() {

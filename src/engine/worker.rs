@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, TryRecvError};
 use hdrhistogram::Histogram;
 
 use super::console::ConsoleBounds;
@@ -93,7 +93,7 @@ impl EngineShared {
 pub struct WorkerInit {
     pub shared: Arc<WorkerShared>,
     pub rx: Receiver<Command>,
-    pub reports: Sender<Report>,
+    pub reports: flume::Sender<Report>,
     pub telemetry: Arc<Telemetry>,
     pub bounds: ConsoleBounds,
     pub limits: Limits,

@@ -1,10 +1,10 @@
-//! What a person can ask for. Keys map to these; tests send them directly.
+//! What a person can ask for: actions are data. Keys map to these through
+//! the one table in `keymap`; tests send them directly.
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
+    /// Quit; asks first when edits are unsaved.
     Quit,
-    /// Quit even with unsaved changes (the answer to the prompt).
-    ForceQuit,
     RunOnce,
     ToggleLoad,
     AddIsolates(usize),
@@ -36,6 +36,10 @@ pub enum Action {
     Save,
     /// Replace the buffer with the file on disk, dropping unsaved edits.
     ReloadFromDisk,
+    /// Repaint every cell (after something else wrote over the screen).
+    Redraw,
+    /// Select the next isolate whose last result is an error, wrapping.
+    NextFailing,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +62,10 @@ pub enum EditAction {
     DuplicateLine,
     Undo,
     Redo,
+    /// Text pasted in one piece: inserted as is, no auto-indent.
+    Paste(String),
+    /// Remove one level of indentation from the cursor's line.
+    Dedent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,17 +73,20 @@ pub enum Pane {
     Files,
     Editor,
     Isolates,
+    Results,
 }
 
 impl Pane {
+    /// Tab order: Files → Editor → Isolates → Results → Files.
     pub fn next(self) -> Pane {
         match self {
             Pane::Files => Pane::Editor,
             Pane::Editor => Pane::Isolates,
-            Pane::Isolates => Pane::Files,
+            Pane::Isolates => Pane::Results,
+            Pane::Results => Pane::Files,
         }
     }
     pub fn prev(self) -> Pane {
-        self.next().next()
+        self.next().next().next()
     }
 }

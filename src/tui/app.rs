@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::action::{Action, EditAction, Pane};
 use super::editor::Buffer;
 use super::state::{
-    FileEntry, IsolateResults, NumberEntry, OpenFile, Prompt, State, THREADS_WINDOW,
+    EngineStatus, FileEntry, IsolateResults, NumberEntry, OpenFile, Prompt, State, THREADS_WINDOW,
 };
 use super::threads::ThreadsMeter;
 use crate::config::ISOLATES;
@@ -118,7 +118,6 @@ impl App {
             config.isolates,
             config.limits.heap_bytes as u64,
         );
-        state.external_limit = config.limits.external_bytes as u64;
         state.files = files;
         state.results = vec![IsolateResults::default(); config.isolates];
         state.threads.model = config.threads;
@@ -139,10 +138,22 @@ impl App {
             reload_drawn: None,
         };
         app.open_selected();
+        app.sync_status();
         Ok(app)
     }
 
+    /// Reads what the engine is set to into the model (after any change).
+    fn sync_status(&mut self) {
+        self.state.engine = EngineStatus::read(&self.engine);
+    }
+
+    /// Applies one action (from a key, or a test).
     pub fn apply(&mut self, action: Action) {
+        self.apply_action(action);
+        self.sync_status();
+    }
+
+    fn apply_action(&mut self, action: Action) {
         let s = &mut self.state;
         if let Some(entry) = s.entry.as_mut() {
             match action {
@@ -155,6 +166,14 @@ impl App {
                 }
                 Action::Edit(EditAction::Backspace) => {
                     entry.text.pop();
+                    entry.error = None;
+                }
+                Action::Edit(EditAction::Paste(text)) => {
+                    for c in text.chars().filter(|c| !c.is_control()) {
+                        if entry.text.chars().count() < 12 {
+                            entry.text.push(c);
+                        }
+                    }
                     entry.error = None;
                 }
                 Action::Confirm => match parse_isolates(&entry.text).and_then(|n| {
@@ -175,6 +194,7 @@ impl App {
                             self.resize(n);
                             let took = t0.elapsed();
                             self.state.message = format!("{before} → {n} isolates");
+                            self.say_how_to_run();
                             if took >= SLOW_CALL {
                                 self.state.message.push_str(&format!(
                                     " (the change held the UI {})",
@@ -187,16 +207,15 @@ impl App {
                 },
                 Action::Cancel | Action::Quit => {
                     s.entry = None;
-                    s.message = format!("isolates unchanged: {}", s.isolates);
+                    s.message = format!("isolates unchanged: {}", s.engine.isolates);
                 }
-                Action::ForceQuit => s.quit = true,
                 _ => {}
             }
             return;
         }
         if let Some(prompt) = s.prompt.clone() {
             match action {
-                Action::Confirm | Action::ForceQuit => {
+                Action::Confirm => {
                     s.prompt = None;
                     match prompt {
                         Prompt::QuitUnsaved => s.quit = true,
@@ -215,9 +234,17 @@ impl App {
             }
             return;
         }
-        if s.help && !matches!(action, Action::ToggleHelp | Action::ForceQuit) {
-            if matches!(action, Action::Cancel | Action::Quit) {
-                s.help = false;
+        if s.help {
+            match action {
+                Action::ToggleHelp | Action::Cancel | Action::Quit => s.help = false,
+                Action::Up => s.help_scroll = s.help_scroll.saturating_sub(1),
+                Action::Down => s.help_scroll += 1,
+                Action::PageUp => s.help_scroll = s.help_scroll.saturating_sub(10),
+                Action::PageDown => s.help_scroll += 10,
+                Action::Home => s.help_scroll = 0,
+                // The view clamps it to the last screenful.
+                Action::End => s.help_scroll = usize::MAX / 2,
+                _ => {}
             }
             return;
         }
@@ -229,15 +256,19 @@ impl App {
                     s.quit = true;
                 }
             }
-            Action::ForceQuit => s.quit = true,
             Action::RunOnce => {
+                if self.nothing_to_run() {
+                    return;
+                }
                 self.engine.run(1);
                 self.state.message = format!("ran once on {} isolates", self.engine.isolates());
             }
             Action::ToggleLoad => {
                 let on = !self.engine.is_loading();
+                if on && self.nothing_to_run() {
+                    return;
+                }
                 self.engine.set_load(on);
-                self.state.loading = on;
                 self.state.message = if on {
                     "continuous load started"
                 } else {
@@ -247,7 +278,11 @@ impl App {
             }
             Action::AddIsolates(k) => self.resize(self.engine.isolates() + k),
             Action::RemoveIsolates(k) => {
-                self.resize(self.engine.isolates().saturating_sub(k).max(1))
+                if self.engine.isolates() <= 1 {
+                    self.state.message = "already 1 isolate, the fewest".into();
+                } else {
+                    self.resize(self.engine.isolates().saturating_sub(k).max(1))
+                }
             }
             Action::AskIsolates => {
                 s.entry = Some(NumberEntry::default());
@@ -269,16 +304,27 @@ impl App {
             Action::CycleMode => {
                 let m = self.engine.mode().next();
                 self.engine.set_mode(m);
-                self.state.mode = m;
                 self.metrics.reset_distributions();
                 self.state.message = format!("mode: {m}");
-                if !self.engine.is_loading() {
-                    self.engine.run(1);
-                }
+                self.say_how_to_run();
             }
             Action::FocusNext => s.focus = s.focus.next(),
             Action::FocusPrev => s.focus = s.focus.prev(),
             Action::Focus(p) => s.focus = p,
+            Action::NextFailing => match s.select_next_failing() {
+                Some(i) => {
+                    let what = s.results[i]
+                        .last
+                        .as_ref()
+                        .and_then(|inv| inv.outcome.as_ref().err())
+                        .map(|e| e.headline())
+                        .unwrap_or_default();
+                    s.message = format!("isolate {i}: {what}");
+                }
+                None => s.message = "no isolate's last result is an error".into(),
+            },
+            // The loop repaints the terminal; nothing in the model changes.
+            Action::Redraw => {}
             Action::Up | Action::Down | Action::PageUp | Action::PageDown => {
                 let delta: isize = match action {
                     Action::Up => -1,
@@ -296,6 +342,11 @@ impl App {
                         let n = s.results.len().max(1) as isize;
                         s.selected_isolate =
                             (s.selected_isolate as isize + delta).clamp(0, n - 1) as usize;
+                        s.results_scroll = 0;
+                    }
+                    // The view clamps it to what there is to show.
+                    Pane::Results => {
+                        s.results_scroll = (s.results_scroll as isize + delta).max(0) as usize
                     }
                     Pane::Editor => {}
                 }
@@ -315,8 +366,10 @@ impl App {
                             s.results.len().saturating_sub(1)
                         } else {
                             0
-                        }
+                        };
+                        s.results_scroll = 0;
                     }
+                    Pane::Results => s.results_scroll = if last { usize::MAX / 2 } else { 0 },
                     Pane::Editor => {}
                 }
             }
@@ -340,7 +393,15 @@ impl App {
             Action::Confirm => {}
             Action::Edit(e) => self.edit(e),
             Action::Save => {
-                let Some(open) = &s.open else { return };
+                let Some(open) = s.open.as_mut() else { return };
+                // A change the watcher did not report (a missed event, a
+                // link's target elsewhere) is still never overwritten
+                // silently: the disk must hold what was loaded or saved.
+                if !open.deleted
+                    && std::fs::read(&open.path).is_ok_and(|d| d != open.saved_text.as_bytes())
+                {
+                    open.disk_conflict = true;
+                }
                 if open.disk_conflict && !open.deleted {
                     s.prompt = Some(Prompt::OverwriteDisk);
                 } else {
@@ -365,13 +426,27 @@ impl App {
         }
         self.engine.set_isolates(n);
         let s = &mut self.state;
-        s.isolates = n;
         s.results.resize(n, IsolateResults::default());
         s.selected_isolate = s.selected_isolate.min(n - 1);
         s.message = format!("{n} isolates");
-        if !self.engine.is_loading() {
-            self.engine.run(1);
+        self.say_how_to_run();
+    }
+
+    /// Settings changes don't run the script (a person may change several
+    /// first): the status message says what to press, unless load runs.
+    fn say_how_to_run(&mut self) {
+        if !self.engine.is_loading() && self.engine.source().is_some() {
+            self.state.message.push_str(" · F5 runs it");
         }
+    }
+
+    /// No source to run: says so and returns true.
+    fn nothing_to_run(&mut self) -> bool {
+        if self.engine.source().is_some() {
+            return false;
+        }
+        self.state.message = "nothing to run: open a file first (Enter on a file)".into();
+        true
     }
 
     /// Slow engine work is waiting for the frame that announces it.
@@ -386,6 +461,7 @@ impl App {
             Some(Deferred::SwitchThreads) => self.switch_threads(),
             None => {}
         }
+        self.sync_status();
     }
 
     /// A pool ↔ a thread per isolate, live: the engine replaces every
@@ -439,16 +515,14 @@ impl App {
             Threads::Pool(t) => format!("threads: a pool of {t}; every isolate replaced"),
             Threads::PerIsolate => format!(
                 "threads: one per isolate ({} threads); every isolate replaced",
-                s.isolates
+                self.engine.isolates()
             ),
         };
         if took >= SLOW_CALL {
             s.message
                 .push_str(&format!(" (the switch held the UI {})", fmt_duration(took)));
         }
-        if !self.engine.is_loading() {
-            self.engine.run(1);
-        }
+        self.say_how_to_run();
     }
 
     fn edit(&mut self, e: EditAction) {
@@ -488,7 +562,7 @@ impl App {
     /// load, where the next invocations pick it up).
     fn install(&mut self, src: Source) -> u64 {
         let v = self.engine.set_source(src);
-        self.state.version = v;
+        self.state.engine.version = v;
         if !self.engine.is_loading() {
             self.engine.run(1);
         }
@@ -547,6 +621,11 @@ impl App {
 
     /// Debounced file-system changes under the watched path.
     pub fn on_files_changed(&mut self, paths: &[PathBuf], seen_at: Instant) {
+        self.files_changed(paths, seen_at);
+        self.sync_status();
+    }
+
+    fn files_changed(&mut self, paths: &[PathBuf], seen_at: Instant) {
         let selected_path = self
             .state
             .files
@@ -633,7 +712,7 @@ impl App {
         if let Ok(r) = &inv.outcome {
             slot.last_ok = Some((inv.version, r.clone()));
         }
-        if inv.version == s.version {
+        if inv.version == s.engine.version {
             let failed = inv.outcome.is_err();
             if let Some(f) = s
                 .files

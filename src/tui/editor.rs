@@ -165,6 +165,8 @@ impl Buffer {
                 self.cursor.1 = self.len_of(row);
                 false
             }
+            // Implemented by the editor's rework (issue 9); ignored until then.
+            EditAction::Paste(_) | EditAction::Dedent => false,
         }
     }
 

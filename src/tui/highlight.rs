@@ -1,7 +1,7 @@
 //! syntect highlighting on its own thread: the UI sends (revision, text)
 //! and gets styled lines back, so a large file never stalls a frame.
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use flume::{Receiver, Sender, unbounded};
 use ratatui::style::{Color, Style};
 use syntect::easy::HighlightLines;
 use syntect::highlighting::ThemeSet;

@@ -1,69 +1,328 @@
-//! Keys to actions. Global commands use F-keys and Ctrl so that typing in
-//! the editor never triggers them; single letters work outside the editor.
+//! Keys to actions, from one table ([`KEYS`]) that matching, the help
+//! overlay, the status-bar hints, the tiny-screen hint and the README's key
+//! table all read, so none of them can say something the keys don't do.
+//!
+//! Each row is active in one [`Context`]: F-keys and Ctrl work everywhere
+//! (the editor included), single letters only where no text is typed, and
+//! the editor, prompts and help have their own rows. The first row active
+//! in the current context whose key matches wins; `[ui.keys]` overrides
+//! from the config file are checked before the table.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, EditAction, Pane};
 use super::state::State;
 
-/// (keys, what they do): the help overlay lists exactly this.
-pub const HELP: &[(&str, &str)] = &[
-    ("F5  Ctrl-R  r", "run once on every isolate"),
-    ("F6  Ctrl-L  space", "start / stop continuous load"),
-    ("F8  +  ]", "add 1 / 10 isolates"),
-    ("F7  -  [", "remove 1 / 10 isolates"),
-    (
-        "F4  Ctrl-N  n",
-        "type a number of isolates (1–10000), Enter applies",
-    ),
-    ("F3  t", "threads: a pool ↔ one thread per isolate, live"),
-    ("F2  Ctrl-T  m", "cycle mode: warm → context → cold"),
-    (
-        "Tab  Shift-Tab",
-        "next / previous pane (Tab indents in the editor)",
-    ),
-    (
-        "↑ ↓  j k  PgUp PgDn",
-        "select file / isolate; move in the editor",
-    ),
-    ("Home End  g G", "first / last file or isolate"),
-    ("Enter  e", "open the selected file in the editor"),
-    ("Esc", "leave the editor; close prompts and help"),
-    ("Ctrl-S", "save (re-runs the new version on every isolate)"),
-    (
-        "Ctrl-O",
-        "reload the file from disk, dropping unsaved edits",
-    ),
-    ("Ctrl-Z  Ctrl-Y", "undo / redo"),
-    ("Ctrl-K  Ctrl-D", "delete / duplicate the line"),
-    ("F1  ?", "this help"),
-    (
-        "q  Ctrl-C  Ctrl-Q",
-        "quit (asks first when edits are unsaved)",
-    ),
+/// Where a row of [`KEYS`] is active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Context {
+    /// No prompt or help open, any pane (the editor too): F-keys, Ctrl.
+    Anywhere,
+    /// No prompt or help open, a pane other than the editor has focus.
+    Panes,
+    /// The editor has focus.
+    Editor,
+    /// A yes/no question is open.
+    Prompt,
+    /// The "how many isolates" prompt is open.
+    Entry,
+    /// The help overlay is open.
+    Help,
+}
+
+impl Context {
+    /// How help and the README name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Context::Anywhere => "anywhere",
+            Context::Panes => "outside the editor",
+            Context::Editor => "in the editor",
+            Context::Prompt => "in a yes/no prompt",
+            Context::Entry => "in the number prompt",
+            Context::Help => "in help",
+        }
+    }
+}
+
+/// A key as written in [`KEYS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// This key with exactly these modifiers (Shift ignored on characters).
+    Is(KeyCode, KeyModifiers),
+    /// Any character typed without Ctrl or Alt (the row's action must be
+    /// `Edit(Insert(_))`; the typed character replaces it).
+    Text,
+}
+
+const fn k(code: KeyCode) -> Key {
+    Key::Is(code, KeyModifiers::NONE)
+}
+const fn c(ch: char) -> Key {
+    Key::Is(KeyCode::Char(ch), KeyModifiers::NONE)
+}
+const fn ctrl(ch: char) -> Key {
+    Key::Is(KeyCode::Char(ch), KeyModifiers::CONTROL)
+}
+const fn f(n: u8) -> Key {
+    Key::Is(KeyCode::F(n), KeyModifiers::NONE)
+}
+
+impl Key {
+    /// How the key is written on screen: `F5`, `Ctrl-R`, `r`, `space`, `↑`.
+    pub fn label(self) -> String {
+        let Key::Is(code, mods) = self else {
+            return "typing".into();
+        };
+        let mut s = String::new();
+        if mods.contains(KeyModifiers::CONTROL) {
+            s.push_str("Ctrl-");
+        }
+        if mods.contains(KeyModifiers::ALT) {
+            s.push_str("Alt-");
+        }
+        if mods.contains(KeyModifiers::SHIFT) {
+            s.push_str("Shift-");
+        }
+        let ctrl = mods.contains(KeyModifiers::CONTROL);
+        match code {
+            KeyCode::Char(' ') => s.push_str("space"),
+            KeyCode::Char(ch) if ctrl => s.extend(ch.to_uppercase()),
+            KeyCode::Char(ch) => s.push(ch),
+            KeyCode::F(n) => s.push_str(&format!("F{n}")),
+            KeyCode::Up => s.push('↑'),
+            KeyCode::Down => s.push('↓'),
+            KeyCode::Left => s.push('←'),
+            KeyCode::Right => s.push('→'),
+            KeyCode::PageUp => s.push_str("PgUp"),
+            KeyCode::PageDown => s.push_str("PgDn"),
+            KeyCode::BackTab => s.push_str("Shift-Tab"),
+            KeyCode::Delete => s.push_str("Del"),
+            other => s.push_str(&other.to_string()),
+        }
+        s
+    }
+
+    /// The action for `key` if it matches (`action` is the row's).
+    fn matches(self, key: &KeyEvent, action: &Action) -> Option<Action> {
+        let (code, mods) = normalize(key);
+        match self {
+            Key::Is(c, m) => (c == code && m == mods).then(|| action.clone()),
+            Key::Text => match code {
+                KeyCode::Char(ch) if mods.is_empty() => Some(Action::Edit(EditAction::Insert(ch))),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Shift is part of a character (`G`, `?`, `+`) and of BackTab, not a
+/// modifier to match.
+fn normalize(key: &KeyEvent) -> (KeyCode, KeyModifiers) {
+    match key.code {
+        KeyCode::Char(_) | KeyCode::BackTab => (key.code, key.modifiers - KeyModifiers::SHIFT),
+        code => (code, key.modifiers),
+    }
+}
+
+/// One row of the key table.
+#[derive(Debug)]
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub context: Context,
+    pub action: Action,
+    /// What it does, for help and the README ("" keeps the row out of
+    /// them: typing, cursor keys already described).
+    pub help: &'static str,
+    /// The status bar's word for it; None keeps it out of the hints.
+    pub hint: Option<&'static str>,
+}
+
+const fn row(
+    keys: &'static [Key],
+    context: Context,
+    action: Action,
+    help: &'static str,
+    hint: Option<&'static str>,
+) -> Binding {
+    Binding {
+        keys,
+        context,
+        action,
+        help,
+        hint,
+    }
+}
+
+use Context::{Anywhere, Editor, Entry, Help, Panes, Prompt};
+use KeyCode::{
+    BackTab, Backspace, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
+};
+
+/// Every binding. Within a context the first match wins; help lists rows
+/// in this order; the first active row with a hint word gives the hint
+/// its keys.
+#[rustfmt::skip]
+pub static KEYS: &[Binding] = &[
+    // Prompts and help take the keys while open.
+    row(&[c('y')], Prompt, Action::Confirm, "", Some("yes")),
+    row(&[c('n'), k(Esc), ctrl('c')], Prompt, Action::Cancel, "", Some("no")),
+    row(&[k(Enter)], Entry, Action::Confirm, "", Some("applies")),
+    row(&[k(Esc), ctrl('c')], Entry, Action::Cancel, "", Some("cancels")),
+    row(&[k(Backspace)], Entry, Action::Edit(EditAction::Backspace), "", None),
+    row(&[Key::Text], Entry, Action::Edit(EditAction::Insert(' ')), "", None),
+    row(&[k(Esc), c('?'), f(1), c('q')], Help, Action::ToggleHelp, "", Some("closes help")),
+    row(&[k(Up), c('k')], Help, Action::Up, "", None),
+    row(&[k(Down), c('j')], Help, Action::Down, "", Some("scroll")),
+    row(&[k(PageUp)], Help, Action::PageUp, "", None),
+    row(&[k(PageDown)], Help, Action::PageDown, "", None),
+    row(&[k(Home)], Help, Action::Home, "", None),
+    row(&[k(End)], Help, Action::End, "", None),
+    // Running.
+    row(&[f(5), ctrl('r')], Anywhere, Action::RunOnce, "run once on every isolate", Some("run")),
+    row(&[c('r')], Panes, Action::RunOnce, "run once on every isolate", None),
+    row(&[f(6)], Anywhere, Action::ToggleLoad, "start / stop continuous load", Some("load")),
+    row(&[c(' ')], Panes, Action::ToggleLoad, "start / stop continuous load", None),
+    row(&[f(8)], Anywhere, Action::AddIsolates(1), "add 1 isolate (] adds 10)", Some("+isolate")),
+    row(&[c('+'), c('=')], Panes, Action::AddIsolates(1), "add 1 isolate (] adds 10)", None),
+    row(&[c(']')], Panes, Action::AddIsolates(10), "add 1 isolate (] adds 10)", None),
+    row(&[f(7)], Anywhere, Action::RemoveIsolates(1), "remove 1 isolate ([ removes 10)", Some("−isolate")),
+    row(&[c('-')], Panes, Action::RemoveIsolates(1), "remove 1 isolate ([ removes 10)", None),
+    row(&[c('[')], Panes, Action::RemoveIsolates(10), "remove 1 isolate ([ removes 10)", None),
+    row(&[f(4), ctrl('n')], Anywhere, Action::AskIsolates, "type a number of isolates (1–10000), Enter applies", Some("N")),
+    row(&[c('n')], Panes, Action::AskIsolates, "type a number of isolates (1–10000), Enter applies", None),
+    row(&[f(3)], Anywhere, Action::SwitchThreads, "threads: a pool ↔ one thread per isolate, live", Some("threads")),
+    row(&[c('t')], Panes, Action::SwitchThreads, "threads: a pool ↔ one thread per isolate, live", None),
+    row(&[f(2), ctrl('t')], Anywhere, Action::CycleMode, "cycle mode: warm → context → cold", Some("mode")),
+    row(&[c('m')], Panes, Action::CycleMode, "cycle mode: warm → context → cold", None),
+    row(&[f(9)], Anywhere, Action::NextFailing, "jump to the next failing isolate", Some("next failing")),
+    row(&[c('x')], Panes, Action::NextFailing, "jump to the next failing isolate", None),
+    // Panes.
+    row(&[k(Tab)], Panes, Action::FocusNext, "next / previous pane: files → editor → isolates → results", Some("pane")),
+    row(&[k(BackTab)], Panes, Action::FocusPrev, "next / previous pane: files → editor → isolates → results", None),
+    row(&[k(Esc)], Editor, Action::Cancel, "leave the editor (Tab indents there)", Some("leave editor")),
+    row(&[k(Up), c('k')], Panes, Action::Up, "move in the focused pane (files, isolates, results)", None),
+    row(&[k(Down), c('j')], Panes, Action::Down, "move in the focused pane (files, isolates, results)", None),
+    row(&[k(PageUp)], Panes, Action::PageUp, "move in the focused pane (files, isolates, results)", None),
+    row(&[k(PageDown)], Panes, Action::PageDown, "move in the focused pane (files, isolates, results)", None),
+    row(&[k(Home), c('g')], Panes, Action::Home, "first / last in the focused pane", None),
+    row(&[k(End), c('G')], Panes, Action::End, "first / last in the focused pane", None),
+    row(&[k(Enter), c('e')], Panes, Action::Open, "open the selected file in the editor", Some("open")),
+    // Files.
+    row(&[ctrl('s')], Anywhere, Action::Save, "save (re-runs the new version on every isolate)", Some("save")),
+    row(&[ctrl('o')], Anywhere, Action::ReloadFromDisk, "reload the file from disk, dropping unsaved edits", None),
+    // The editor.
+    row(&[k(Tab)], Editor, Action::Edit(EditAction::Indent), "indent / dedent the line", None),
+    row(&[k(BackTab)], Editor, Action::Edit(EditAction::Dedent), "indent / dedent the line", None),
+    row(&[ctrl('z')], Editor, Action::Edit(EditAction::Undo), "undo / redo", None),
+    row(&[ctrl('y')], Editor, Action::Edit(EditAction::Redo), "undo / redo", None),
+    row(&[ctrl('k')], Editor, Action::Edit(EditAction::DeleteLine), "delete / duplicate the line", None),
+    row(&[ctrl('d')], Editor, Action::Edit(EditAction::DuplicateLine), "delete / duplicate the line", None),
+    row(&[k(Enter)], Editor, Action::Edit(EditAction::Newline), "", None),
+    row(&[k(Backspace)], Editor, Action::Edit(EditAction::Backspace), "", None),
+    row(&[k(Delete)], Editor, Action::Edit(EditAction::Delete), "", None),
+    row(&[k(Left)], Editor, Action::Edit(EditAction::Left), "", None),
+    row(&[k(Right)], Editor, Action::Edit(EditAction::Right), "", None),
+    row(&[k(Up)], Editor, Action::Edit(EditAction::Up), "", None),
+    row(&[k(Down)], Editor, Action::Edit(EditAction::Down), "", None),
+    row(&[k(Home)], Editor, Action::Edit(EditAction::Home), "", None),
+    row(&[k(End)], Editor, Action::Edit(EditAction::End), "", None),
+    row(&[k(PageUp)], Editor, Action::Edit(EditAction::PageUp), "", None),
+    row(&[k(PageDown)], Editor, Action::Edit(EditAction::PageDown), "", None),
+    row(&[Key::Text], Editor, Action::Edit(EditAction::Insert(' ')), "", None),
+    // The rest.
+    row(&[ctrl('l')], Anywhere, Action::Redraw, "redraw the screen", None),
+    row(&[f(1)], Anywhere, Action::ToggleHelp, "this help", Some("help")),
+    row(&[c('?')], Panes, Action::ToggleHelp, "this help", None),
+    row(&[c('q')], Panes, Action::Quit, "quit (asks first when edits are unsaved)", Some("quit")),
+    row(&[ctrl('q'), ctrl('c')], Anywhere, Action::Quit, "quit (asks first when edits are unsaved)", Some("quit")),
 ];
 
-/// The status bar's reminder of the main keys (all of them are in [`HELP`]).
-pub const HINTS: &str = "F5 run  F6 load  F7/F8 −/+ isolate  F4 N  F3 threads  F2 mode  Tab pane  Ctrl-S save  ? help  q quit";
+/// The contexts active in `state`, most specific first.
+pub fn contexts(state: &State) -> &'static [Context] {
+    if state.entry.is_some() {
+        &[Entry]
+    } else if state.prompt.is_some() {
+        &[Prompt]
+    } else if state.help {
+        &[Help]
+    } else if state.focus == Pane::Editor {
+        &[Editor, Anywhere]
+    } else {
+        &[Panes, Anywhere]
+    }
+}
 
-/// User bindings from the config file, checked before the defaults.
+fn active(state: &State) -> impl Iterator<Item = &'static Binding> {
+    let ctx = contexts(state);
+    KEYS.iter().filter(move |b| ctx.contains(&b.context))
+}
+
+/// Actions by the names `[ui.keys]` uses.
+pub const ACTION_NAMES: &[(&str, Action)] = &[
+    ("run", Action::RunOnce),
+    ("load", Action::ToggleLoad),
+    ("add", Action::AddIsolates(1)),
+    ("remove", Action::RemoveIsolates(1)),
+    ("isolates", Action::AskIsolates),
+    ("threads", Action::SwitchThreads),
+    ("mode", Action::CycleMode),
+    ("next-failing", Action::NextFailing),
+    ("help", Action::ToggleHelp),
+    ("save", Action::Save),
+    ("reload", Action::ReloadFromDisk),
+    ("redraw", Action::Redraw),
+    ("quit", Action::Quit),
+];
+
+/// One `[ui.keys]` binding from the config file.
+#[derive(Clone, Debug)]
+pub struct Override {
+    /// As written in the config (`"ctrl-r"`).
+    pub written: String,
+    pub key: Key,
+    /// Plain characters are text in the editor, so they bind outside it
+    /// only; F-keys and Ctrl/Alt keys bind anywhere.
+    pub context: Context,
+    pub name: String,
+    pub action: Action,
+}
+
+/// User bindings from the config file, checked before the table.
 #[derive(Clone, Debug, Default)]
-pub struct Overrides(HashMap<(KeyCode, KeyModifiers), Action>);
+pub struct Overrides(pub Vec<Override>);
 
 impl Overrides {
-    /// Parses `key = action` pairs such as `"ctrl-r" = "run"`.
-    pub fn parse(keys: &std::collections::BTreeMap<String, String>) -> anyhow::Result<Self> {
-        let mut map = HashMap::new();
-        for (k, a) in keys {
-            let key = parse_key(k).ok_or_else(|| anyhow::anyhow!("config: unknown key {k:?}"))?;
-            let action = action_by_name(a).ok_or_else(|| {
-                anyhow::anyhow!("config: unknown action {a:?} (one of: run, load, add, remove, isolates, threads, mode, help, save, reload, quit)")
-            })?;
-            map.insert(key, action);
+    /// Parses `key = action` pairs such as `"ctrl-r" = "run"`; the error
+    /// names the key or action not understood.
+    pub fn parse(keys: &BTreeMap<String, String>) -> anyhow::Result<Self> {
+        let mut out = Vec::new();
+        for (written, name) in keys {
+            let (code, mods) = parse_key(written)
+                .ok_or_else(|| anyhow::anyhow!("config: unknown key {written:?}"))?;
+            let action = ACTION_NAMES
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, a)| a.clone())
+                .ok_or_else(|| {
+                    let names: Vec<&str> = ACTION_NAMES.iter().map(|(n, _)| *n).collect();
+                    anyhow::anyhow!(
+                        "config: unknown action {name:?} (one of: {})",
+                        names.join(", ")
+                    )
+                })?;
+            let plain_char = matches!(code, KeyCode::Char(_))
+                && !mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+            out.push(Override {
+                written: written.clone(),
+                key: Key::Is(code, mods - KeyModifiers::SHIFT),
+                context: if plain_char { Panes } else { Anywhere },
+                name: name.clone(),
+                action,
+            });
         }
-        Ok(Overrides(map))
+        Ok(Overrides(out))
     }
 }
 
@@ -94,140 +353,171 @@ fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
     Some((code, modifiers))
 }
 
-fn action_by_name(s: &str) -> Option<Action> {
-    Some(match s {
-        "run" => Action::RunOnce,
-        "load" => Action::ToggleLoad,
-        "add" => Action::AddIsolates(1),
-        "remove" => Action::RemoveIsolates(1),
-        "isolates" => Action::AskIsolates,
-        "threads" => Action::SwitchThreads,
-        "mode" => Action::CycleMode,
-        "help" => Action::ToggleHelp,
-        "save" => Action::Save,
-        "reload" => Action::ReloadFromDisk,
-        "quit" => Action::Quit,
-        _ => return None,
-    })
+/// The action for a key press in `state`, or None when the key does
+/// nothing there.
+pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action> {
+    let ctx = contexts(state);
+    overrides
+        .0
+        .iter()
+        .filter(|o| ctx.contains(&o.context))
+        .find_map(|o| o.key.matches(&key, &o.action))
+        .or_else(|| {
+            active(state).find_map(|b| b.keys.iter().find_map(|k| k.matches(&key, &b.action)))
+        })
 }
 
-pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action> {
-    use KeyCode::*;
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if state.entry.is_some() {
-        let plain = !key
-            .modifiers
-            .intersects(KeyModifiers::ALT | KeyModifiers::CONTROL);
-        return match key.code {
-            Enter => Some(Action::Confirm),
-            Esc => Some(Action::Cancel),
-            Char('c') if ctrl => Some(Action::Cancel),
-            Backspace => Some(Action::Edit(EditAction::Backspace)),
-            Char(c) if plain => Some(Action::Edit(EditAction::Insert(c))),
-            _ => None,
-        };
+/// Text pasted in one piece (bracketed paste): into the editor as is, or
+/// into the number prompt; elsewhere nothing.
+pub fn paste(text: String, state: &State) -> Option<Action> {
+    match contexts(state).first() {
+        Some(Editor | Entry) => Some(Action::Edit(EditAction::Paste(text))),
+        _ => None,
     }
-    if state.prompt.is_some() {
-        return match key.code {
-            Char('y') | Char('Y') => Some(Action::Confirm),
-            Char('n') | Char('N') | Esc => Some(Action::Cancel),
-            Char('c') if ctrl => Some(Action::Cancel),
-            _ => None,
-        };
+}
+
+/// One status-bar hint: the key to press and what it does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hint {
+    /// The key as shown (`F5`, `Ctrl-Q`, `q`).
+    pub keys: String,
+    pub label: &'static str,
+    /// The key and the action it gives, from the table row.
+    pub key: Key,
+    pub action: Action,
+}
+
+/// The order hint words are shown in, most needed first (a narrow status
+/// bar keeps the first ones). Only the words: keys come from [`KEYS`].
+const HINT_ORDER: &[&str] = &[
+    "yes",
+    "no",
+    "applies",
+    "cancels",
+    "closes help",
+    "scroll",
+    "leave editor",
+    "run",
+    "load",
+    "pane",
+    "save",
+    "quit",
+    "help",
+    "open",
+    "N",
+    "+isolate",
+    "−isolate",
+    "threads",
+    "mode",
+    "next failing",
+];
+
+/// The hints true in `state`: for each hint word, the keys of the first
+/// active row that has it, ordered by [`HINT_ORDER`].
+pub fn hints(state: &State) -> Vec<Hint> {
+    let mut out: Vec<Hint> = Vec::new();
+    for b in active(state) {
+        let Some(label) = b.hint else { continue };
+        if out.iter().any(|h| h.label == label) {
+            continue;
+        }
+        let Some(&key) = b.keys.first() else { continue };
+        out.push(Hint {
+            keys: key.label(),
+            label,
+            key,
+            action: b.action.clone(),
+        });
     }
-    if state.help {
-        return match key.code {
-            Char('?') | F(1) | Esc | Char('q') => Some(Action::ToggleHelp),
-            Char('c') if ctrl => Some(Action::Quit),
-            _ => None,
-        };
+    let rank = |l: &str| {
+        HINT_ORDER
+            .iter()
+            .position(|w| *w == l)
+            .unwrap_or(usize::MAX)
+    };
+    out.sort_by_key(|h| rank(h.label));
+    out
+}
+
+/// The hints as one line: `F5 run  F6 load  …`.
+pub fn hints_line(state: &State) -> String {
+    hints(state)
+        .iter()
+        .map(|h| format!("{} {}", h.keys, h.label))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// The tiny screen's hint: how to quit (or answer what is open), run and
+/// load, as true in `state`.
+pub fn tiny_hint(state: &State) -> String {
+    const WANTED: &[&str] = &[
+        "quit",
+        "run",
+        "load",
+        "yes",
+        "no",
+        "applies",
+        "cancels",
+        "closes help",
+    ];
+    hints(state)
+        .iter()
+        .filter(|h| WANTED.contains(&h.label))
+        .map(|h| format!("{} {}", h.keys, h.label))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// One line of help: keys by context, and what they do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpLine {
+    /// (context, key labels) in table order.
+    pub keys: Vec<(Context, String)>,
+    pub help: &'static str,
+}
+
+/// The help overlay's and the README's lines: rows with the same help text
+/// merged, in table order; prompt and help rows left out (they explain
+/// themselves on screen).
+pub fn help_lines() -> Vec<HelpLine> {
+    let mut out: Vec<HelpLine> = Vec::new();
+    for b in KEYS.iter() {
+        if b.help.is_empty() || matches!(b.context, Prompt | Entry | Help) {
+            continue;
+        }
+        let labels: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
+        let keys = (b.context, labels.join(" "));
+        match out.iter_mut().find(|l| l.help == b.help) {
+            Some(l) => match l.keys.iter_mut().find(|(c, _)| *c == b.context) {
+                Some((_, k)) => {
+                    k.push(' ');
+                    k.push_str(&keys.1);
+                }
+                None => l.keys.push(keys),
+            },
+            None => out.push(HelpLine {
+                keys: vec![keys],
+                help: b.help,
+            }),
+        }
     }
-    let mods = key.modifiers - KeyModifiers::SHIFT;
-    if let Some(a) = overrides
-        .0
-        .get(&(key.code, key.modifiers))
-        .or_else(|| overrides.0.get(&(key.code, mods)))
-    {
-        return Some(a.clone());
+    out
+}
+
+/// The README's key table, in Markdown, generated from [`KEYS`].
+pub fn markdown_table() -> String {
+    let mut s = String::from("| keys | where | what |\n| --- | --- | --- |\n");
+    for l in help_lines() {
+        for (i, (ctx, keys)) in l.keys.iter().enumerate() {
+            let keys = keys
+                .split(' ')
+                .map(|k| format!("`{}`", k.replace('|', "\\|")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let what = if i == 0 { l.help } else { "″" };
+            s.push_str(&format!("| {keys} | {} | {what} |\n", ctx.describe()));
+        }
     }
-    if ctrl {
-        return match key.code {
-            Char('c') | Char('q') => Some(Action::Quit),
-            Char('r') => Some(Action::RunOnce),
-            Char('l') => Some(Action::ToggleLoad),
-            Char('t') => Some(Action::CycleMode),
-            Char('n') => Some(Action::AskIsolates),
-            Char('s') => Some(Action::Save),
-            Char('o') => Some(Action::ReloadFromDisk),
-            Char('z') => Some(Action::Edit(EditAction::Undo)),
-            Char('y') => Some(Action::Edit(EditAction::Redo)),
-            Char('k') if state.focus == Pane::Editor => Some(Action::Edit(EditAction::DeleteLine)),
-            Char('d') if state.focus == Pane::Editor => {
-                Some(Action::Edit(EditAction::DuplicateLine))
-            }
-            _ => None,
-        };
-    }
-    match key.code {
-        F(1) => return Some(Action::ToggleHelp),
-        F(2) => return Some(Action::CycleMode),
-        F(3) => return Some(Action::SwitchThreads),
-        F(4) => return Some(Action::AskIsolates),
-        F(5) => return Some(Action::RunOnce),
-        F(6) => return Some(Action::ToggleLoad),
-        F(7) => return Some(Action::RemoveIsolates(1)),
-        F(8) => return Some(Action::AddIsolates(1)),
-        BackTab => return Some(Action::FocusPrev),
-        _ => {}
-    }
-    if state.focus == Pane::Editor {
-        let e = match key.code {
-            Esc => return Some(Action::Cancel),
-            Tab => EditAction::Indent,
-            Char(_)
-                if key
-                    .modifiers
-                    .intersects(KeyModifiers::ALT | KeyModifiers::CONTROL) =>
-            {
-                return None;
-            }
-            Char(c) => EditAction::Insert(c),
-            Enter => EditAction::Newline,
-            Backspace => EditAction::Backspace,
-            Delete => EditAction::Delete,
-            Left => EditAction::Left,
-            Right => EditAction::Right,
-            Up => EditAction::Up,
-            Down => EditAction::Down,
-            Home => EditAction::Home,
-            End => EditAction::End,
-            PageUp => EditAction::PageUp,
-            PageDown => EditAction::PageDown,
-            _ => return None,
-        };
-        return Some(Action::Edit(e));
-    }
-    Some(match key.code {
-        Char('q') => Action::Quit,
-        Char('?') => Action::ToggleHelp,
-        Char('r') => Action::RunOnce,
-        Char(' ') => Action::ToggleLoad,
-        Char('m') => Action::CycleMode,
-        Char('n') => Action::AskIsolates,
-        Char('t') => Action::SwitchThreads,
-        Home | Char('g') => Action::Home,
-        End | Char('G') => Action::End,
-        Char('+') | Char('=') => Action::AddIsolates(1),
-        Char('-') => Action::RemoveIsolates(1),
-        Char(']') => Action::AddIsolates(10),
-        Char('[') => Action::RemoveIsolates(10),
-        Tab => Action::FocusNext,
-        Up | Char('k') => Action::Up,
-        Down | Char('j') => Action::Down,
-        PageUp => Action::PageUp,
-        PageDown => Action::PageDown,
-        Enter | Char('e') => Action::Open,
-        Esc => Action::Cancel,
-        _ => return None,
-    })
+    s
 }

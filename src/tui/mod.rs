@@ -1,255 +1,390 @@
-//! The playground: terminal setup and restore, and the one event loop where
-//! keys, ticks, debounced file events, engine reports, highlight results and
-//! system samples arrive as one `Event` enum. Slow work (V8, highlighting,
-//! sysinfo) happens on other threads; this loop only updates the model and
-//! draws it, at most `fps` times a second and only when something changed.
+//! The playground: one event loop on a single-threaded tokio runtime that
+//! awaits every source directly in one `select!`: the terminal's events
+//! (crossterm's async stream: keys, paste, resize), catchable signals,
+//! the frame timer, and the channels that other threads send into without
+//! blocking (engine reports, file changes, highlighted text, system
+//! samples, panics). Slow work (V8, highlighting, sysinfo) stays on those
+//! threads; this loop only updates the model and draws it, at most `fps`
+//! times a second and only when something changed.
 
 pub mod action;
 pub mod app;
 pub mod editor;
 pub mod highlight;
+pub mod input;
 pub mod keymap;
 pub mod state;
+pub mod terminal;
 pub mod threads;
 pub mod view;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{self, Event as TermEvent, KeyEvent, KeyEventKind};
+use futures_util::{FutureExt, StreamExt};
+use ratatui::crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config::UiSection;
-use crate::engine::{EngineConfig, Report};
-use crate::system::{Sampler, SystemSample};
+use crate::engine::EngineConfig;
+use crate::system::Sampler;
+use crate::watch::Debounce;
+use action::Action;
 use app::App;
-use state::Highlighted;
+use terminal::{Fatal, Session};
 
-pub enum Event {
-    Key(KeyEvent, Instant),
-    Resize,
-    Report(Report),
-    Files(Vec<PathBuf>, Instant),
-    System(SystemSample),
-    Highlight(u64, Highlighted),
-}
+/// Engine reports taken per wake before the loop looks at other sources
+/// again (a flood under load must not starve keys or frames).
+const REPORTS_PER_WAKE: usize = 10_000;
 
-/// Restores the terminal when dropped, whatever way the loop ends.
-struct TerminalGuard;
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        ratatui::restore();
-    }
-}
-
-/// Forwards a crossbeam channel into the loop's channel on its own thread.
-fn forward<T: Send + 'static>(
-    name: &str,
-    rx: crossbeam_channel::Receiver<T>,
-    tx: tokio::sync::mpsc::UnboundedSender<Event>,
-    wrap: impl Fn(T) -> Event + Send + 'static,
-) {
+/// Runs the playground on `root` until the person quits or a signal comes.
+/// Returns the process's exit code: success on quit, 128 + the signal's
+/// number after a signal (the terminal is restored first and the signal
+/// named on stderr). A panic on another thread ends the playground with an
+/// error naming the thread and the panic.
+pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result<ExitCode> {
+    let overrides = keymap::Overrides::parse(&ui.keys)?;
+    let mut app = App::new(root.clone(), config)?;
+    app.state.overrides = overrides;
+    let (files_tx, files) = flume::unbounded();
+    let mut watch = crate::watch::watch(&root, files_tx)?;
+    watch.follow_links(app.state.files.iter().map(|f| f.path.as_path()));
+    let highlighter = highlight::Highlighter::spawn();
+    let (system_tx, system) = flume::unbounded();
     std::thread::Builder::new()
-        .name(name.into())
+        .name("sysinfo".into())
         .spawn(move || {
-            for item in rx {
-                if tx.send(wrap(item)).is_err() {
+            let mut sampler = Sampler::new();
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                if system_tx.send(sampler.sample()).is_err() {
                     return;
                 }
             }
-        })
-        .expect("spawn a forwarder");
+        })?;
+
+    // The runtime first: signal handlers need its driver, and a failure
+    // here leaves the terminal untouched.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()?;
+    let ended = rt.block_on(async {
+        let signals = Signals::new()?;
+        let (mut session, fatal) = Session::start()?;
+        let mut l = Loop {
+            app: &mut app,
+            highlighter: &highlighter,
+            frames: Frames::new(ui.fps),
+            debounce: Debounce::new(
+                Duration::from_millis(ui.debounce_ms),
+                Duration::from_millis(ui.debounce_max_ms),
+            ),
+            highlights: HighlightRequests::default(),
+            stamps: LatencyStamps::default(),
+            abandoned: 0,
+        };
+        let ended = l
+            .run(&mut session, signals, &mut watch, &files, &system, &fatal)
+            .await;
+        drop(session);
+        ended
+    })?;
+    match ended {
+        Ended::Quit => Ok(ExitCode::SUCCESS),
+        Ended::Signal(name, number) => {
+            eprintln!("isolate-play: stopped by {name}");
+            Ok(ExitCode::from(128 + number))
+        }
+        Ended::Fatal(Fatal(what)) => {
+            anyhow::bail!("the playground stopped: {what} (a bug in isolate-play)")
+        }
+    }
 }
 
-/// Runs the playground on `root` until the person quits.
-pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result<()> {
-    let overrides = keymap::Overrides::parse(&ui.keys)?;
-    let mut app = App::new(root.clone(), config)?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+/// How the loop ended.
+enum Ended {
+    Quit,
+    /// A catchable signal: its name and number.
+    Signal(&'static str, u8),
+    /// A panic on another thread.
+    Fatal(Fatal),
+}
 
-    forward(
-        "reports",
-        app.engine.reports().clone(),
-        tx.clone(),
-        Event::Report,
-    );
-    let (files_tx, files_rx) = crossbeam_channel::unbounded();
-    let _watch = crate::watch::watch(&root, files_tx)?;
-    forward("files", files_rx, tx.clone(), |p| {
-        Event::Files(p, Instant::now())
-    });
-    let highlighter = highlight::Highlighter::spawn();
-    forward(
-        "highlights",
-        highlighter.rx.clone(),
-        tx.clone(),
-        |(r, h)| Event::Highlight(r, h),
-    );
-    {
-        let tx = tx.clone();
-        std::thread::Builder::new()
-            .name("sysinfo".into())
-            .spawn(move || {
-                let mut sampler = Sampler::new();
-                loop {
-                    std::thread::sleep(Duration::from_secs(1));
-                    if tx.send(Event::System(sampler.sample())).is_err() {
-                        return;
-                    }
-                }
-            })?;
+/// The signals that end the playground cleanly (terminal restored).
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+    quit: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            quit: signal(SignalKind::quit())?,
+        })
     }
 
-    let mut terminal = ratatui::try_init()?;
-    let _guard = TerminalGuard;
-    {
-        let tx = tx.clone();
-        std::thread::Builder::new()
-            .name("keys".into())
-            .spawn(move || {
-                loop {
-                    match event::read() {
-                        Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => {
-                            if tx.send(Event::Key(k, Instant::now())).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(TermEvent::Resize(..)) => {
-                            let _ = tx.send(Event::Resize);
-                        }
-                        Ok(_) => {}
-                        Err(_) => return,
-                    }
-                }
-            })?;
+    /// The next one to arrive, by name and number.
+    async fn recv(&mut self) -> (&'static str, u8) {
+        tokio::select! {
+            _ = self.term.recv() => ("SIGTERM", 15),
+            _ = self.int.recv() => ("SIGINT", 2),
+            _ = self.hup.recv() => ("SIGHUP", 1),
+            _ = self.quit.recv() => ("SIGQUIT", 3),
+        }
+    }
+}
+
+/// The frame-rate cap and whether the model changed since the last frame.
+struct Frames {
+    /// Shortest time between two frames (1 / fps).
+    frame: Duration,
+    last: Instant,
+    dirty: bool,
+}
+
+impl Frames {
+    fn new(fps: u32) -> Frames {
+        let frame = Duration::from_millis(1000 / u64::from(fps.clamp(1, 120)));
+        Frames {
+            frame,
+            last: Instant::now() - frame,
+            dirty: true,
+        }
     }
 
-    let frame = Duration::from_millis(1000 / u64::from(ui.fps.clamp(1, 120)));
-    let debounce = Duration::from_millis(ui.debounce_ms);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut tick = tokio::time::interval(frame);
+    /// A frame is due: something changed and the cap allows it (`urgent`
+    /// skips the cap, for a reload's first result).
+    fn due(&self, urgent: bool) -> bool {
+        self.dirty && (urgent || self.last.elapsed() >= self.frame)
+    }
+
+    fn drawn(&mut self) {
+        self.last = Instant::now();
+        self.dirty = false;
+    }
+}
+
+/// Which buffer revision the highlighter was last asked for, so each
+/// revision is sent once.
+#[derive(Default)]
+struct HighlightRequests {
+    requested: Option<u64>,
+}
+
+impl HighlightRequests {
+    /// The (revision, text) to send, if the open buffer has a revision
+    /// that is neither highlighted nor asked for.
+    fn next(&mut self, s: &state::State) -> Option<(u64, String)> {
+        let open = s.open.as_ref()?;
+        let rev = open.buffer.revision;
+        if self.requested == Some(rev) || s.highlight.as_ref().map(|h| h.0) == Some(rev) {
+            return None;
+        }
+        self.requested = Some(rev);
+        Some((rev, open.buffer.text()))
+    }
+}
+
+/// When the inputs the next frame answers arrived: the first key since the
+/// last frame (the reload's stamp is kept by `App`, which knows when its
+/// first result came).
+#[derive(Default)]
+struct LatencyStamps {
+    key: Option<Instant>,
+}
+
+impl LatencyStamps {
+    fn key(&mut self, at: Instant) {
+        self.key.get_or_insert(at);
+    }
+
+    /// After a frame: input → frame and reload → frame into the model.
+    /// Returns whether the model changed (the numbers are on screen).
+    fn frame_drawn(&mut self, app: &mut App) -> bool {
+        let mut changed = false;
+        if let Some(at) = self.key.take() {
+            app.state.input_latency = Some(at.elapsed());
+            changed = true;
+        }
+        if let Some(at) = app.reload_drawn.take() {
+            app.state.reload_latency = Some(at.elapsed());
+            changed = true;
+        }
+        changed
+    }
+}
+
+/// The loop's state: the model and what the loop itself keeps track of.
+struct Loop<'a> {
+    app: &'a mut App,
+    highlighter: &'a highlight::Highlighter,
+    frames: Frames,
+    debounce: Debounce,
+    highlights: HighlightRequests,
+    stamps: LatencyStamps,
+    /// Isolates V8 gave up on, as last seen (each prints over the screen).
+    abandoned: u64,
+}
+
+impl Loop<'_> {
+    async fn run(
+        &mut self,
+        session: &mut Session,
+        mut signals: Signals,
+        watch: &mut crate::watch::Watch,
+        files: &flume::Receiver<Vec<PathBuf>>,
+        system: &flume::Receiver<crate::system::SystemSample>,
+        fatal: &flume::Receiver<Fatal>,
+    ) -> anyhow::Result<Ended> {
+        let mut events = EventStream::new();
+        let reports = self.app.engine.reports().clone();
+        let highlighted = self.highlighter.rx.clone();
+        let mut tick = tokio::time::interval(self.frames.frame);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut dirty = true;
-        let mut last_draw = Instant::now() - frame;
-        let mut key_at: Option<Instant> = None;
-        let mut pending_files: Vec<PathBuf> = Vec::new();
-        let mut files_first_seen: Option<Instant> = None;
-        let mut files_last_seen = Instant::now();
-        let mut highlight_requested = u64::MAX;
-        let mut abandoned = 0;
         loop {
-            let debounce_deadline = files_first_seen.map(|_| files_last_seen + debounce);
-            let mut handle = |ev: Event, app: &mut App, dirty: &mut bool| match ev {
-                Event::Key(k, at) => {
-                    if let Some(a) = keymap::map(k, &app.state, &overrides) {
-                        app.apply(a);
-                        *dirty = true;
-                        key_at.get_or_insert(at);
-                    }
-                }
-                Event::Resize => *dirty = true,
-                Event::Report(r) => {
-                    app.on_report(r);
-                    *dirty = true;
-                }
-                Event::Files(paths, at) => {
-                    files_first_seen.get_or_insert(at);
-                    files_last_seen = at;
-                    pending_files.extend(paths);
-                }
-                Event::System(s) => {
-                    app.on_system(s);
-                    *dirty = true;
-                }
-                Event::Highlight(rev, h) => {
-                    if app
-                        .state
-                        .open
-                        .as_ref()
-                        .is_some_and(|o| o.buffer.revision == rev)
-                    {
-                        app.state.highlight = Some((rev, h));
-                        *dirty = true;
-                    }
-                }
-            };
+            let debounce_at = self.debounce.deadline();
             tokio::select! {
-                ev = rx.recv() => {
-                    let Some(ev) = ev else { break };
-                    handle(ev, &mut app, &mut dirty);
-                    // Take what else is waiting, bounded so keys never starve.
-                    for _ in 0..10_000 {
-                        match rx.try_recv() {
-                            Ok(ev) => handle(ev, &mut app, &mut dirty),
-                            Err(_) => break,
+                ev = events.next() => {
+                    // The events of one read arrive together: take them
+                    // all, so input::repair sees an Esc with what followed.
+                    let mut batch = vec![ev];
+                    while let Some(ev) = events.next().now_or_never() {
+                        batch.push(ev);
+                    }
+                    let mut read = Vec::with_capacity(batch.len());
+                    for ev in batch {
+                        match ev {
+                            Some(Ok(ev)) => read.push(ev),
+                            Some(Err(e)) => anyhow::bail!("cannot read the terminal: {e}"),
+                            None => anyhow::bail!("the terminal's input closed"),
                         }
                     }
+                    for ev in input::repair(read) {
+                        self.on_terminal(ev, session)?;
+                    }
                 }
-                _ = tick.tick() => {
-                    dirty |= app.on_tick(Instant::now());
+                (name, number) = signals.recv() => return Ok(Ended::Signal(name, number)),
+                f = fatal.recv_async() => {
+                    if let Ok(f) = f {
+                        return Ok(Ended::Fatal(f));
+                    }
                 }
-                // Wake exactly when the debounce window closes, not at the next tick.
-                _ = tokio::time::sleep_until(debounce_deadline.unwrap_or_else(Instant::now).into()), if debounce_deadline.is_some() => {}
-            }
-            if let Some(first) = files_first_seen
-                && files_last_seen.elapsed() >= debounce
-            {
-                let paths = std::mem::take(&mut pending_files);
-                files_first_seen = None;
-                app.on_files_changed(&paths, first);
-                dirty = true;
-            }
-            if app.state.quit {
-                break;
-            }
-            if let Some(open) = &app.state.open
-                && open.buffer.revision != highlight_requested
-                && app.state.highlight.as_ref().map(|h| h.0) != Some(open.buffer.revision)
-            {
-                highlight_requested = open.buffer.revision;
-                highlighter.request(open.buffer.revision, open.buffer.text());
-            }
-            // When V8 gives up on an isolate it prints its GC trace to
-            // stderr, over the screen: draw everything afresh.
-            let now_abandoned = app.state.abandoned;
-            if now_abandoned != abandoned {
-                abandoned = now_abandoned;
-                redraw_all(&mut terminal)?;
-                dirty = true;
-            }
-            // A reload's first result is drawn at once; otherwise cap the frame rate.
-            if dirty && (last_draw.elapsed() >= frame || app.reload_drawn.is_some()) {
-                terminal.draw(|f| view::render(f, &app.state))?;
-                last_draw = Instant::now();
-                dirty = false;
-                if let Some(at) = key_at.take() {
-                    app.state.input_latency = Some(at.elapsed());
-                    dirty = true;
+                r = reports.recv_async() => {
+                    // The engine holds a sender for as long as it lives.
+                    let Ok(r) = r else { anyhow::bail!("the engine stopped reporting") };
+                    self.app.on_report(r);
+                    for r in reports.try_iter().take(REPORTS_PER_WAKE) {
+                        self.app.on_report(r);
+                    }
+                    self.frames.dirty = true;
                 }
-                if let Some(at) = app.reload_drawn.take() {
-                    app.state.reload_latency = Some(at.elapsed());
-                    dirty = true;
-                }
-                // Slow engine work goes after the frame that announced it.
-                if app.has_deferred() {
-                    app.run_deferred();
-                    dirty = true;
-                }
+                paths = files.recv_async() => match paths {
+                    Ok(paths) => self.debounce.push(paths, Instant::now()),
+                    Err(_) => return Ok(stopped(fatal, "the file watcher")),
+                },
+                h = highlighted.recv_async() => match h {
+                    Ok((rev, h)) => {
+                        if self.app.state.open.as_ref().is_some_and(|o| o.buffer.revision == rev) {
+                            self.app.state.highlight = Some((rev, h));
+                            self.frames.dirty = true;
+                        }
+                    }
+                    Err(_) => return Ok(stopped(fatal, "the highlight thread")),
+                },
+                s = system.recv_async() => match s {
+                    Ok(s) => {
+                        self.app.on_system(s);
+                        self.frames.dirty = true;
+                    }
+                    Err(_) => return Ok(stopped(fatal, "the sysinfo thread")),
+                },
+                _ = tick.tick() => self.frames.dirty |= self.app.on_tick(Instant::now()),
+                // Wake exactly when the debounce is due, not at the next tick.
+                _ = tokio::time::sleep_until(debounce_at.unwrap_or_else(Instant::now).into()), if debounce_at.is_some() => {}
+            }
+            if let Some(batch) = self.debounce.take_due(Instant::now()) {
+                self.app.on_files_changed(&batch.paths, batch.first_seen);
+                watch.follow_links(self.app.state.files.iter().map(|f| f.path.as_path()));
+                self.frames.dirty = true;
+            }
+            if self.app.state.quit {
+                return Ok(Ended::Quit);
+            }
+            if let Some((rev, text)) = self.highlights.next(&self.app.state) {
+                self.highlighter.request(rev, text);
+            }
+            self.after_events(session)?;
+        }
+    }
+
+    /// A key, a paste or a resize.
+    fn on_terminal(&mut self, ev: TermEvent, session: &mut Session) -> anyhow::Result<()> {
+        let s = &self.app.state;
+        let action = match ev {
+            TermEvent::Key(k) if k.kind != KeyEventKind::Release => keymap::map(k, s, &s.overrides),
+            TermEvent::Paste(text) => keymap::paste(text, s),
+            TermEvent::Resize(..) => {
+                self.frames.dirty = true;
+                None
+            }
+            _ => None,
+        };
+        let Some(action) = action else { return Ok(()) };
+        if action == Action::Redraw {
+            redraw_all(&mut session.terminal)?;
+        }
+        self.app.apply(action);
+        self.frames.dirty = true;
+        self.stamps.key(Instant::now());
+        Ok(())
+    }
+
+    /// Draws when due, and runs what waits for a frame.
+    fn after_events(&mut self, session: &mut Session) -> anyhow::Result<()> {
+        // When V8 gives up on an isolate it prints its GC trace to
+        // stderr, over the screen: draw everything afresh.
+        let abandoned = self.app.state.abandoned;
+        if abandoned != self.abandoned {
+            self.abandoned = abandoned;
+            redraw_all(&mut session.terminal)?;
+            self.frames.dirty = true;
+        }
+        // A reload's first result is drawn at once; otherwise cap the frame rate.
+        if self.frames.due(self.app.reload_drawn.is_some()) {
+            let state = &self.app.state;
+            session.terminal.draw(|f| view::render(f, state))?;
+            self.frames.drawn();
+            self.frames.dirty |= self.stamps.frame_drawn(self.app);
+            // Slow engine work goes after the frame that announced it.
+            if self.app.has_deferred() {
+                self.app.run_deferred();
+                self.frames.dirty = true;
             }
         }
-        Ok::<(), anyhow::Error>(())
-    })?;
-    drop(_guard);
-    Ok(())
+        Ok(())
+    }
+}
+
+/// A worker thread's channel closed: it ended, most likely by a panic the
+/// hook has sent (or is sending) with its message.
+fn stopped(fatal: &flume::Receiver<Fatal>, what: &str) -> Ended {
+    let f = fatal
+        .recv_timeout(Duration::from_millis(100))
+        .unwrap_or_else(|_| Fatal(format!("{what} stopped")));
+    Ended::Fatal(f)
 }
 
 /// Clears the screen and makes the next draw repaint every cell (the diff
 /// is then against a blank frame). `Terminal::clear` would do it, but it
-/// asks the terminal for the cursor position, whose answer the input
-/// thread would swallow.
+/// asks the terminal for the cursor position, whose answer the event
+/// stream could take.
 fn redraw_all<B: ratatui::backend::Backend>(
     terminal: &mut ratatui::Terminal<B>,
 ) -> anyhow::Result<()>

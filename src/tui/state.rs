@@ -8,8 +8,9 @@ use ratatui::style::Style;
 
 use super::action::Pane;
 use super::editor::Buffer;
+use super::keymap::Overrides;
 use crate::engine::{
-    ErrorKind, Invocation, Mode, ScriptError, Threads, WorkerSnapshot, WorkerState,
+    Engine, ErrorKind, Invocation, Mode, ScriptError, Threads, WorkerSnapshot, WorkerState,
 };
 use crate::metrics::Percentiles;
 use crate::system::SystemSample;
@@ -37,8 +38,6 @@ pub struct OpenFile {
     pub disk_conflict: bool,
     /// The file is gone from disk (the buffer keeps the text).
     pub deleted: bool,
-    /// First line shown.
-    pub scroll: usize,
 }
 
 impl OpenFile {
@@ -152,6 +151,36 @@ pub struct Live {
     pub total_invocations: u64,
 }
 
+/// What the engine is set to, read from it in one place
+/// ([`EngineStatus::read`]) after every change, never copied field by field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineStatus {
+    pub mode: Mode,
+    pub isolates: usize,
+    /// Heap limit per isolate, bytes.
+    pub heap_limit: u64,
+    /// External-memory budget per isolate (bytes), for rows that have not
+    /// reported theirs yet.
+    pub external_limit: u64,
+    /// Continuous load is on.
+    pub loading: bool,
+    /// Engine version of the current source (0 before any).
+    pub version: u64,
+}
+
+impl EngineStatus {
+    pub fn read(e: &Engine) -> EngineStatus {
+        EngineStatus {
+            mode: e.mode(),
+            isolates: e.isolates(),
+            heap_limit: e.config().limits.heap_bytes as u64,
+            external_limit: e.config().limits.external_bytes as u64,
+            loading: e.is_loading(),
+            version: e.source().map_or(0, |s| s.version),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct State {
     pub root: PathBuf,
@@ -163,16 +192,12 @@ pub struct State {
     pub prompt: Option<Prompt>,
     /// The "how many isolates" prompt, while open.
     pub entry: Option<NumberEntry>,
-    pub mode: Mode,
+    /// Help's first line shown (it scrolls when taller than the screen).
+    pub help_scroll: usize,
+    /// The config's `[ui.keys]`, listed in help.
+    pub overrides: Overrides,
+    pub engine: EngineStatus,
     pub threads: ThreadsLive,
-    pub isolates: usize,
-    pub heap_limit: u64,
-    /// External-memory budget per isolate (bytes), for rows that have not
-    /// reported theirs yet.
-    pub external_limit: u64,
-    pub loading: bool,
-    /// Engine version of the open file's current source.
-    pub version: u64,
     pub results: Vec<IsolateResults>,
     pub snapshots: Vec<WorkerSnapshot>,
     /// Over `snapshots`, taken with them.
@@ -180,6 +205,8 @@ pub struct State {
     /// Isolates V8 gave up on (over the live workers), taken with the snapshots.
     pub abandoned: u64,
     pub selected_isolate: usize,
+    /// Results pane: console lines scrolled past (0 = the top).
+    pub results_scroll: usize,
     pub live: Live,
     /// One line for the status bar (errors, hints, what just happened).
     pub message: String,
@@ -202,18 +229,23 @@ impl State {
             help: false,
             prompt: None,
             entry: None,
-            mode,
+            help_scroll: 0,
+            overrides: Overrides::default(),
+            engine: EngineStatus {
+                mode,
+                isolates,
+                heap_limit,
+                external_limit: 64 << 20,
+                loading: false,
+                version: 0,
+            },
             threads: ThreadsLive::default(),
-            isolates,
-            heap_limit,
-            external_limit: 64 << 20,
-            loading: false,
-            version: 0,
             results: Vec::new(),
             snapshots: Vec::new(),
             summary: IsolatesSummary::default(),
             abandoned: 0,
             selected_isolate: 0,
+            results_scroll: 0,
             live: Live::default(),
             message: String::new(),
             reload_latency: None,
@@ -239,7 +271,7 @@ impl State {
     /// pointing into the open file.
     pub fn error_marker<'a>(&'a self) -> Option<&'a ScriptError> {
         let open = self.open.as_ref()?;
-        let version = self.version;
+        let version = self.engine.version;
         let pick = move |r: &'a IsolateResults| -> Option<&'a ScriptError> {
             r.last
                 .as_ref()
@@ -257,17 +289,36 @@ impl State {
     pub fn current_version_broken(&self) -> bool {
         self.results.iter().any(|r| {
             r.last.as_ref().is_some_and(|i| {
-                i.version == self.version
+                i.version == self.engine.version
                     && matches!(&i.outcome, Err(e) if matches!(e.kind, ErrorKind::Syntax | ErrorKind::Module))
             })
         })
+    }
+
+    /// Selects the next isolate after the selected one whose last result
+    /// is an error, wrapping; returns it, or None when none failed (the
+    /// selection stays).
+    pub fn select_next_failing(&mut self) -> Option<usize> {
+        let n = self.results.len();
+        let failing = |i: usize| {
+            self.results[i]
+                .last
+                .as_ref()
+                .is_some_and(|inv| inv.outcome.is_err())
+        };
+        let next = (1..=n)
+            .map(|k| (self.selected_isolate + k) % n)
+            .find(|&i| failing(i))?;
+        self.selected_isolate = next;
+        self.results_scroll = 0;
+        Some(next)
     }
 
     /// (ok, failed) among the isolates' latest results of the current version.
     pub fn tally(&self) -> (usize, usize) {
         let mut t = (0, 0);
         for r in &self.results {
-            if let Some(i) = r.last.as_ref().filter(|i| i.version == self.version) {
+            if let Some(i) = r.last.as_ref().filter(|i| i.version == self.engine.version) {
                 if i.outcome.is_ok() {
                     t.0 += 1;
                 } else {

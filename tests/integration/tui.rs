@@ -88,7 +88,7 @@ fn model() -> State {
         saved_text: code.into(),
         ..Default::default()
     });
-    s.version = 2;
+    s.engine.version = 2;
     s.results = (0..4)
         .map(|w| IsolateResults {
             last: Some(inv(w, 2, Ok("HelloWorld"))),
@@ -144,7 +144,7 @@ fn snapshot_help_overlay() {
 #[test]
 fn snapshot_syntax_error_marks_the_line_and_keeps_stale_results() {
     let mut s = model();
-    s.version = 3;
+    s.engine.version = 3;
     let code =
         "// The seed\nfunction concat(a, b) {\n  return a + ;\n}\n\nconcat('Hello', 'World')";
     s.open.as_mut().unwrap().buffer = Buffer::new(code);
@@ -294,7 +294,7 @@ fn snapshot_threads_line() {
 #[test]
 fn snapshot_thousand_isolates_show_a_screenful() {
     let mut s = model();
-    s.isolates = 1000;
+    s.engine.isolates = 1000;
     s.results = vec![IsolateResults::default(); 1000];
     s.set_snapshots(
         (0..1000)
@@ -484,11 +484,11 @@ fn pump(app: &mut App, pred: impl Fn(&State) -> bool) {
 }
 
 fn all_say(s: &State, text: &str) -> bool {
-    s.results.len() == s.isolates
+    s.results.len() == s.engine.isolates
         && s.results.iter().all(|r| {
             r.last
                 .as_ref()
-                .is_some_and(|i| i.version == s.version && i.outcome.as_deref() == Ok(text))
+                .is_some_and(|i| i.version == s.engine.version && i.outcome.as_deref() == Ok(text))
         })
 }
 
@@ -532,18 +532,24 @@ fn isolates_and_mode_change_live() {
     pump(&mut app, |s| all_say(s, "1"));
     app.apply(Action::AddIsolates(2));
     assert_eq!(app.engine.isolates(), 5);
-    pump(&mut app, |s| s.isolates == 5 && s.results[4].last.is_some());
+    // Changing N does not run the script; the status line says what does.
+    assert_eq!(app.state.message, "5 isolates · F5 runs it");
+    assert!(app.state.results[4].last.is_none());
+    app.apply(Action::RunOnce);
+    pump(&mut app, |s| {
+        s.engine.isolates == 5 && s.results[4].last.is_some()
+    });
     app.apply(Action::RemoveIsolates(3));
     assert_eq!((app.engine.isolates(), app.state.results.len()), (2, 2));
     app.apply(Action::CycleMode);
     assert_eq!(
-        (app.engine.mode(), app.state.mode),
+        (app.engine.mode(), app.state.engine.mode),
         (Mode::Context, Mode::Context)
     );
     app.apply(Action::ToggleLoad);
-    assert!(app.state.loading);
+    assert!(app.state.engine.loading);
     app.apply(Action::ToggleLoad);
-    assert!(!app.state.loading);
+    assert!(!app.state.engine.loading);
     app.on_tick(Instant::now());
     assert_eq!(app.state.snapshots.len(), 2);
 }
@@ -590,18 +596,31 @@ fn keys_for_the_isolates_prompt_and_threads() {
     );
     assert_eq!(map(&s, key(KeyCode::F(5))), None);
     // Help lists them, from the same table; the status bar hints at them.
-    let help: Vec<&str> = keymap::HELP.iter().map(|(k, _)| *k).collect();
+    let help: Vec<String> = keymap::help_lines()
+        .iter()
+        .map(|l| {
+            l.keys
+                .iter()
+                .map(|(_, k)| k.as_str())
+                .collect::<Vec<_>>()
+                .join("  ")
+        })
+        .collect();
     assert!(
-        help.contains(&"F4  Ctrl-N  n") && help.contains(&"F3  t"),
+        help.contains(&"F4 Ctrl-N  n".to_string()) && help.contains(&"F3  t".to_string()),
         "{help:?}"
     );
-    assert!(keymap::HINTS.contains("F4 N") && keymap::HINTS.contains("F3 threads"));
+    s.entry = None;
+    let hints = keymap::hints_line(&s);
+    assert!(
+        hints.contains("F4 N") && hints.contains("F3 threads"),
+        "{hints}"
+    );
     // Config bindings can name them.
     let mut keys = std::collections::BTreeMap::new();
     keys.insert("ctrl-x".to_string(), "isolates".to_string());
     keys.insert("alt-t".to_string(), "threads".to_string());
     let o = Overrides::parse(&keys).unwrap();
-    s.entry = None;
     s.focus = Pane::Files;
     assert_eq!(
         keymap::map(
@@ -661,8 +680,9 @@ fn typed_number_of_isolates() {
     app.apply(Action::Confirm);
     assert!(app.state.entry.is_none());
     assert_eq!(app.engine.isolates(), 120);
-    assert_eq!(app.state.message, "3 → 120 isolates");
+    assert_eq!(app.state.message, "3 → 120 isolates · F5 runs it");
     assert_eq!(app.state.results.len(), 120);
+    app.apply(Action::RunOnce);
     pump(&mut app, |s| all_say(s, "hi"));
     app.on_tick(Instant::now());
     assert_eq!(app.state.snapshots.len(), 120);
@@ -947,4 +967,377 @@ fn end_to_end_under_tmux() {
         !s.contains("Isolates ("),
         "the alternate screen is gone:\n{s}"
     );
+}
+
+// ---- the key table ----
+
+fn press(s: &State, code: KeyCode, mods: KeyModifiers) -> Option<Action> {
+    keymap::map(KeyEvent::new(code, mods), s, &Overrides::default())
+}
+
+/// Every hint on the status bar, in every place it can be shown, is a key
+/// that does what the hint says there; in the editor no hint is a letter
+/// (letters are text there) and the hint says how to leave.
+#[test]
+fn every_hint_is_true_where_it_is_shown() {
+    use isolate_play::tui::keymap::Key;
+    use isolate_play::tui::state::Prompt;
+    let places: Vec<(&str, State)> = {
+        let mut v = Vec::new();
+        for p in [Pane::Files, Pane::Editor, Pane::Isolates, Pane::Results] {
+            let mut s = model();
+            s.focus = p;
+            v.push(("pane", s));
+        }
+        let mut s = model();
+        s.help = true;
+        v.push(("help", s));
+        let mut s = model();
+        s.prompt = Some(Prompt::QuitUnsaved);
+        v.push(("prompt", s));
+        let mut s = model();
+        s.entry = Some(NumberEntry::default());
+        v.push(("entry", s));
+        v
+    };
+    for (what, s) in &places {
+        let hints = keymap::hints(s);
+        assert!(!hints.is_empty(), "{what}: no hints");
+        for h in &hints {
+            let Key::Is(code, mods) = h.key else {
+                panic!("{what}: a hint for typing: {h:?}")
+            };
+            assert_eq!(
+                press(s, code, mods).as_ref(),
+                Some(&h.action),
+                "{what} {:?}: {} {}",
+                s.focus,
+                h.keys,
+                h.label
+            );
+            if s.focus == Pane::Editor && !s.modal() {
+                assert!(
+                    !matches!(code, KeyCode::Char(_)) || mods.contains(KeyModifiers::CONTROL),
+                    "a letter hinted in the editor: {h:?}"
+                );
+            }
+        }
+    }
+    let mut s = model();
+    s.focus = Pane::Editor;
+    let line = keymap::hints_line(&s);
+    assert!(line.starts_with("Esc leave editor"), "{line}");
+    assert!(
+        !line.contains("Tab pane") && !line.contains("q quit"),
+        "{line}"
+    );
+    assert!(line.contains("Ctrl-Q quit"), "{line}");
+    s.focus = Pane::Files;
+    let line = keymap::hints_line(&s);
+    assert!(
+        line.contains("Tab pane") && line.contains("q quit"),
+        "{line}"
+    );
+    // The tiny screen's hint comes from the same rows.
+    assert_eq!(keymap::tiny_hint(&s), "F5 run · F6 load · q quit");
+    s.prompt = Some(Prompt::QuitUnsaved);
+    assert_eq!(keymap::tiny_hint(&s), "y yes · n no");
+}
+
+#[test]
+fn keys_through_the_table() {
+    let none = KeyModifiers::NONE;
+    let ctrl = KeyModifiers::CONTROL;
+    let shift = KeyModifiers::SHIFT;
+    let mut s = model();
+    // In the editor: Tab indents, Shift-Tab dedents, Esc leaves, letters
+    // are text, F-keys and Ctrl still command; Ctrl-L redraws.
+    s.focus = Pane::Editor;
+    let edit = |e| Some(Action::Edit(e));
+    assert_eq!(press(&s, KeyCode::Tab, none), edit(EditAction::Indent));
+    assert_eq!(press(&s, KeyCode::BackTab, shift), edit(EditAction::Dedent));
+    assert_eq!(press(&s, KeyCode::Esc, none), Some(Action::Cancel));
+    for c in ['q', 'r', 'm', ' ', 'x', '[', 'G'] {
+        assert_eq!(
+            press(&s, KeyCode::Char(c), none),
+            edit(EditAction::Insert(c))
+        );
+    }
+    assert_eq!(press(&s, KeyCode::Char('l'), ctrl), Some(Action::Redraw));
+    assert_eq!(press(&s, KeyCode::F(9), none), Some(Action::NextFailing));
+    assert_eq!(press(&s, KeyCode::F(5), none), Some(Action::RunOnce));
+    assert_eq!(press(&s, KeyCode::Char('a'), KeyModifiers::ALT), None);
+    // A paste is one edit in the editor, nothing in the lists.
+    assert_eq!(
+        keymap::paste("a\n  b".into(), &s),
+        edit(EditAction::Paste("a\n  b".into()))
+    );
+    // Outside the editor: letters command; Tab / Shift-Tab move focus
+    // through Files → Editor → Isolates → Results.
+    s.focus = Pane::Isolates;
+    assert_eq!(keymap::paste("x".into(), &s), None);
+    assert_eq!(
+        press(&s, KeyCode::Char('x'), none),
+        Some(Action::NextFailing)
+    );
+    assert_eq!(press(&s, KeyCode::Char('l'), ctrl), Some(Action::Redraw));
+    assert_eq!(
+        press(&s, KeyCode::Char('['), none),
+        Some(Action::RemoveIsolates(10))
+    );
+    assert_eq!(press(&s, KeyCode::Char('G'), shift), Some(Action::End));
+    assert_eq!(
+        press(&s, KeyCode::Char('?'), shift),
+        Some(Action::ToggleHelp)
+    );
+    assert_eq!(press(&s, KeyCode::Tab, none), Some(Action::FocusNext));
+    assert_eq!(press(&s, KeyCode::BackTab, shift), Some(Action::FocusPrev));
+    let mut p = Pane::Files;
+    let mut order = vec![p];
+    for _ in 0..4 {
+        p = p.next();
+        order.push(p);
+    }
+    assert_eq!(
+        order,
+        [
+            Pane::Files,
+            Pane::Editor,
+            Pane::Isolates,
+            Pane::Results,
+            Pane::Files
+        ]
+    );
+    assert_eq!(Pane::Files.prev(), Pane::Results);
+    // Help takes the keys: scrolling and closing, nothing else.
+    s.help = true;
+    assert_eq!(press(&s, KeyCode::Down, none), Some(Action::Down));
+    assert_eq!(
+        press(&s, KeyCode::Char('q'), none),
+        Some(Action::ToggleHelp)
+    );
+    assert_eq!(press(&s, KeyCode::F(5), none), None);
+    // A plain-letter override binds outside the editor only.
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("z".to_string(), "run".to_string());
+    keys.insert("f12".to_string(), "next-failing".to_string());
+    let o = Overrides::parse(&keys).unwrap();
+    s.help = false;
+    let map = |s: &State, code| keymap::map(KeyEvent::new(code, none), s, &o);
+    assert_eq!(map(&s, KeyCode::Char('z')), Some(Action::RunOnce));
+    assert_eq!(map(&s, KeyCode::F(12)), Some(Action::NextFailing));
+    s.focus = Pane::Editor;
+    assert_eq!(map(&s, KeyCode::Char('z')), edit(EditAction::Insert('z')));
+    assert_eq!(map(&s, KeyCode::F(12)), Some(Action::NextFailing));
+    // Help lists the overrides.
+    s.overrides = o;
+    s.help = true;
+    let screen = draw(&s, 160, 48);
+    assert!(screen.contains("[ui.keys]"), "{screen}");
+    assert!(
+        screen.contains("next-failing (\"f12\" = \"next-failing\")"),
+        "{screen}"
+    );
+    let err = Overrides::parse(
+        &[("ctrl-x".to_string(), "fly".to_string())]
+            .into_iter()
+            .collect(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown action \"fly\""), "{err}");
+}
+
+/// The README's key table is the one the program uses.
+#[test]
+fn readme_key_table_is_generated_from_the_key_table() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let table = keymap::markdown_table();
+    assert!(
+        readme.contains(&table),
+        "README.md's key table differs from keymap::markdown_table():\n{table}"
+    );
+}
+
+#[test]
+fn settings_changes_do_not_run_and_say_what_does() {
+    let (_dir, mut app) = playground(&[("c.js", "'hi'")]);
+    pump(&mut app, |s| all_say(s, "hi"));
+    std::thread::sleep(Duration::from_millis(100));
+    while app.engine.reports().try_recv().is_ok() {}
+    app.apply(Action::CycleMode);
+    assert_eq!(app.state.message, "mode: context · F5 runs it");
+    app.apply(Action::RemoveIsolates(10));
+    assert_eq!(app.state.engine.isolates, 1);
+    app.apply(Action::RemoveIsolates(1));
+    assert_eq!(app.state.message, "already 1 isolate, the fewest");
+    std::thread::sleep(Duration::from_millis(300));
+    let ran = app
+        .engine
+        .reports()
+        .try_iter()
+        .filter(|r| matches!(r, isolate_play::engine::Report::Invocation(_)))
+        .count();
+    assert_eq!(ran, 0, "nothing ran");
+    // The next failing isolate: none yet, then the one that failed.
+    app.apply(Action::NextFailing);
+    assert_eq!(app.state.message, "no isolate's last result is an error");
+    app.apply(Action::AddIsolates(2));
+    app.state.results[2].last = Some(inv(
+        2,
+        app.state.engine.version,
+        Err(ScriptError::new(ErrorKind::Exception, "Error: boom")),
+    ));
+    app.apply(Action::NextFailing);
+    assert_eq!(app.state.selected_isolate, 2);
+    assert!(
+        app.state.message.starts_with("isolate 2: "),
+        "{}",
+        app.state.message
+    );
+}
+
+#[test]
+fn nothing_to_run_without_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bin.js"), [0u8, 1, 2]).unwrap();
+    let mut app = App::new(dir.path().to_path_buf(), EngineConfig::default()).unwrap();
+    assert!(app.state.open.is_none());
+    app.apply(Action::RunOnce);
+    assert_eq!(
+        app.state.message,
+        "nothing to run: open a file first (Enter on a file)"
+    );
+    app.apply(Action::ToggleLoad);
+    assert!(!app.state.engine.loading);
+    assert!(app.state.message.starts_with("nothing to run"));
+}
+
+/// A file that is a symlink: a change to its target (in another directory)
+/// is seen and reloaded, and Ctrl-S never overwrites a target that changed
+/// unseen.
+#[test]
+fn symlinked_file_follows_its_target() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("real.js");
+    std::fs::write(&target, "'t1'").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("link.js")).unwrap();
+    let mut app = App::new(
+        dir.path().to_path_buf(),
+        EngineConfig {
+            isolates: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    pump(&mut app, |s| all_say(s, "t1"));
+    let (tx, rx) = flume::unbounded();
+    let mut watch = isolate_play::watch::watch(dir.path(), tx).unwrap();
+    watch.follow_links(app.state.files.iter().map(|f| f.path.as_path()));
+    std::fs::write(&target, "'t2'").unwrap();
+    let paths = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the target's change is reported");
+    app.on_files_changed(&paths, Instant::now());
+    pump(&mut app, |s| all_say(s, "t2"));
+    // Changed again, and this time nobody told the app: Save asks first.
+    app.apply(Action::Focus(Pane::Editor));
+    app.apply(Action::Edit(EditAction::Insert('x')));
+    std::fs::write(&target, "'t3'").unwrap();
+    app.apply(Action::Save);
+    assert!(
+        app.state.prompt.is_some(),
+        "saving over a changed target asks"
+    );
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "'t3'");
+    app.apply(Action::Confirm);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "x't2'");
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("link.js"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+}
+
+/// A yes/no question is never cut: the whole line, (y/n) included.
+#[test]
+fn prompts_show_the_whole_question() {
+    use isolate_play::tui::state::Prompt;
+    let mut s = model();
+    for p in [
+        Prompt::OverwriteDisk,
+        Prompt::QuitUnsaved,
+        Prompt::SwitchUnsaved(0),
+    ] {
+        s.prompt = Some(p);
+        for (w, h) in [(160, 48), (80, 24), (60, 16)] {
+            let screen = draw(&s, w, h);
+            assert!(screen.contains("(y/n)"), "{w}x{h}:\n{screen}");
+        }
+    }
+}
+
+/// A catchable signal ends the playground with the terminal restored:
+/// echo back on, the alternate screen left, the signal named, 128 + n.
+#[test]
+fn signals_restore_the_terminal_under_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    for (sig, code) in [("TERM", 143), ("HUP", 129), ("QUIT", 131), ("INT", 130)] {
+        let session = format!("isolate-play-sig-{sig}-{}", std::process::id());
+        let pidfile = root.join(format!("{sig}.pid"));
+        let cmd = format!(
+            "sh -c 'echo $$ > {pid}; exec env XDG_CONFIG_HOME={root} {bin} {root} -n 2'; echo EXITED-$?; stty -a | grep -o -- ' -*echo '; sleep 60",
+            pid = pidfile.display(),
+            root = root.display(),
+            bin = env!("CARGO_BIN_EXE_isolate-play")
+        );
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &cmd,
+        ]);
+        struct Kill(String);
+        impl Drop for Kill {
+            fn drop(&mut self) {
+                tmux(&["kill-session", "-t", &self.0]);
+            }
+        }
+        let _kill = Kill(session.clone());
+        wait_screen(&session, "→ HelloWorld");
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{sig}"), pid.trim()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        wait_screen(&session, &format!("EXITED-{code}"));
+        // stty runs after the exit: its line is the last to appear.
+        std::thread::sleep(Duration::from_millis(500));
+        let s = screen(&session);
+        assert!(s.contains(&format!("stopped by SIG{sig}")), "{s}");
+        assert!(
+            s.lines().any(|l| l.trim() == "echo") && !s.contains("-echo"),
+            "echo is on:\n{s}"
+        );
+        assert!(
+            !s.contains("Isolates ("),
+            "the alternate screen is gone:\n{s}"
+        );
+        assert_eq!(
+            tmux(&["display", "-p", "-t", &session, "#{alternate_on}"]).trim(),
+            "0"
+        );
+    }
 }

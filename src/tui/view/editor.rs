@@ -37,13 +37,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let height = inner.height as usize;
     let (row, col) = open.buffer.cursor;
     // Keep the cursor visible without mutating the model: derive the scroll.
-    let scroll = if row < open.scroll {
-        row
-    } else if row >= open.scroll + height.max(1) {
-        row + 1 - height.max(1)
-    } else {
-        open.scroll
-    };
+    let scroll = (row + 1).saturating_sub(height.max(1));
     let marker = s.error_marker().and_then(|e| e.location.clone());
     let gutter = format!("{}", open.buffer.lines.len()).len().max(2);
     let hl = s

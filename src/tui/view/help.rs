@@ -1,3 +1,6 @@
+//! Overlays: the help (every binding in force, from the one key table,
+//! with the config's `[ui.keys]`), the yes/no prompt and the number prompt.
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -5,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use crate::config::ISOLATES;
-use crate::tui::keymap::HELP;
-use crate::tui::state::{NumberEntry, Prompt};
+use crate::tui::keymap::{self, Context};
+use crate::tui::state::{NumberEntry, Prompt, State};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
@@ -18,40 +21,126 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     c
 }
 
-/// Every binding, from the same table the key map documents.
-pub fn render(f: &mut Frame, area: Rect) {
-    let key_w = HELP
+/// The colour of keys by where they work (the legend says which is which).
+pub fn context_style(c: Context) -> Style {
+    let color = match c {
+        Context::Anywhere => Color::Cyan,
+        Context::Panes => Color::Yellow,
+        Context::Editor => Color::Green,
+        _ => Color::White,
+    };
+    Style::default().fg(color).add_modifier(Modifier::BOLD)
+}
+
+/// Splits `text` into pieces of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = vec![String::new()];
+    for word in text.split(' ') {
+        let last = out.last_mut().expect("one line");
+        let len = last.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push(word.to_string());
+        } else {
+            if len > 0 {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    out
+}
+
+/// Every binding in force, from the key table; scrolls with ↑ ↓ when
+/// taller than the screen (the title says which lines are shown).
+pub fn render(f: &mut Frame, area: Rect, s: &State) {
+    let w = area.width.min(78);
+    let inner = usize::from(w.saturating_sub(2));
+    let help = keymap::help_lines();
+    let key_text = |l: &keymap::HelpLine| {
+        l.keys
+            .iter()
+            .map(|(_, k)| k.as_str())
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let key_w = help
         .iter()
-        .map(|(k, _)| k.chars().count())
+        .map(|l| key_text(l).chars().count())
         .max()
         .unwrap_or(10)
+        .min(inner / 2)
         + 2;
-    let mut lines: Vec<Line> = HELP
-        .iter()
-        .map(|(k, d)| {
-            Line::from(vec![
+    let dim = Style::default().fg(Color::DarkGray);
+    let mut lines: Vec<Line> = vec![Line::from(vec![
+        Span::styled("anywhere", context_style(Context::Anywhere)),
+        Span::styled(" · ", dim),
+        Span::styled("outside the editor", context_style(Context::Panes)),
+        Span::styled(" · ", dim),
+        Span::styled("in the editor", context_style(Context::Editor)),
+    ])];
+    for l in &help {
+        let mut spans = Vec::new();
+        let mut used = 0;
+        for (i, (ctx, keys)) in l.keys.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw("  "));
+                used += 2;
+            }
+            spans.push(Span::styled(keys.clone(), context_style(*ctx)));
+            used += keys.chars().count();
+        }
+        let pieces = wrap(l.help, inner.saturating_sub(key_w));
+        let pad = key_w.saturating_sub(used).max(1);
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::raw(pieces[0].clone()));
+        lines.push(Line::from(spans));
+        for p in &pieces[1..] {
+            lines.push(Line::from(format!(
+                "{}{p}",
+                " ".repeat(key_w.max(used + 1))
+            )));
+        }
+    }
+    if !s.overrides.0.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "Your keys ([ui.keys] in the config file), before the above:",
+            dim,
+        )));
+        for o in &s.overrides.0 {
+            lines.push(Line::from(vec![
                 Span::styled(
-                    format!("{k:<key_w$}"),
-                    Style::default()
-                        .fg(Color::Cyan)
-                        .add_modifier(Modifier::BOLD),
+                    format!("{:<key_w$}", o.key.label()),
+                    context_style(o.context),
                 ),
-                Span::raw(*d),
-            ])
-        })
-        .collect();
-    lines.push(Line::from(""));
+                Span::raw(format!("{} ({:?} = {:?})", o.name, o.written, o.name)),
+            ]));
+        }
+    }
     lines.push(Line::from(Span::styled(
         "Files: * unsaved  ! failing  ~ changed on disk.  Esc or ? closes.",
-        Style::default().fg(Color::DarkGray),
+        dim,
     )));
-    let r = centered(area, 78, lines.len() as u16 + 2);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let shown = usize::from(h.saturating_sub(2));
+    let top = s.help_scroll.min(lines.len().saturating_sub(shown));
+    let title = if shown < lines.len() {
+        format!(
+            " Keys {}–{} of {} (↑ ↓ scroll) ",
+            top + 1,
+            (top + shown).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        " Keys ".to_string()
+    };
+    let r = centered(area, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Paragraph::new(lines).scroll((top as u16, 0)).block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" Keys ")
+                .title(title)
                 .border_style(Style::default().fg(Color::Cyan)),
         ),
         r,
@@ -64,10 +153,17 @@ pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt) {
         Prompt::SwitchUnsaved(_) => "Unsaved edits. Open another file and lose them? (y/n)",
         Prompt::OverwriteDisk => "The file changed on disk. Overwrite it with your text? (y/n)",
     };
-    let r = centered(area, 60, 3);
+    // Wide enough for the whole question; wrapped (never cut) when the
+    // screen is narrower.
+    let need = text.chars().count() as u16 + 2;
+    let w = need.min(area.width);
+    let inner = w.saturating_sub(2).max(1);
+    let h = text.chars().count().div_ceil(usize::from(inner)) as u16 + 2;
+    let r = centered(area, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text)
+            .wrap(Wrap { trim: true })
             .style(
                 Style::default()
                     .fg(Color::Yellow)

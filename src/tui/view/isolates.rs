@@ -79,7 +79,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         let limit = if w.heap_limit > 0 {
             w.heap_limit
         } else {
-            s.heap_limit
+            s.engine.heap_limit
         };
         let (bar, bar_color) = gauge(w.heap_used, limit, if wide { 10 } else { 6 });
         let heap = Cell::from(ratatui::text::Line::from(vec![
@@ -109,7 +109,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             let ext_limit = if w.external_limit > 0 {
                 w.external_limit
             } else {
-                s.external_limit
+                s.engine.external_limit
             };
             let ext_style = if ext_limit > 0 && w.external * 5 > ext_limit * 4 {
                 Style::default().fg(Color::Red)

@@ -17,7 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::action::Pane;
-use super::keymap::HINTS;
+use super::keymap;
 use super::state::State;
 
 /// Below this the panes are replaced by a one-screen summary.
@@ -29,7 +29,7 @@ pub fn render(f: &mut Frame, s: &State) {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         tiny(f, area, s);
         if let Some(e) = &s.entry {
-            help::entry(f, area, e, s.isolates);
+            help::entry(f, area, e, s.engine.isolates);
         }
         return;
     }
@@ -67,13 +67,13 @@ pub fn render(f: &mut Frame, s: &State) {
     );
     status_bar(f, status, s);
     if s.help {
-        help::render(f, area);
+        help::render(f, area, s);
     }
     if let Some(p) = &s.prompt {
         help::prompt(f, area, p);
     }
     if let Some(e) = &s.entry {
-        help::entry(f, area, e, s.isolates);
+        help::entry(f, area, e, s.engine.isolates);
     }
 }
 
@@ -96,7 +96,7 @@ pub(crate) fn focused(s: &State, p: Pane) -> bool {
 }
 
 fn run_state(s: &State) -> (&'static str, Color) {
-    if s.loading {
+    if s.engine.loading {
         ("RUNNING", Color::Green)
     } else {
         ("paused", Color::Yellow)
@@ -119,7 +119,7 @@ fn status_bar(f: &mut Frame, area: Rect, s: &State) {
         ),
         Span::raw(format!(
             "v{} · {} · {} isolates · ",
-            s.version, s.mode, s.isolates
+            s.engine.version, s.engine.mode, s.engine.isolates
         )),
         Span::styled(run, Style::default().fg(color).add_modifier(Modifier::BOLD)),
         Span::raw(" │ "),
@@ -131,7 +131,10 @@ fn status_bar(f: &mut Frame, area: Rect, s: &State) {
         ));
         spans.push(Span::raw(" │ "));
     }
-    spans.push(Span::styled(HINTS, Style::default().fg(Color::DarkGray)));
+    spans.push(Span::styled(
+        keymap::hints_line(s),
+        Style::default().fg(Color::DarkGray),
+    ));
     f.render_widget(
         Paragraph::new(Line::from(spans)).style(Style::default().bg(Color::Rgb(30, 30, 40))),
         area,
@@ -147,14 +150,17 @@ fn tiny(f: &mut Frame, area: Rect, s: &State) {
             "isolate-play",
             Style::default().add_modifier(Modifier::BOLD),
         )),
-        Line::from(format!("{file} v{}", s.version)),
-        Line::from(format!("{} · {} isolates · {run}", s.mode, s.isolates)),
+        Line::from(format!("{file} v{}", s.engine.version)),
+        Line::from(format!(
+            "{} · {} isolates · {run}",
+            s.engine.mode, s.engine.isolates
+        )),
         Line::from(format!("{ok} ok · {failed} failed · {:.0}/s", s.live.rate)),
         Line::from(format!(
             "terminal {}×{}: enlarge to {MIN_WIDTH}×{MIN_HEIGHT} for panes",
             area.width, area.height
         )),
-        Line::from("q quits · F5 runs · F6 load"),
+        Line::from(keymap::tiny_hint(s)),
     ];
     let p = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true });
     f.render_widget(p, area);

@@ -25,7 +25,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let (ok, failed) = s.tally();
     let mut lines = vec![Line::from(vec![
         Span::styled(
-            format!("v{}: ", s.version),
+            format!("v{}: ", s.engine.version),
             Style::default().add_modifier(Modifier::BOLD),
         ),
         Span::styled(format!("{ok} ok"), Style::default().fg(Color::Green)),
@@ -38,7 +38,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
                 Color::DarkGray
             }),
         ),
-        Span::raw(format!(" of {}", s.isolates)),
+        Span::raw(format!(" of {}", s.engine.isolates)),
     ])];
     let broken = s.current_version_broken();
     let title = format!("Results: isolate {}", s.selected_isolate);
@@ -52,7 +52,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             Style::default().fg(Color::DarkGray),
         ))),
         Some(inv) => {
-            let stale = inv.version != s.version;
+            let stale = inv.version != s.engine.version;
             lines.push(Line::from(Span::styled(
                 format!(
                     "#{} · v{}{} · {} · {} · CPU {}",

@@ -21,7 +21,7 @@ pub fn lines(s: &State, width: u16) -> Vec<Line<'static>> {
     let dim = Style::default().fg(Color::DarkGray);
     let (model, other) = match t.model {
         Threads::Pool(n) => (format!("pool of {n}"), "one per isolate"),
-        Threads::PerIsolate => (format!("one per isolate ({})", s.isolates), "pool"),
+        Threads::PerIsolate => (format!("one per isolate ({})", s.engine.isolates), "pool"),
     };
     let w = t.window.as_ref();
     let none = || "—".to_string();

@@ -1,0 +1,120 @@
+//! The terminal's state while the playground runs, and getting it back.
+//!
+//! [`Session::start`] puts the terminal in raw mode on the alternate screen
+//! with bracketed paste; dropping the session restores it, on every way out
+//! of the loop (quit, a signal, an error, a panic unwinding the UI thread).
+//! A panic elsewhere is routed by a process-wide hook: one the engine
+//! catches inside an isolate's slice is that isolate's failure and leaves
+//! the screen alone; any other is sent to the UI loop as a [`Fatal`], which
+//! then stops drawing, restores the terminal and exits with the message
+//! (a hook that restored the terminal itself would let the loop keep
+//! drawing over the shell).
+
+use std::io::{Stdout, Write, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
+use std::thread::ThreadId;
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::cursor::Show;
+use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+
+/// A thread other than the UI's panicked: "thread 'NAME' panicked at
+/// FILE:LINE: MESSAGE".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fatal(pub String);
+
+/// Whether the playground owns the terminal (the hook only acts then).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// The UI thread, and where other threads' panics go.
+static ROUTE: Mutex<Option<(ThreadId, flume::Sender<Fatal>)>> = Mutex::new(None);
+
+/// The terminal set up for the playground; restores it when dropped.
+pub struct Session {
+    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+}
+
+impl Session {
+    /// Raw mode, alternate screen, bracketed paste, and the panic hook.
+    /// Panics on other threads arrive on the returned channel.
+    pub fn start() -> anyhow::Result<(Session, flume::Receiver<Fatal>)> {
+        install_panic_hook();
+        let (tx, rx) = flume::unbounded();
+        *ROUTE.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::thread::current().id(), tx));
+        enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        // From here on, a failure still restores (the session is dropped).
+        let mut out = stdout();
+        let session = Session {
+            terminal: Terminal::new(CrosstermBackend::new(stdout()))?,
+        };
+        execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+        Ok((session, rx))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        restore();
+        *ROUTE.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Leaves raw mode and the alternate screen and shows the cursor, once
+/// (later calls do nothing). Errors are ignored: this runs on the way out.
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let mut out = stdout();
+        let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
+        let _ = disable_raw_mode();
+        let _ = out.flush();
+    }
+}
+
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !ACTIVE.load(Ordering::SeqCst) {
+                return previous(info);
+            }
+            if crate::engine::scheduler::in_isolate_step() {
+                // The engine catches it, logs it and reports it as that
+                // isolate's failure; printing it would draw over the screen.
+                return;
+            }
+            let thread = std::thread::current();
+            let what = format!(
+                "thread '{}' panicked at {}: {}",
+                thread.name().unwrap_or("unnamed"),
+                info.location()
+                    .map_or("an unknown place".into(), |l| l.to_string()),
+                payload_text(info.payload()),
+            );
+            tracing::error!(panic = %what, "panic");
+            let route = ROUTE.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            match route {
+                Some((ui, tx)) if ui != thread.id() => {
+                    let _ = tx.send(Fatal(what));
+                }
+                _ => {
+                    restore();
+                    previous(info);
+                }
+            }
+        }));
+    });
+}
+
+fn payload_text(p: &(dyn std::any::Any + Send)) -> &str {
+    p.downcast_ref::<&str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
