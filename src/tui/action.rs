@@ -65,6 +65,7 @@ pub enum Pane {
     Files,
     Editor,
     Isolates,
+    Results,
 }
 
 impl Pane {
@@ -72,10 +73,11 @@ impl Pane {
         match self {
             Pane::Files => Pane::Editor,
             Pane::Editor => Pane::Isolates,
-            Pane::Isolates => Pane::Files,
+            Pane::Isolates => Pane::Results,
+            Pane::Results => Pane::Files,
         }
     }
     pub fn prev(self) -> Pane {
-        self.next().next()
+        self.next().next().next()
     }
 }

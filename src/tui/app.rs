@@ -297,6 +297,11 @@ impl App {
                         s.selected_isolate =
                             (s.selected_isolate as isize + delta).clamp(0, n - 1) as usize;
                     }
+                    Pane::Results => s.scroll_results(match action {
+                        Action::PageUp => -s.results_page(),
+                        Action::PageDown => s.results_page(),
+                        _ => delta,
+                    }),
                     Pane::Editor => {}
                 }
             }
@@ -317,6 +322,7 @@ impl App {
                             0
                         }
                     }
+                    Pane::Results => s.scroll_results(if last { isize::MAX } else { isize::MIN }),
                     Pane::Editor => {}
                 }
             }
@@ -647,6 +653,7 @@ impl App {
             {
                 self.pending_reload = None;
                 self.reload_drawn = Some(t);
+                s.reload_version = Some(v);
             }
         }
         slot.last = Some(*inv);
@@ -667,7 +674,9 @@ impl App {
         }
         self.sampled_at = Some(now);
         let snapshots = self.engine.snapshots();
-        let total: u64 = snapshots.iter().map(|w| w.invocations).sum();
+        let total = self
+            .metrics
+            .session_total(snapshots.iter().map(|w| w.invocations));
         let (lat, cold) = self.engine.telemetry().drain();
         self.metrics.observe(now, total, lat, &cold);
         let mut changed =
@@ -692,7 +701,9 @@ impl App {
         let s = &mut self.state;
         s.set_snapshots(snapshots);
         s.live.rate = self.metrics.rate();
+        s.live.rate_window = self.metrics.rate_window();
         s.live.latency = self.metrics.latency();
+        s.live.latency_window = self.metrics.latency_window(now);
         s.live.timed_share = self.metrics.timed_share();
         s.live.cold_start = self.metrics.cold_start();
         s.live.history = self.metrics.history.iter().copied().collect();

@@ -222,6 +222,9 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
             }
             // A reload's first result is drawn at once; otherwise cap the frame rate.
             if dirty && (last_draw.elapsed() >= frame || app.reload_drawn.is_some()) {
+                if let Ok(size) = terminal.size() {
+                    app.state.screen = (size.width, size.height);
+                }
                 terminal.draw(|f| view::render(f, &app.state))?;
                 last_draw = Instant::now();
                 dirty = false;

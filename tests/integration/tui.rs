@@ -312,7 +312,7 @@ fn snapshot_thousand_isolates_show_a_screenful() {
     s.selected_isolate = 500;
     let screen = draw(&s, 80, 24);
     assert!(
-        screen.contains("Isolates 495–500 of 1000 · 990 run · 10 idle"),
+        screen.contains("Isolates 495–500 of 1000 · 990 running"),
         "{screen}"
     );
     insta::assert_snapshot!("thousand_isolates_80x24", screen);

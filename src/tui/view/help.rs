@@ -64,21 +64,15 @@ pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt) {
         Prompt::SwitchUnsaved(_) => "Unsaved edits. Open another file and lose them? (y/n)",
         Prompt::OverwriteDisk => "The file changed on disk. Overwrite it with your text? (y/n)",
     };
-    let r = centered(area, 60, 3);
-    f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(text)
-            .style(
-                Style::default()
-                    .fg(Color::Yellow)
-                    .add_modifier(Modifier::BOLD),
-            )
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(Style::default().fg(Color::Yellow)),
-            ),
-        r,
+    let ask = Style::default()
+        .fg(Color::Yellow)
+        .add_modifier(Modifier::BOLD);
+    super::overlay(
+        f,
+        area,
+        "",
+        &[Line::from(Span::styled(text, ask))],
+        Color::Yellow,
     );
 }
 
@@ -110,15 +104,5 @@ pub fn entry(f: &mut Frame, area: Rect, e: &NumberEntry, now: usize) {
             )),
         },
     ];
-    let r = centered(area, 60, 4);
-    f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" How many isolates? ")
-                .border_style(Style::default().fg(Color::Yellow)),
-        ),
-        r,
-    );
+    super::overlay(f, area, "How many isolates?", &lines, Color::Yellow);
 }
