@@ -371,3 +371,68 @@ fn windows_are_labelled_as_measured_and_the_total_only_grows() {
 fn m_total(m: &mut Metrics, counts: &[u64]) -> u64 {
     m.session_total(counts.iter().copied())
 }
+
+/// A warm isolate that keeps 1 MiB more per run: under load the heap
+/// column climbs with it (the worker publishes its heap with its counters),
+/// in both thread models; after the load stops the Results pane names its
+/// sample against the table's count.
+#[test]
+fn the_heap_column_climbs_under_load() {
+    use isolate_play::engine::EngineConfig;
+    use isolate_play::tui::action::Action;
+    use isolate_play::tui::app::App;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("grow.js"),
+        "globalThis.keep = globalThis.keep || [];\nkeep.push(new Array(1 << 17).fill(1.5));\nkeep.length",
+    )
+    .unwrap();
+    for threads in [Threads::Pool(1), Threads::PerIsolate] {
+        let mut config = EngineConfig {
+            isolates: 1,
+            threads,
+            ..Default::default()
+        };
+        config.limits.heap_bytes = 512 << 20;
+        let mut app = App::new(dir.path().to_path_buf(), config).unwrap();
+        app.apply(Action::ToggleLoad);
+        let mut seen: Vec<u64> = Vec::new();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) && seen.len() < 4 {
+            std::thread::sleep(Duration::from_millis(60));
+            while let Ok(r) = app.engine.reports().try_recv() {
+                app.on_report(r);
+            }
+            app.on_tick(Instant::now());
+            let used = app.state.snapshots[0].heap_used;
+            if seen.last().is_none_or(|&l| used > l + (2 << 20)) {
+                seen.push(used);
+            }
+        }
+        assert!(
+            seen.len() >= 4,
+            "{threads:?}: the heap stood still: {seen:?}"
+        );
+        app.apply(Action::ToggleLoad);
+        std::thread::sleep(Duration::from_millis(300));
+        while let Ok(r) = app.engine.reports().try_recv() {
+            app.on_report(r);
+        }
+        app.on_tick(Instant::now() + Duration::from_secs(1));
+        let runs = app.state.snapshots[0].invocations;
+        let sample = app.state.results[0].last.as_ref().expect("a sample").seq;
+        let screen = text(&draw(&app.state, 160, 48));
+        if sample < runs {
+            assert!(
+                screen.contains(&format!("run #{sample} of {runs} (sampled)")),
+                "{screen}"
+            );
+        } else {
+            assert!(screen.contains(&format!("run #{runs}")), "{screen}");
+        }
+        assert!(
+            screen.contains(&format!("{runs} runs this session")),
+            "{screen}"
+        );
+    }
+}
