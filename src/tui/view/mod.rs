@@ -158,10 +158,13 @@ pub(crate) fn shown_path(s: &State, path: &Path) -> String {
     }
 }
 
-/// A message with the watched root's absolute (or given) prefix taken off
+/// `text` with the watched root's absolute (or given) prefix taken off
 /// the paths in it.
-pub(crate) fn shown_message(s: &State) -> String {
-    let mut m = s.message.clone();
+pub(crate) fn relative(s: &State, text: &str) -> String {
+    let mut m = text.to_string();
+    if !m.contains('/') {
+        return m;
+    }
     for root in [
         s.root.canonicalize().ok(),
         std::path::absolute(&s.root).ok(),
@@ -171,11 +174,16 @@ pub(crate) fn shown_message(s: &State) -> String {
     .flatten()
     {
         let prefix = format!("{}/", root.display());
-        if prefix.len() > 1 {
+        if prefix.len() > 1 && m.contains(&prefix) {
             m = m.replace(&prefix, "");
         }
     }
     m
+}
+
+/// The status message, paths relative to the root.
+pub(crate) fn shown_message(s: &State) -> String {
+    relative(s, &s.message)
 }
 
 /// A box centred on `area` holding `lines` word-wrapped to fit: as wide as
@@ -317,7 +325,9 @@ fn status_bar(f: &mut Frame, area: Rect, s: &State) {
         .map(|((_, t, st), _)| Span::styled(t, st))
         .collect();
     let room = w.saturating_sub(used);
-    if !message.is_empty() && room >= fit::width(sep) + 8 {
+    // A message cut to less than this says too little to be shown.
+    let message_least = fit::width(&message).min(16);
+    if !message.is_empty() && room >= fit::width(sep) + message_least {
         let budget = fit::width(&message).min(room - fit::width(sep));
         let m = fit::elide_middle(&message, budget);
         used += fit::width(sep) + fit::width(&m);

@@ -228,7 +228,10 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
         }
         Err(e) => {
             let red = Style::default().fg(Color::Red);
-            for (i, row) in fit::wrap(&e.to_string(), width).into_iter().enumerate() {
+            for (i, row) in fit::wrap(&super::relative(s, &e.to_string()), width)
+                .into_iter()
+                .enumerate()
+            {
                 let st = if i == 0 {
                     red.add_modifier(Modifier::BOLD)
                 } else {
@@ -350,21 +353,32 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     if !d.scroll.is_empty() && pinned < h {
         let n = d.scroll.len();
         let top = s.results_scroll.min(n.saturating_sub(region));
-        let mut head = d.scroll_title;
-        if n > region {
-            head.push_str(&format!(
-                " · rows {}–{} of {n}{}",
-                top + 1,
-                (top + region).min(n),
-                if is_focused {
-                    ""
-                } else {
-                    " · focus the pane to scroll"
-                }
-            ));
-        }
+        // The longest form of the header that fits.
+        let (a, b) = (top + 1, (top + region).min(n));
+        let heads = if n > region {
+            vec![
+                format!(
+                    "{} · rows {a}–{b} of {n}{}",
+                    d.scroll_title,
+                    if is_focused {
+                        ""
+                    } else {
+                        " · focus the pane to scroll"
+                    }
+                ),
+                format!("{} · rows {a}–{b} of {n}", d.scroll_title),
+                format!("rows {a}–{b} of {n}"),
+                format!("{a}–{b}/{n}"),
+            ]
+        } else {
+            vec![d.scroll_title]
+        };
+        let head = heads
+            .iter()
+            .find(|h| fit::width(h) <= w)
+            .unwrap_or(&heads[heads.len() - 1]);
         lines.push(Line::from(Span::styled(
-            fit::elide_end(&head, w),
+            fit::elide_end(head, w),
             Style::default()
                 .fg(Color::DarkGray)
                 .add_modifier(Modifier::UNDERLINED),

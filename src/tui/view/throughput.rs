@@ -23,6 +23,7 @@ fn more(text: String) -> (&'static str, Vec<Span<'static>>) {
     (" ", vec![Span::raw(text)])
 }
 
+/// The numbers, then the per-second chart of runs below them.
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let l = &s.live;
     let mut title = vec!["Throughput".to_string()];
@@ -49,11 +50,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         Some(w) if l.latency.count > 0 => {
             pieces.push(num(format!("latency p50 {}", fmt_duration(l.latency.p50))));
             pieces.push(more(format!("p99 {}", fmt_duration(l.latency.p99))));
-            pieces.push(more(format!("(last {})", fit::window(w))));
             // Say so when only a sample of the calls was timed.
-            if l.timed_share > 0.0 && l.timed_share < 0.5 {
-                pieces.push(more(format!("1 in {:.0} timed", 1.0 / l.timed_share)));
-            }
+            let sampled = if l.timed_share > 0.0 && l.timed_share < 0.5 {
+                format!(", 1 in {:.0} timed", 1.0 / l.timed_share)
+            } else {
+                String::new()
+            };
+            pieces.push(more(format!("(last {}{sampled})", fit::window(w))));
         }
         _ => pieces.push(num(format!("latency {dash}"))),
     }
