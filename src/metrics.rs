@@ -69,9 +69,12 @@ pub struct Metrics {
     /// Invocations completed in each of the last HISTORY_SECS whole seconds.
     pub history: VecDeque<u64>,
     second_start: Option<(Instant, u64)>,
-    /// The first observation since creation or the last reset: latency
-    /// covers no more than the time since.
+    /// The start of what the first observation since creation or the
+    /// last reset drained: latency covers no more than the time since.
     since: Option<Instant>,
+    /// When the last observation was made (the next one's histograms
+    /// cover the time since).
+    last_observed: Option<Instant>,
     /// Per isolate slot, its invocation counter at the last
     /// [`Metrics::session_total`]; and the total over the session.
     per_isolate: Vec<u64>,
@@ -94,6 +97,7 @@ impl Metrics {
             history: VecDeque::new(),
             second_start: None,
             since: None,
+            last_observed: None,
             per_isolate: Vec::new(),
             session: 0,
         }
@@ -124,7 +128,9 @@ impl Metrics {
         latency: Histogram<u64>,
         cold: &Histogram<u64>,
     ) {
-        self.since.get_or_insert(now);
+        // What this observation drained was recorded since the last one.
+        self.since.get_or_insert(self.last_observed.unwrap_or(now));
+        self.last_observed = Some(now);
         let done = match self.totals.back() {
             Some((_, before)) if !std::mem::take(&mut self.fresh) => total.saturating_sub(*before),
             _ => 0,

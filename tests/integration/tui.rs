@@ -924,7 +924,7 @@ fn end_to_end_under_tmux() {
     }
     let _kill = Kill(session.clone());
     wait_screen(&session, "→ HelloWorld");
-    wait_screen(&session, "3 ok · 0 failed of 3");
+    wait_screen(&session, "v1: HelloWorld ×3");
     // Another editor changes the file: the new result shows without a key.
     let file = root.join("concat.js");
     let code = std::fs::read_to_string(&file)

@@ -366,6 +366,12 @@ fn windows_are_labelled_as_measured_and_the_total_only_grows() {
     assert_eq!(m_total(&mut m, &[10, 5]), 365);
     m.reset_distributions();
     assert_eq!(m.latency_window(t0 + Duration::from_secs(3)), None);
+    // After a reset the first drain covers the time since the last one.
+    let mut lat = new_histogram();
+    lat.record(50_000).unwrap();
+    let t3 = t0 + Duration::from_secs(3);
+    m.observe(t3, 365, lat, &none);
+    assert_eq!(m.latency_window(t3), Some(Duration::from_secs(1)));
 }
 
 fn m_total(m: &mut Metrics, counts: &[u64]) -> u64 {
