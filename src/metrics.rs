@@ -1,7 +1,10 @@
 //! Turns raw counters and drained histograms into the numbers people read,
 //! each with its window: throughput over a sliding window, a per-second
-//! history for charts, latency percentiles over the last few seconds, and the
-//! cold-start distribution since the last reset.
+//! history for charts, latency percentiles over the last few seconds, the
+//! cold-start distribution since the last reset, and a session total that
+//! only grows. Each window is reported as it was actually measured (a rate
+//! over 2 s of samples says 2 s, not the 5 s it is allowed to span), and a
+//! number nothing measured is `None`, never 0.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -66,6 +69,16 @@ pub struct Metrics {
     /// Invocations completed in each of the last HISTORY_SECS whole seconds.
     pub history: VecDeque<u64>,
     second_start: Option<(Instant, u64)>,
+    /// The start of what the first observation since creation or the
+    /// last reset drained: latency covers no more than the time since.
+    since: Option<Instant>,
+    /// When the last observation was made (the next one's histograms
+    /// cover the time since).
+    last_observed: Option<Instant>,
+    /// Per isolate slot, its invocation counter at the last
+    /// [`Metrics::session_total`]; and the total over the session.
+    per_isolate: Vec<u64>,
+    session: u64,
 }
 
 impl Default for Metrics {
@@ -83,7 +96,27 @@ impl Metrics {
             cold: new_histogram(),
             history: VecDeque::new(),
             second_start: None,
+            since: None,
+            last_observed: None,
+            per_isolate: Vec::new(),
+            session: 0,
         }
+    }
+
+    /// Invocations completed in this session: the isolates' counters (one
+    /// per slot, in slot order) added up as they grow. Removing isolates
+    /// does not take their runs away; a counter that went down belongs to
+    /// a new isolate in that slot (e.g. after a thread-model switch) and is
+    /// counted from 0. Only grows.
+    pub fn session_total(&mut self, per_isolate: impl IntoIterator<Item = u64>) -> u64 {
+        let mut now = Vec::with_capacity(self.per_isolate.len());
+        for (i, n) in per_isolate.into_iter().enumerate() {
+            let before = self.per_isolate.get(i).copied().unwrap_or(0);
+            self.session += if n >= before { n - before } else { n };
+            now.push(n);
+        }
+        self.per_isolate = now;
+        self.session
     }
 
     /// Feeds one observation: the total invocation count now and the
@@ -95,6 +128,9 @@ impl Metrics {
         latency: Histogram<u64>,
         cold: &Histogram<u64>,
     ) {
+        // What this observation drained was recorded since the last one.
+        self.since.get_or_insert(self.last_observed.unwrap_or(now));
+        self.last_observed = Some(now);
         let done = match self.totals.back() {
             Some((_, before)) if !std::mem::take(&mut self.fresh) => total.saturating_sub(*before),
             _ => 0,
@@ -139,7 +175,26 @@ impl Metrics {
         }
     }
 
-    /// Invocations per second over RATE_WINDOW (0 until two samples exist).
+    /// The span [`Metrics::rate`] was measured over: at most RATE_WINDOW,
+    /// less after a start; None until two samples exist.
+    pub fn rate_window(&self) -> Option<Duration> {
+        match (self.totals.front(), self.totals.back()) {
+            (Some((t0, _)), Some((t1, _))) if t1 > t0 => Some(t1.duration_since(*t0)),
+            _ => None,
+        }
+    }
+
+    /// The span [`Metrics::latency`] covers at `now`: LATENCY_WINDOW, or
+    /// the time since the first observation after a start or reset when
+    /// that is shorter; None when no call was timed in it.
+    pub fn latency_window(&self, now: Instant) -> Option<Duration> {
+        let timed = self.latency.iter().any(|(_, h, _)| h.is_some());
+        let since = self.since?;
+        timed.then(|| now.saturating_duration_since(since).min(LATENCY_WINDOW))
+    }
+
+    /// Invocations per second over RATE_WINDOW (0 until two samples exist;
+    /// see [`Metrics::rate_window`]).
     pub fn rate(&self) -> f64 {
         match (self.totals.front(), self.totals.back()) {
             (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => {
@@ -184,6 +239,7 @@ impl Metrics {
         self.latency.clear();
         self.fresh = true;
         self.cold.reset();
+        self.since = None;
     }
 }
 

@@ -321,7 +321,7 @@ impl App {
                         .unwrap_or_default();
                     s.message = format!("isolate {i}: {what}");
                 }
-                None => s.message = "no isolate's last result is an error".into(),
+                None => s.message = format!("no isolate failed on v{}", s.engine.version),
             },
             // The loop repaints the terminal; nothing in the model changes.
             Action::Redraw => {}
@@ -344,10 +344,11 @@ impl App {
                             (s.selected_isolate as isize + delta).clamp(0, n - 1) as usize;
                         s.results_scroll = 0;
                     }
-                    // The view clamps it to what there is to show.
-                    Pane::Results => {
-                        s.results_scroll = (s.results_scroll as isize + delta).max(0) as usize
-                    }
+                    Pane::Results => s.scroll_results(match action {
+                        Action::PageUp => -s.results_page(),
+                        Action::PageDown => s.results_page(),
+                        _ => delta,
+                    }),
                     Pane::Editor => {}
                 }
             }
@@ -369,7 +370,7 @@ impl App {
                         };
                         s.results_scroll = 0;
                     }
-                    Pane::Results => s.results_scroll = if last { usize::MAX / 2 } else { 0 },
+                    Pane::Results => s.scroll_results(if last { isize::MAX } else { isize::MIN }),
                     Pane::Editor => {}
                 }
             }
@@ -726,6 +727,7 @@ impl App {
             {
                 self.pending_reload = None;
                 self.reload_drawn = Some(t);
+                s.reload_version = Some(v);
             }
         }
         slot.last = Some(*inv);
@@ -746,7 +748,9 @@ impl App {
         }
         self.sampled_at = Some(now);
         let snapshots = self.engine.snapshots();
-        let total: u64 = snapshots.iter().map(|w| w.invocations).sum();
+        let total = self
+            .metrics
+            .session_total(snapshots.iter().map(|w| w.invocations));
         let (lat, cold) = self.engine.telemetry().drain();
         self.metrics.observe(now, total, lat, &cold);
         let mut changed =
@@ -771,7 +775,9 @@ impl App {
         let s = &mut self.state;
         s.set_snapshots(snapshots);
         s.live.rate = self.metrics.rate();
+        s.live.rate_window = self.metrics.rate_window();
         s.live.latency = self.metrics.latency();
+        s.live.latency_window = self.metrics.latency_window(now);
         s.live.timed_share = self.metrics.timed_share();
         s.live.cold_start = self.metrics.cold_start();
         s.live.history = self.metrics.history.iter().copied().collect();

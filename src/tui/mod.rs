@@ -358,6 +358,10 @@ impl Loop<'_> {
         }
         // A reload's first result is drawn at once; otherwise cap the frame rate.
         if self.frames.due(self.app.reload_drawn.is_some()) {
+            // Scrolling pages by what the screen shows.
+            if let Ok(size) = session.terminal.size() {
+                self.app.state.screen = (size.width, size.height);
+            }
             let state = &self.app.state;
             session.terminal.draw(|f| view::render(f, state))?;
             self.frames.drawn();

@@ -141,13 +141,18 @@ pub type Highlighted = Vec<Vec<(Style, String)>>;
 pub struct Live {
     /// Invocations per second over `metrics::RATE_WINDOW`.
     pub rate: f64,
+    /// The span `rate` was measured over (None: not measured yet).
+    pub rate_window: Option<Duration>,
     pub latency: Percentiles,
+    /// The span `latency` covers (None: no call timed in it).
+    pub latency_window: Option<Duration>,
     /// Share of the window's invocations that `latency` timed (0..=1).
     pub timed_share: f64,
     pub cold_start: Percentiles,
     /// Invocations per second, one value per second, oldest first.
     pub history: Vec<u64>,
     pub system: SystemSample,
+    /// Invocations this session; only grows (removed isolates' runs stay).
     pub total_invocations: u64,
 }
 
@@ -205,8 +210,6 @@ pub struct State {
     /// Isolates V8 gave up on (over the live workers), taken with the snapshots.
     pub abandoned: u64,
     pub selected_isolate: usize,
-    /// Results pane: console lines scrolled past (0 = the top).
-    pub results_scroll: usize,
     pub live: Live,
     /// One line for the status bar (errors, hints, what just happened).
     pub message: String,
@@ -216,6 +219,50 @@ pub struct State {
     pub input_latency: Option<Duration>,
     pub highlight: Option<(u64, Highlighted)>,
     pub quit: bool,
+    /// The version `reload_latency` was measured on: the line is shown only
+    /// while that version is current.
+    pub reload_version: Option<u64>,
+    /// Rows the Results pane's scrolling part is scrolled down by.
+    pub results_scroll: usize,
+    /// The terminal's size (columns, rows) at the last draw; (0, 0) before
+    /// it. Scrolling clamps with it (a page is what the pane shows).
+    pub screen: (u16, u16),
+}
+
+/// Isolates whose current-version results are the same, for the "at a
+/// glance" line: `HelloWorld ×498 · timed out ×2 (#17, #301)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// The result as the engine formatted it, a short name for a limit
+    /// stop (`timed out`), or the error's first line.
+    pub label: String,
+    pub kind: GroupKind,
+    pub count: usize,
+    /// The first few isolate ids, ascending (at most [`GROUP_IDS`]).
+    pub ids: Vec<usize>,
+}
+
+/// What a [`Group`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupKind {
+    Ok,
+    Failed,
+    /// No result of the current version yet.
+    Pending,
+}
+
+/// Isolate ids kept per group (the rest are counted).
+pub const GROUP_IDS: usize = 3;
+
+/// A short name for an error, the same for every isolate that hit it.
+pub fn error_label(e: &ScriptError) -> String {
+    match e.kind {
+        ErrorKind::Timeout => "timed out".into(),
+        ErrorKind::CpuLimit => "CPU limit".into(),
+        ErrorKind::HeapLimit => "heap limit".into(),
+        ErrorKind::ExternalLimit => "external-memory limit".into(),
+        _ => e.message.lines().next().unwrap_or("error").to_string(),
+    }
 }
 
 impl State {
@@ -245,14 +292,91 @@ impl State {
             summary: IsolatesSummary::default(),
             abandoned: 0,
             selected_isolate: 0,
-            results_scroll: 0,
             live: Live::default(),
             message: String::new(),
             reload_latency: None,
             input_latency: None,
             highlight: None,
             quit: false,
+            reload_version: None,
+            results_scroll: 0,
+            screen: (0, 0),
         }
+    }
+
+    /// The isolates' current-version results grouped by equal value or
+    /// error, largest group first; isolates without one form a pending
+    /// group. One pass over the isolates.
+    pub fn result_groups(&self) -> Vec<Group> {
+        let mut index: std::collections::HashMap<(GroupKind, std::borrow::Cow<'_, str>), usize> =
+            std::collections::HashMap::new();
+        let mut groups: Vec<Group> = Vec::new();
+        for (id, r) in self.results.iter().enumerate() {
+            let (kind, label) = match r.last.as_ref().filter(|i| i.version == self.engine.version) {
+                None => (GroupKind::Pending, std::borrow::Cow::Borrowed("")),
+                Some(i) => match &i.outcome {
+                    Ok(v) => (GroupKind::Ok, std::borrow::Cow::Borrowed(v.as_str())),
+                    Err(e) => (GroupKind::Failed, std::borrow::Cow::Owned(error_label(e))),
+                },
+            };
+            let g = *index.entry((kind, label.clone())).or_insert_with(|| {
+                groups.push(Group {
+                    label: label.into_owned(),
+                    kind,
+                    count: 0,
+                    ids: Vec::new(),
+                });
+                groups.len() - 1
+            });
+            let g = &mut groups[g];
+            g.count += 1;
+            if g.ids.len() < GROUP_IDS {
+                g.ids.push(id);
+            }
+        }
+        groups.sort_by(|a, b| {
+            (a.kind == GroupKind::Pending)
+                .cmp(&(b.kind == GroupKind::Pending))
+                .then(b.count.cmp(&a.count))
+                .then(a.ids.cmp(&b.ids))
+        });
+        groups
+    }
+
+    /// Whether isolate `i`'s current-version result is an error.
+    pub fn is_failing(&self, i: usize) -> bool {
+        self.results.get(i).is_some_and(|r| {
+            r.last
+                .as_ref()
+                .is_some_and(|l| l.version == self.engine.version && l.outcome.is_err())
+        })
+    }
+
+    /// Selects the next isolate (after the selected one, wrapping) whose
+    /// current-version result is an error and scrolls its results to the
+    /// top; returns it, or None when none is (the selection stays).
+    pub fn select_next_failing(&mut self) -> Option<usize> {
+        let n = self.results.len();
+        let next = (1..=n)
+            .map(|k| (self.selected_isolate + k) % n)
+            .find(|&i| self.is_failing(i))?;
+        self.selected_isolate = next;
+        self.results_scroll = 0;
+        Some(next)
+    }
+
+    /// Scrolls the Results pane's console (and a result too long to pin)
+    /// by `delta` rows, clamped to what there is; `isize::MIN` / `MAX` go
+    /// to the top / the end.
+    pub fn scroll_results(&mut self, delta: isize) {
+        let max = super::view::results_scroll_max(self);
+        let now = self.results_scroll.min(max) as isize;
+        self.results_scroll = now.saturating_add(delta).clamp(0, max as isize) as usize;
+    }
+
+    /// Rows a page up / down scrolls the Results pane by.
+    pub fn results_page(&self) -> isize {
+        super::view::results_page(self).max(1) as isize
     }
 
     /// New isolate snapshots and what is counted over them.
@@ -293,25 +417,6 @@ impl State {
                     && matches!(&i.outcome, Err(e) if matches!(e.kind, ErrorKind::Syntax | ErrorKind::Module))
             })
         })
-    }
-
-    /// Selects the next isolate after the selected one whose last result
-    /// is an error, wrapping; returns it, or None when none failed (the
-    /// selection stays).
-    pub fn select_next_failing(&mut self) -> Option<usize> {
-        let n = self.results.len();
-        let failing = |i: usize| {
-            self.results[i]
-                .last
-                .as_ref()
-                .is_some_and(|inv| inv.outcome.is_err())
-        };
-        let next = (1..=n)
-            .map(|k| (self.selected_isolate + k) % n)
-            .find(|&i| failing(i))?;
-        self.selected_isolate = next;
-        self.results_scroll = 0;
-        Some(next)
     }
 
     /// (ok, failed) among the isolates' latest results of the current version.

@@ -10,3 +10,4 @@ mod metrics;
 mod scheduler;
 mod support;
 mod tui;
+mod view;

@@ -312,7 +312,7 @@ fn snapshot_thousand_isolates_show_a_screenful() {
     s.selected_isolate = 500;
     let screen = draw(&s, 80, 24);
     assert!(
-        screen.contains("Isolates 495–500 of 1000 · 990 run · 10 idle"),
+        screen.contains("Isolates 495–500 of 1000 · 990 running"),
         "{screen}"
     );
     insta::assert_snapshot!("thousand_isolates_80x24", screen);
@@ -944,7 +944,7 @@ fn end_to_end_under_tmux() {
     }
     let _kill = Kill(session.clone());
     wait_screen(&session, "→ HelloWorld");
-    wait_screen(&session, "3 ok · 0 failed of 3");
+    wait_screen(&session, "v1: HelloWorld ×3");
     // Another editor changes the file: the new result shows without a key.
     let file = root.join("concat.js");
     let code = std::fs::read_to_string(&file)
@@ -1181,7 +1181,10 @@ fn settings_changes_do_not_run_and_say_what_does() {
     assert_eq!(ran, 0, "nothing ran");
     // The next failing isolate: none yet, then the one that failed.
     app.apply(Action::NextFailing);
-    assert_eq!(app.state.message, "no isolate's last result is an error");
+    assert_eq!(
+        app.state.message,
+        format!("no isolate failed on v{}", app.state.engine.version)
+    );
     app.apply(Action::AddIsolates(2));
     app.state.results[2].last = Some(inv(
         2,

@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::config::ISOLATES;
 use crate::tui::keymap::{self, Context};
@@ -153,28 +153,15 @@ pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt) {
         Prompt::SwitchUnsaved(_) => "Unsaved edits. Open another file and lose them? (y/n)",
         Prompt::OverwriteDisk => "The file changed on disk. Overwrite it with your text? (y/n)",
     };
-    // Wide enough for the whole question; wrapped (never cut) when the
-    // screen is narrower.
-    let need = text.chars().count() as u16 + 2;
-    let w = need.min(area.width);
-    let inner = w.saturating_sub(2).max(1);
-    let h = text.chars().count().div_ceil(usize::from(inner)) as u16 + 2;
-    let r = centered(area, w, h);
-    f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(text)
-            .wrap(Wrap { trim: true })
-            .style(
-                Style::default()
-                    .fg(Color::Yellow)
-                    .add_modifier(Modifier::BOLD),
-            )
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(Style::default().fg(Color::Yellow)),
-            ),
-        r,
+    let ask = Style::default()
+        .fg(Color::Yellow)
+        .add_modifier(Modifier::BOLD);
+    super::overlay(
+        f,
+        area,
+        "",
+        &[Line::from(Span::styled(text, ask))],
+        Color::Yellow,
     );
 }
 
@@ -206,15 +193,5 @@ pub fn entry(f: &mut Frame, area: Rect, e: &NumberEntry, now: usize) {
             )),
         },
     ];
-    let r = centered(area, 60, 4);
-    f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" How many isolates? ")
-                .border_style(Style::default().fg(Color::Yellow)),
-        ),
-        r,
-    );
+    super::overlay(f, area, "How many isolates?", &lines, Color::Yellow);
 }

@@ -1,33 +1,45 @@
+//! The isolates table: one row per isolate for the rows that fit, with the
+//! columns that fit. Columns are dropped whole by priority as the pane
+//! narrows (never a value cut from its unit); the heap number keeps its
+//! colour (green, yellow past half the limit, red past 80 %) in every
+//! layout, so nearness to the limit shows even without the gauge.
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table, TableState};
 
-use super::{block, focused};
-use crate::engine::WorkerState;
+use super::{block_in, fit, focused};
+use crate::engine::{WorkerSnapshot, WorkerState};
 use crate::metrics::{fmt_bytes, fmt_duration};
 use crate::tui::action::Pane;
 use crate::tui::state::State;
 
-fn gauge(used: u64, limit: u64, width: usize) -> (String, Color) {
+/// The heap's colour at `used` of `limit`.
+pub fn heap_color(used: u64, limit: u64) -> Color {
+    let frac = if limit == 0 {
+        0.0
+    } else {
+        used as f64 / limit as f64
+    };
+    if frac > 0.8 {
+        Color::Red
+    } else if frac > 0.5 {
+        Color::Yellow
+    } else {
+        Color::Green
+    }
+}
+
+fn gauge(used: u64, limit: u64, width: usize) -> String {
     let frac = if limit == 0 {
         0.0
     } else {
         (used as f64 / limit as f64).clamp(0.0, 1.0)
     };
     let filled = (frac * width as f64).round() as usize;
-    let color = if frac > 0.8 {
-        Color::Red
-    } else if frac > 0.5 {
-        Color::Yellow
-    } else {
-        Color::Green
-    };
-    (
-        format!("{}{}", "█".repeat(filled), "░".repeat(width - filled)),
-        color,
-    )
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
 }
 
 /// The first row shown: the selected isolate stays visible, at the bottom
@@ -39,147 +51,350 @@ pub fn first_row(selected: usize, len: usize, visible: usize) -> usize {
         .saturating_sub(visible - 1)
 }
 
-/// One row per isolate, built for the rows that fit only (a thousand
-/// isolates cost a screenful of rows per frame); the title says where the
-/// screenful is and counts all of them.
-pub fn render(f: &mut Frame, area: Rect, s: &State) {
-    let wide = area.width >= 70;
-    let header = Row::new(if wide {
-        vec![
-            "id",
-            "state",
-            "runs",
-            "errs",
-            "last",
-            "heap used of limit",
-            "external",
-            "recyc",
-        ]
-    } else {
-        vec!["id", "state", "runs", "last", "heap", "rc"]
-    })
-    .style(
-        Style::default()
-            .add_modifier(Modifier::BOLD)
-            .fg(Color::Gray),
-    );
-    // Borders and the header.
-    let visible = area.height.saturating_sub(3) as usize;
-    let len = s.snapshots.len();
-    let first = first_row(s.selected_isolate, len, visible);
-    let shown = &s.snapshots[first.min(len)..(first + visible).min(len)];
-    let rows = shown.iter().map(|w| {
-        let (st, color) = match w.state {
-            WorkerState::Running => ("run", Color::Green),
-            WorkerState::Idle => ("idle", Color::Gray),
-            WorkerState::Recycling => ("recyc", Color::Magenta),
-            WorkerState::Starting => ("start", Color::Blue),
-            WorkerState::Stopped => ("stop", Color::DarkGray),
-        };
-        let limit = if w.heap_limit > 0 {
-            w.heap_limit
-        } else {
-            s.engine.heap_limit
-        };
-        let (bar, bar_color) = gauge(w.heap_used, limit, if wide { 10 } else { 6 });
-        let heap = Cell::from(ratatui::text::Line::from(vec![
-            Span::styled(bar, Style::default().fg(bar_color)),
-            Span::raw(if wide {
-                format!(" {}/{}", fmt_bytes(w.heap_used), fmt_bytes(limit))
-            } else {
-                String::new()
-            }),
-        ]));
-        let errs_style = if w.errors > 0 {
-            Style::default().fg(Color::Red)
-        } else {
-            Style::default()
-        };
-        let mut cells = vec![
-            Cell::from(w.id.to_string()),
-            Cell::from(Span::styled(st, Style::default().fg(color))),
-            Cell::from(w.invocations.to_string()),
-        ];
-        if wide {
-            cells.push(Cell::from(Span::styled(w.errors.to_string(), errs_style)));
+/// One row's cells, each as styled pieces.
+type Cells = Vec<Vec<Span<'static>>>;
+
+/// A column the table may show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Col {
+    Id,
+    State,
+    Runs,
+    Errs,
+    Last,
+    /// Gauge of this many cells, then `used` (and `/limit` when `limit`).
+    Heap {
+        gauge: usize,
+        limit: bool,
+    },
+    External,
+    Recycles,
+}
+
+/// Layouts from the richest to the poorest: the first whose columns fit
+/// (at their widest value on screen) is drawn.
+const LAYOUTS: &[&[Col]] = {
+    use Col::*;
+    &[
+        &[
+            Id,
+            State,
+            Runs,
+            Errs,
+            Last,
+            Heap {
+                gauge: 10,
+                limit: true,
+            },
+            External,
+            Recycles,
+        ],
+        &[
+            Id,
+            State,
+            Runs,
+            Errs,
+            Last,
+            Heap {
+                gauge: 6,
+                limit: true,
+            },
+            Recycles,
+        ],
+        &[
+            Id,
+            State,
+            Runs,
+            Errs,
+            Last,
+            Heap {
+                gauge: 0,
+                limit: true,
+            },
+            Recycles,
+        ],
+        &[
+            Id,
+            State,
+            Runs,
+            Errs,
+            Last,
+            Heap {
+                gauge: 4,
+                limit: false,
+            },
+            Recycles,
+        ],
+        &[
+            Id,
+            State,
+            Runs,
+            Errs,
+            Last,
+            Heap {
+                gauge: 0,
+                limit: false,
+            },
+            Recycles,
+        ],
+        &[
+            Id,
+            State,
+            Runs,
+            Errs,
+            Last,
+            Heap {
+                gauge: 0,
+                limit: false,
+            },
+        ],
+        &[
+            Id,
+            State,
+            Runs,
+            Errs,
+            Heap {
+                gauge: 0,
+                limit: false,
+            },
+        ],
+        &[
+            Id,
+            State,
+            Errs,
+            Heap {
+                gauge: 0,
+                limit: false,
+            },
+        ],
+        &[
+            Id,
+            Errs,
+            Heap {
+                gauge: 0,
+                limit: false,
+            },
+        ],
+        &[
+            Id,
+            Heap {
+                gauge: 0,
+                limit: false,
+            },
+        ],
+        &[Id],
+    ]
+};
+
+fn header(c: Col) -> &'static str {
+    match c {
+        Col::Id => "id",
+        Col::State => "state",
+        Col::Runs => "runs",
+        Col::Errs => "errs",
+        Col::Last => "last",
+        Col::Heap { limit: true, .. } => "heap used/limit",
+        Col::Heap { .. } => "heap",
+        Col::External => "external",
+        Col::Recycles => "recycled",
+    }
+}
+
+/// Widest cell each value can take, so that columns do not jump as the
+/// numbers change: "999.9 ms" for a duration, "1023.9 MiB" for bytes.
+fn min_width(c: Col) -> usize {
+    match c {
+        Col::Last => 8,
+        Col::Heap { gauge, limit } => {
+            (if gauge > 0 { gauge + 1 } else { 0 }) + if limit { 17 } else { 8 }
         }
-        cells.push(Cell::from(fmt_duration(w.last_duration)));
-        cells.push(heap);
-        if wide {
+        Col::External => 17,
+        Col::Errs | Col::Runs => 4,
+        _ => 0,
+    }
+}
+
+fn cell(c: Col, w: &WorkerSnapshot, s: &State) -> Vec<Span<'static>> {
+    let limit = if w.heap_limit > 0 {
+        w.heap_limit
+    } else {
+        s.engine.heap_limit
+    };
+    match c {
+        Col::Id => vec![Span::raw(w.id.to_string())],
+        Col::State => {
+            let (st, color) = match w.state {
+                WorkerState::Running => ("run", Color::Green),
+                WorkerState::Idle => ("idle", Color::Gray),
+                WorkerState::Recycling => ("recyc", Color::Magenta),
+                WorkerState::Starting => ("start", Color::Blue),
+                WorkerState::Stopped => ("stop", Color::DarkGray),
+            };
+            vec![Span::styled(st, Style::default().fg(color))]
+        }
+        Col::Runs => vec![Span::raw(w.invocations.to_string())],
+        Col::Errs => vec![Span::styled(
+            w.errors.to_string(),
+            if w.errors > 0 {
+                Style::default().fg(Color::Red)
+            } else {
+                Style::default()
+            },
+        )],
+        Col::Last => vec![Span::raw(
+            if w.invocations == 0 || w.last_duration.is_zero() {
+                "—".to_string()
+            } else {
+                fmt_duration(w.last_duration)
+            },
+        )],
+        Col::Heap {
+            gauge: g,
+            limit: with_limit,
+        } => {
+            let color = heap_color(w.heap_used, limit);
+            let mut spans = Vec::new();
+            if g > 0 {
+                spans.push(Span::styled(
+                    gauge(w.heap_used, limit, g),
+                    Style::default().fg(color),
+                ));
+                spans.push(Span::raw(" "));
+            }
+            spans.push(Span::styled(
+                fmt_bytes(w.heap_used),
+                Style::default().fg(color),
+            ));
+            if with_limit {
+                spans.push(Span::raw(format!("/{}", fmt_bytes(limit))));
+            }
+            spans
+        }
+        Col::External => {
             let ext_limit = if w.external_limit > 0 {
                 w.external_limit
             } else {
                 s.engine.external_limit
             };
-            let ext_style = if ext_limit > 0 && w.external * 5 > ext_limit * 4 {
+            let st = if ext_limit > 0 && w.external * 5 > ext_limit * 4 {
                 Style::default().fg(Color::Red)
             } else {
                 Style::default()
             };
-            cells.push(Cell::from(Span::styled(
+            vec![Span::styled(
                 format!("{}/{}", fmt_bytes(w.external), fmt_bytes(ext_limit)),
-                ext_style,
-            )));
+                st,
+            )]
         }
-        cells.push(Cell::from(Span::styled(
+        Col::Recycles => vec![Span::styled(
             w.recycles.to_string(),
             if w.recycles > 0 {
                 Style::default().fg(Color::Magenta)
             } else {
                 Style::default()
             },
-        )));
-        Row::new(cells)
-    });
-    let widths: Vec<Constraint> = if wide {
-        vec![
-            Constraint::Length(4),
-            Constraint::Length(6),
-            Constraint::Length(9),
-            Constraint::Length(6),
-            Constraint::Length(9),
-            Constraint::Min(20),
-            Constraint::Length(17),
-            Constraint::Length(5),
-        ]
-    } else {
-        vec![
-            Constraint::Length(4),
-            Constraint::Length(5),
-            Constraint::Length(8),
-            Constraint::Length(9),
-            Constraint::Length(6),
-            Constraint::Length(3),
-        ]
-    };
-    let title = if shown.len() < len {
-        let u = &s.summary;
-        let mut t = format!(
-            "Isolates {}–{} of {len} · {} run · {} idle",
+        )],
+    }
+}
+
+/// The title: where the screenful is, and counts over all isolates, the
+/// pieces that fit `width` (most important first).
+fn title(s: &State, first: usize, shown: usize, width: usize) -> String {
+    let len = s.snapshots.len();
+    let u = &s.summary;
+    let head = if shown < len {
+        format!(
+            "Isolates {}–{} of {len}",
             first,
-            first + shown.len() - 1,
-            u.running,
-            u.idle
-        );
-        for (n, what) in [
-            (u.starting, "starting"),
-            (u.recycling, "recycling"),
-            (u.stopped, "stopped"),
-        ] {
-            if n > 0 {
-                t.push_str(&format!(" · {n} {what}"));
-            }
-        }
-        if u.errors > 0 {
-            t.push_str(&format!(" · {} errs", u.errors));
-        }
-        t
+            first + shown.saturating_sub(1)
+        )
     } else {
         format!("Isolates ({len})")
     };
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(block(title, focused(s, Pane::Isolates)))
+    let mut pieces = vec![head];
+    if u.errors > 0 {
+        pieces.push(fit::plural(u.errors, "error", "errors"));
+    }
+    for (n, what) in [
+        (u.running, "running"),
+        (u.idle, "idle"),
+        (u.starting, "starting"),
+        (u.recycling, "recycling"),
+        (u.stopped, "stopped"),
+    ] {
+        if n > 0 && shown < len {
+            pieces.push(format!("{n} {what}"));
+        }
+    }
+    if u.recycles > 0 {
+        pieces.push(fit::plural(u.recycles, "recycle", "recycles"));
+    }
+    let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    fit::pick(&refs, " · ", width).join(" · ")
+}
+
+/// One row per isolate, built for the rows that fit only (a thousand
+/// isolates cost a screenful of rows per frame); the title says where the
+/// screenful is and counts all of them.
+pub fn render(f: &mut Frame, area: Rect, s: &State) {
+    // Borders and the header.
+    let visible = area.height.saturating_sub(3) as usize;
+    let len = s.snapshots.len();
+    let first = first_row(s.selected_isolate, len, visible);
+    let shown = &s.snapshots[first.min(len)..(first + visible).min(len)];
+    let inner_w = area.width.saturating_sub(2) as usize;
+    // Each layout's cells, measured; the first that fits is drawn.
+    let mut chosen: Option<(&[Col], Vec<Cells>, Vec<usize>)> = None;
+    for layout in LAYOUTS {
+        let cells: Vec<Cells> = shown
+            .iter()
+            .map(|w| layout.iter().map(|&c| cell(c, w, s)).collect())
+            .collect();
+        let widths: Vec<usize> = layout
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let widest = cells
+                    .iter()
+                    .map(|row| row[i].iter().map(Span::width).sum::<usize>())
+                    .max()
+                    .unwrap_or(0);
+                widest.max(fit::width(header(c))).max(min_width(c))
+            })
+            .collect();
+        let total = widths.iter().sum::<usize>() + widths.len().saturating_sub(1);
+        chosen = Some((layout, cells, widths));
+        if total <= inner_w {
+            break;
+        }
+    }
+    let Some((layout, cells, widths)) = chosen else {
+        return;
+    };
+    let header_row = Row::new(layout.iter().map(|&c| header(c)).collect::<Vec<_>>()).style(
+        Style::default()
+            .add_modifier(Modifier::BOLD)
+            .fg(Color::Gray),
+    );
+    let rows = cells.into_iter().map(|row| {
+        Row::new(
+            row.into_iter()
+                .map(|spans| Cell::from(Line::from(spans)))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let constraints: Vec<Constraint> = widths
+        .iter()
+        .map(|&w| Constraint::Length(w as u16))
+        .collect();
+    let table = Table::new(rows, constraints)
+        .header(header_row)
+        .flex(ratatui::layout::Flex::Start)
+        .block(block_in(
+            area,
+            &title(s, first, shown.len(), inner_w),
+            focused(s, Pane::Isolates),
+        ))
         .row_highlight_style(Style::default().bg(Color::Rgb(50, 50, 70)));
     let mut st = TableState::default()
         .with_selected(Some(s.selected_isolate.saturating_sub(first)).filter(|_| len > 0));

@@ -1,0 +1,382 @@
+//! Text measured and cut in terminal cells (display width from the Unicode
+//! tables, not bytes or chars): elision in the middle, so two long names
+//! never look alike; tabs expanded; lines wrapped; and plurals. Every pane
+//! fits its text with these instead of letting the terminal cut it.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthChar;
+
+/// Tab stops in the Results pane (as a terminal prints console output).
+pub const TAB: usize = 8;
+
+/// Cells `s` takes on screen (control characters take none).
+pub fn width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    c.width().unwrap_or(0)
+}
+
+/// `s` in at most `max` cells: whole if it fits, else its start and end
+/// around a "…" (`very-long-…-name.js`), cut between characters.
+pub fn elide_middle(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let room = max - 1;
+    // The end keeps a little more: it holds the extension.
+    let tail_room = room.div_ceil(2);
+    let head_room = room - tail_room;
+    let mut head = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = char_width(c);
+        if used + w > head_room {
+            break;
+        }
+        used += w;
+        head.push(c);
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in s.chars().rev() {
+        let w = char_width(c);
+        if used + w > tail_room {
+            break;
+        }
+        used += w;
+        tail.push(c);
+    }
+    head.push('…');
+    head.extend(tail.into_iter().rev());
+    head
+}
+
+/// Each name in at most `max` cells, elided in the middle, and no two
+/// alike when the names differ: where eliding makes two the same, each
+/// shows the part where it differs from the others (`…seco…nt.js`).
+pub fn elide_distinct(names: &[String], max: usize) -> Vec<String> {
+    let mut out: Vec<String> = names.iter().map(|n| elide_middle(n, max)).collect();
+    let mut by_shown: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, shown) in out.iter().enumerate() {
+        by_shown.entry(shown.clone()).or_default().push(i);
+    }
+    for same in by_shown.into_values().filter(|v| v.len() > 1) {
+        for &i in &same {
+            let me: Vec<char> = names[i].chars().collect();
+            // Where this name parts from the most alike of the others.
+            let diff = same
+                .iter()
+                .filter(|&&j| j != i)
+                .map(|&j| {
+                    me.iter()
+                        .zip(names[j].chars())
+                        .take_while(|(a, b)| **a == *b)
+                        .count()
+                })
+                .max()
+                .unwrap_or(0);
+            out[i] = elide_around(&me, diff, max);
+        }
+    }
+    out
+}
+
+/// `…` + the text from `at` + `…` + the end, in `max` cells.
+fn elide_around(chars: &[char], at: usize, max: usize) -> String {
+    let tail_w = (max / 3).max(1);
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for &c in chars.iter().rev() {
+        if used + char_width(c) > tail_w {
+            break;
+        }
+        used += char_width(c);
+        tail.push(c);
+    }
+    tail.reverse();
+    let tail_start = chars.len() - tail.len();
+    let room = max.saturating_sub(used + 2);
+    let mut mid = String::new();
+    let mut w = 0;
+    let mut end = at.min(tail_start);
+    while end < tail_start && w + char_width(chars[end]) <= room {
+        w += char_width(chars[end]);
+        mid.push(chars[end]);
+        end += 1;
+    }
+    let tail: String = tail.into_iter().collect();
+    if end == tail_start {
+        format!("…{mid}{tail}")
+    } else {
+        format!("…{mid}…{tail}")
+    }
+}
+
+/// `s` in at most `max` cells, cut at the end with a "…" when longer.
+pub fn elide_end(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = char_width(c);
+        if used + w > max - 1 {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+/// One line with tabs expanded to the next multiple of [`TAB`] cells and
+/// other control characters shown as `^X` (a raw one would move the
+/// terminal's cursor).
+pub fn expand_tabs(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut col = 0;
+    for c in line.chars() {
+        match c {
+            '\t' => {
+                let n = TAB - col % TAB;
+                out.extend(std::iter::repeat_n(' ', n));
+                col += n;
+            }
+            '\r' => {}
+            c if c.is_control() => {
+                out.push('^');
+                out.push(char::from_u32((c as u32 + 64) & 0x7f).unwrap_or('?'));
+                col += 2;
+            }
+            c => {
+                out.push(c);
+                col += char_width(c);
+            }
+        }
+    }
+    out
+}
+
+/// `text` as rows of at most `width` cells: its own line breaks kept, tabs
+/// expanded, long lines broken after spaces where they can be, else
+/// between characters (never inside a wide one).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    text.split('\n')
+        .flat_map(|line| wrap_line(&Line::from(expand_tabs(line)), width))
+        .map(|row| row.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect()
+}
+
+/// A styled line word-wrapped to rows of at most `width` cells: breaks go
+/// after spaces; a word longer than a row is cut between characters. Each
+/// character keeps its span's style.
+pub fn wrap_line(line: &Line<'_>, width: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    let cells: Vec<(char, Style)> = line
+        .spans
+        .iter()
+        .flat_map(|sp| {
+            let st = line.style.patch(sp.style);
+            sp.content.chars().map(move |c| (c, st))
+        })
+        .collect();
+    // Words: runs of non-spaces with the spaces after them.
+    let mut words: Vec<&[(char, Style)]> = Vec::new();
+    let mut start = 0;
+    for i in 1..=cells.len() {
+        if i == cells.len() || (cells[i - 1].0 == ' ' && cells[i].0 != ' ') {
+            words.push(&cells[start..i]);
+            start = i;
+        }
+    }
+    let w = |cs: &[(char, Style)]| cs.iter().map(|(c, _)| char_width(*c)).sum::<usize>();
+    let mut rows: Vec<Vec<(char, Style)>> = vec![Vec::new()];
+    let mut used = 0;
+    for word in words {
+        let trimmed = word
+            .iter()
+            .rposition(|(c, _)| *c != ' ')
+            .map_or(0, |p| p + 1);
+        let ww = w(&word[..trimmed]);
+        if used > 0 && used + ww > width {
+            rows.push(Vec::new());
+            used = 0;
+        }
+        for &(c, st) in word {
+            let cw = char_width(c);
+            if used + cw > width {
+                if c == ' ' {
+                    continue;
+                }
+                rows.push(Vec::new());
+                used = 0;
+            }
+            rows.last_mut().expect("a row").push((c, st));
+            used += cw;
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let mut spans: Vec<Span<'static>> = Vec::new();
+            let mut cur = String::new();
+            let mut cur_st = None;
+            for (c, st) in row {
+                if cur_st.is_some_and(|s| s != st) {
+                    spans.push(Span::styled(
+                        std::mem::take(&mut cur),
+                        cur_st.unwrap_or_default(),
+                    ));
+                }
+                cur_st = Some(st);
+                cur.push(c);
+            }
+            if let Some(st) = cur_st {
+                spans.push(Span::styled(cur, st));
+            }
+            Line::from(spans)
+        })
+        .collect()
+}
+
+/// `pieces` on rows of at most `width` cells, each piece with the
+/// separator that goes before it on a row (dropped at a row's start); a
+/// piece that does not fit the row starts the next. A piece is never
+/// split (one wider than a row gets a row to itself, cut at its end with
+/// "…").
+pub fn pack(pieces: Vec<(&'static str, Vec<Span<'static>>)>, width: usize) -> Vec<Line<'static>> {
+    let pw = |p: &[Span]| p.iter().map(Span::width).sum::<usize>();
+    let mut rows: Vec<Vec<Span<'static>>> = Vec::new();
+    let mut used = 0;
+    for (sep, piece) in pieces {
+        let w = pw(&piece);
+        match rows.last_mut() {
+            Some(row) if used + width_of(sep) + w <= width => {
+                row.push(Span::raw(sep));
+                row.extend(piece);
+                used += width_of(sep) + w;
+            }
+            _ if w > width => {
+                let text: String = piece.iter().map(|s| s.content.as_ref()).collect();
+                let style = piece.first().map(|s| s.style).unwrap_or_default();
+                rows.push(vec![Span::styled(elide_end(&text, width), style)]);
+                used = width;
+            }
+            _ => {
+                rows.push(piece);
+                used = w;
+            }
+        }
+    }
+    rows.into_iter().map(Line::from).collect()
+}
+
+fn width_of(s: &str) -> usize {
+    width(s)
+}
+
+/// A measured window for labels: "0.4 s", "4.9 s", "10 s".
+pub fn window(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 9.95 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
+/// "1 isolate", "2 isolates".
+pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `pieces` (most important first) on one row of at most `max` cells,
+/// `sep` between them, whole pieces only: a piece that does not fit is
+/// left out, and a later, shorter one may still fit.
+pub fn pick<'a>(pieces: &[&'a str], sep: &str, max: usize) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    for p in pieces {
+        let w = width(p) + if out.is_empty() { 0 } else { width(sep) };
+        if used + w <= max {
+            used += w;
+            out.push(*p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elides_in_the_middle_by_display_width() {
+        assert_eq!(elide_middle("short.js", 20), "short.js");
+        let a = elide_middle("very-long-file-name-number-one.js", 20);
+        let b = elide_middle("very-long-file-name-number-two.js", 20);
+        assert_ne!(a, b);
+        assert_eq!(width(&a), 20);
+        assert!(a.starts_with("very-long") && a.ends_with("one.js"), "{a}");
+        // Wide characters count two cells and are never split.
+        let w = elide_middle("日本語のファイル名です.js", 10);
+        assert!(width(&w) <= 10, "{w}");
+        assert!(w.contains('…'));
+        assert_eq!(elide_middle("abc", 0), "");
+        assert_eq!(elide_end("abcdef", 4), "abc…");
+        let names = [
+            "a-very-long-file-name-for-the-first-experiment.js".to_string(),
+            "a-very-long-file-name-for-the-second-experiment.js".to_string(),
+            "short.js".to_string(),
+        ];
+        for max in 6..30 {
+            let shown = elide_distinct(&names, max);
+            assert_ne!(shown[0], shown[1], "{max}: {shown:?}");
+            assert!(shown.iter().all(|n| width(n) <= max), "{max}: {shown:?}");
+        }
+    }
+
+    #[test]
+    fn tabs_expand_and_lines_wrap() {
+        assert_eq!(expand_tabs("a\tb"), "a       b");
+        assert_eq!(expand_tabs("\treturn"), "        return");
+        assert_eq!(expand_tabs("x\u{1b}[2J"), "x^[[2J");
+        assert_eq!(wrap("ab\ncdef", 3), vec!["ab", "cde", "f"]);
+        assert_eq!(wrap("日本語", 4), vec!["日本", "語"]);
+        assert_eq!(wrap("", 4), vec![""]);
+        assert_eq!(wrap("its 64 MiB limit", 12), vec!["its 64 MiB ", "limit"]);
+    }
+
+    #[test]
+    fn wraps_styled_lines_at_words() {
+        let red = Style::default().fg(ratatui::style::Color::Red);
+        let l = Line::from(vec![
+            Span::raw("Quit anyway and "),
+            Span::styled("lose them? (y/n)", red),
+        ]);
+        let rows = wrap_line(&l, 12);
+        let text: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+        assert_eq!(text, vec!["Quit anyway ", "and lose ", "them? (y/n)"]);
+        assert_eq!(rows[2].spans[0].style, red);
+        assert_eq!(wrap_line(&Line::from("abcdefgh"), 3).len(), 3);
+    }
+
+    #[test]
+    fn picks_whole_pieces() {
+        assert_eq!(pick(&["aaa", "bb", "c"], " ", 6), vec!["aaa", "bb"]);
+        assert_eq!(pick(&["aaaaaa", "bb", "c"], " ", 4), vec!["bb", "c"]);
+        assert_eq!(plural(1u64, "isolate", "isolates"), "1 isolate");
+        assert_eq!(plural(0u64, "isolate", "isolates"), "0 isolates");
+    }
+}
