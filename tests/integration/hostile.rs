@@ -666,7 +666,18 @@ fn limit_stops_count_as_recycles_in_every_mode_and_heap_shows_the_new_isolate() 
         let (_, r) = run_json(
             "heap.js",
             "const a = []; for (;;) a.push(new Array(1000).fill(1))",
-            &["-n", "1", "-m", mode, "--heap-mb", "16"],
+            // A loaded machine can take over a second to fill 16 MiB in
+            // cold mode: the heap limit, not the clock, must stop it.
+            &[
+                "-n",
+                "1",
+                "-m",
+                mode,
+                "--heap-mb",
+                "16",
+                "--timeout-ms",
+                "20000",
+            ],
             Duration::from_secs(60),
         );
         assert_eq!(r["summary"]["recycles"], 1, "{mode}: {r}");
