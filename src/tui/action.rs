@@ -58,6 +58,10 @@ pub enum EditAction {
     DuplicateLine,
     Undo,
     Redo,
+    /// Text pasted in one piece: inserted as is, no auto-indent.
+    Paste(String),
+    /// Remove one level of indentation from the cursor's line.
+    Dedent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -138,7 +138,7 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
         let mut pending_files: Vec<PathBuf> = Vec::new();
         let mut files_first_seen: Option<Instant> = None;
         let mut files_last_seen = Instant::now();
-        let mut highlight_requested = u64::MAX;
+        let mut highlight_requested = (u64::MAX, 0..0);
         let mut abandoned = 0;
         loop {
             let debounce_deadline = files_first_seen.map(|_| files_last_seen + debounce);
@@ -205,12 +205,12 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
             if app.state.quit {
                 break;
             }
-            if let Some(open) = &app.state.open
-                && open.buffer.revision != highlight_requested
-                && app.state.highlight.as_ref().map(|h| h.0) != Some(open.buffer.revision)
-            {
-                highlight_requested = open.buffer.revision;
-                highlighter.request(open.buffer.revision, open.buffer.text());
+            if let Some(open) = &app.state.open {
+                let rows = open.buffer.rows_shown(usize::from(terminal.size()?.height));
+                if highlight_requested != (open.buffer.revision, rows.clone()) {
+                    highlighter.request(open.buffer.revision, open.buffer.lines.clone(), rows.clone());
+                    highlight_requested = (open.buffer.revision, rows);
+                }
             }
             // When V8 gives up on an isolate it prints its GC trace to
             // stderr, over the screen: draw everything afresh.
