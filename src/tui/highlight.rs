@@ -29,7 +29,7 @@ pub const CHECKPOINT_EVERY: usize = 64;
 /// Lines highlighted above and below the rows shown.
 pub const MARGIN: usize = 48;
 /// Bytes of a line that get highlighted; the rest is drawn plain.
-pub const MAX_LINE_BYTES: usize = 4096;
+pub const MAX_LINE_BYTES: usize = 2048;
 /// A view further than this many lines below the last checkpoint starts
 /// from a fresh parse state rather than parsing everything above it.
 pub const MAX_RESUME: usize = 2000;

@@ -13,7 +13,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use super::{block, focused};
 use crate::tui::action::Pane;
-use crate::tui::editor::{Glyph, caret, glyph};
+use crate::tui::editor::{Glyph, caret, glyph, walk};
 use crate::tui::state::State;
 
 /// How control characters in the text are drawn.
@@ -139,7 +139,14 @@ fn columns(pieces: Vec<(Style, &str)>, from: usize, width: usize) -> Vec<Span<'s
     };
     let mut col = 0;
     for (style, text) in pieces {
-        for g in text.graphemes(true) {
+        // Columns left of the view are counted, not drawn.
+        let (skip, at) = if col < from {
+            walk(text, col, from)
+        } else {
+            (0, col)
+        };
+        col = at;
+        for g in text[skip..].graphemes(true) {
             if col >= end {
                 return out;
             }
@@ -189,6 +196,8 @@ mod tests {
         let line = "0123456789".repeat(30);
         assert_eq!(drawn(&line, 260, 10), "0123456789");
         assert_eq!(drawn(&line, 295, 10), "56789");
+        assert_eq!(drawn("日本語", 3, 4), " 語");
+        assert_eq!(drawn("a\tb", 2, 4), "  b");
     }
 
     #[test]
