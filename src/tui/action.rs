@@ -45,7 +45,7 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EditAction {
     Insert(char),
-    /// Two spaces.
+    /// One level of indentation: a tab in a file indented with tabs, else two spaces.
     Indent,
     Newline,
     Backspace,

@@ -171,24 +171,29 @@ impl Frames {
     }
 }
 
-/// Which buffer revision the highlighter was last asked for, so each
-/// revision is sent once.
+/// Which buffer revision and rows the highlighter was last asked for, so
+/// each (revision, rows shown) is sent once: an edit or a scroll asks
+/// again, and the highlighter drops what it was doing for it.
 #[derive(Default)]
 struct HighlightRequests {
-    requested: Option<u64>,
+    requested: Option<(u64, std::ops::Range<usize>)>,
 }
 
 impl HighlightRequests {
-    /// The (revision, text) to send, if the open buffer has a revision
-    /// that is neither highlighted nor asked for.
-    fn next(&mut self, s: &state::State) -> Option<(u64, String)> {
+    /// The (revision, lines, rows) to send, if the open buffer's revision
+    /// or the rows on screen changed since the last request. The rows are
+    /// taken from the whole screen's height (a little more than the editor
+    /// shows; the highlighter adds a margin anyway).
+    fn next(&mut self, s: &state::State) -> Option<(u64, editor::Lines, std::ops::Range<usize>)> {
         let open = s.open.as_ref()?;
         let rev = open.buffer.revision;
-        if self.requested == Some(rev) || s.highlight.as_ref().map(|h| h.0) == Some(rev) {
+        let rows = open.buffer.rows_shown(usize::from(s.screen.1.max(1)));
+        let key = (rev, rows.clone());
+        if self.requested.as_ref() == Some(&key) {
             return None;
         }
-        self.requested = Some(rev);
-        Some((rev, open.buffer.text()))
+        self.requested = Some(key);
+        Some((rev, open.buffer.lines.clone(), rows))
     }
 }
 
@@ -317,8 +322,8 @@ impl Loop<'_> {
             if self.app.state.quit {
                 return Ok(Ended::Quit);
             }
-            if let Some((rev, text)) = self.highlights.next(&self.app.state) {
-                self.highlighter.request(rev, text);
+            if let Some((rev, lines, rows)) = self.highlights.next(&self.app.state) {
+                self.highlighter.request(rev, lines, rows);
             }
             self.after_events(session)?;
         }

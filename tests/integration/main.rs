@@ -3,6 +3,7 @@
 //! binary.
 
 mod cli;
+mod editor;
 mod engine;
 mod format;
 mod hostile;

@@ -1,15 +1,29 @@
+//! The editor pane: the open file's visible rows and columns, drawn by
+//! screen column (tabs to the next multiple of
+//! [`TAB_WIDTH`](crate::tui::editor::TAB_WIDTH), wide
+//! characters two cells, control characters as `^X`), with the cursor's
+//! line and column on the top border.
+
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::{block, focused};
 use crate::tui::action::Pane;
+use crate::tui::editor::{Glyph, caret, glyph, walk};
 use crate::tui::state::State;
 
-/// The open file with line numbers, highlighting (when it has arrived for
-/// this revision), the cursor, and the last error's line marked.
+/// How control characters in the text are drawn.
+const CONTROL: Style = Style::new()
+    .fg(Color::DarkGray)
+    .add_modifier(Modifier::REVERSED);
+
+/// The open file with line numbers, highlighting (for lines whose text the
+/// last highlight result still matches; plain until then), the cursor, and
+/// the last error's line marked. Rows and columns shown follow the cursor.
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let Some(open) = &s.open else {
         f.render_widget(
@@ -30,23 +44,36 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     } else if open.disk_conflict {
         title.push_str(" [changed on disk]");
     }
+    let buffer = &open.buffer;
+    let (row, _) = buffer.cursor;
+    let row = row.min(buffer.lines.len() - 1);
+    let col = buffer.cursor_col();
+    // Line and screen column, both from 1, where they fit beside the title.
+    let room = usize::from(area.width).saturating_sub(title.chars().count() + 6);
+    let readout = [
+        format!("Ln {}, Col {}", row + 1, col + 1),
+        format!("{}:{}", row + 1, col + 1),
+    ]
+    .into_iter()
+    .find(|r| r.len() <= room);
     let is_focused = focused(s, Pane::Editor);
-    let b = block(title, is_focused);
+    let mut b = block(title, is_focused);
+    if let Some(r) = readout {
+        b = b.title_top(Line::from(format!(" {r} ")).right_aligned());
+    }
     let inner = b.inner(area);
     f.render_widget(b, area);
-    let height = inner.height as usize;
-    let (row, col) = open.buffer.cursor;
-    // Keep the cursor visible without mutating the model: derive the scroll.
-    let scroll = (row + 1).saturating_sub(height.max(1));
+
+    let gutter = format!("{}", buffer.lines.len()).len().max(2);
+    let text_width = usize::from(inner.width).saturating_sub(gutter + 1);
+    let rows = buffer.rows_shown(usize::from(inner.height));
+    let first_col = buffer.first_col_shown(text_width);
     let marker = s.error_marker().and_then(|e| e.location.clone());
-    let gutter = format!("{}", open.buffer.lines.len()).len().max(2);
-    let hl = s
-        .highlight
-        .as_ref()
-        .filter(|h| h.0 == open.buffer.revision)
-        .map(|h| &h.1);
-    let lines: Vec<Line> = (scroll..(scroll + height).min(open.buffer.lines.len()))
+    let hl = s.highlight.as_ref().map(|h| &h.1);
+    let lines: Vec<Line> = rows
+        .clone()
         .map(|i| {
+            let text = buffer.lines[i].as_str();
             let marked = marker.as_ref().is_some_and(|m| m.line as usize == i + 1);
             let num_style = if marked {
                 Style::default()
@@ -56,16 +83,21 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             } else {
                 Style::default().fg(Color::DarkGray)
             };
-            let mut spans = vec![Span::styled(
-                format!("{:>gutter$}{}", i + 1, if marked { "▶" } else { " " }),
-                num_style,
-            )];
-            match hl.and_then(|h| h.get(i)) {
-                Some(pieces) => {
-                    spans.extend(pieces.iter().map(|(st, t)| Span::styled(t.clone(), *st)))
-                }
-                None => spans.push(Span::raw(open.buffer.lines[i].clone())),
-            }
+            // ‹: the line goes on to the left of the columns shown.
+            let edge = if marked {
+                "▶"
+            } else if first_col > 0 && !text.is_empty() {
+                "‹"
+            } else {
+                " "
+            };
+            let mut spans = vec![Span::styled(format!("{:>gutter$}{edge}", i + 1), num_style)];
+            let pieces = hl
+                .and_then(|h| h.line(i))
+                .filter(|p| same_text(p, text))
+                .map(|p| p.iter().map(|(st, t)| (*st, t.as_str())).collect())
+                .unwrap_or_else(|| vec![(Style::default(), text)]);
+            spans.extend(columns(pieces, first_col, text_width));
             let mut line = Line::from(spans);
             if marked {
                 line = line.style(Style::default().bg(Color::Rgb(70, 20, 20)));
@@ -74,11 +106,108 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
-    if is_focused {
-        let x = inner.x + gutter as u16 + 1 + col as u16;
-        let y = inner.y + (row - scroll) as u16;
-        if x < inner.right() && y < inner.bottom() {
-            f.set_cursor_position(Position::new(x, y));
+    if is_focused && col >= first_col {
+        let x = inner.x as usize + gutter + 1 + (col - first_col);
+        let y = inner.y as usize + (row - rows.start);
+        if x < usize::from(inner.right()) && y < usize::from(inner.bottom()) {
+            f.set_cursor_position(Position::new(x as u16, y as u16));
         }
+    }
+}
+
+/// Whether styled `pieces` spell exactly `text`.
+fn same_text(pieces: &[(Style, String)], text: &str) -> bool {
+    let mut rest = text;
+    for (_, p) in pieces {
+        match rest.strip_prefix(p.as_str()) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// The spans that draw screen columns `from..from + width` of a line given
+/// as styled pieces: tabs become spaces, control characters `^X`, and a
+/// wide character cut by either edge becomes blanks.
+fn columns(pieces: Vec<(Style, &str)>, from: usize, width: usize) -> Vec<Span<'static>> {
+    let end = from + width;
+    let mut out: Vec<Span<'static>> = Vec::new();
+    let mut push = |style: Style, s: &str| match out.last_mut() {
+        Some(last) if last.style == style => last.content.to_mut().push_str(s),
+        _ => out.push(Span::styled(s.to_string(), style)),
+    };
+    let mut col = 0;
+    for (style, text) in pieces {
+        // Columns left of the view are counted, not drawn.
+        let (skip, at) = if col < from {
+            walk(text, col, from)
+        } else {
+            (0, col)
+        };
+        col = at;
+        for g in text[skip..].graphemes(true) {
+            if col >= end {
+                return out;
+            }
+            let glyph = glyph(g, col);
+            let next = col + glyph.width();
+            if next <= from {
+                col = next;
+                continue;
+            }
+            if col < from || next > end {
+                push(style, &" ".repeat(next.min(end) - col.max(from)));
+            } else {
+                match glyph {
+                    Glyph::Text(s, _) => push(style, s),
+                    Glyph::Tab(w) => push(style, &" ".repeat(w)),
+                    Glyph::Control(c) => push(CONTROL, &caret(c)),
+                }
+            }
+            col = next;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drawn(text: &str, from: usize, width: usize) -> String {
+        columns(vec![(Style::default(), text)], from, width)
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect()
+    }
+
+    #[test]
+    fn tabs_wide_characters_and_controls_take_their_columns() {
+        assert_eq!(drawn("\treturn", 0, 20), "    return");
+        assert_eq!(drawn("ab\tc", 0, 20), "ab  c");
+        assert_eq!(drawn("日本語", 1, 4), " 本 ");
+        assert_eq!(drawn("a\rb\x1b", 0, 20), "a^Mb^[");
+        assert_eq!(drawn("e\u{301}x", 0, 20), "e\u{301}x");
+    }
+
+    #[test]
+    fn only_the_columns_asked_for_are_drawn() {
+        let line = "0123456789".repeat(30);
+        assert_eq!(drawn(&line, 260, 10), "0123456789");
+        assert_eq!(drawn(&line, 295, 10), "56789");
+        assert_eq!(drawn("日本語", 3, 4), " 語");
+        assert_eq!(drawn("a\tb", 2, 4), "  b");
+    }
+
+    #[test]
+    fn stale_pieces_are_not_used_for_changed_text() {
+        let p = vec![
+            (Style::default(), "ab".to_string()),
+            (Style::default(), "c".into()),
+        ];
+        assert!(same_text(&p, "abc"));
+        assert!(!same_text(&p, "abcd"));
+        assert!(!same_text(&p, "abd"));
     }
 }
