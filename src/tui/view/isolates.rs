@@ -71,6 +71,29 @@ enum Col {
     Recycles,
 }
 
+/// The heap column's forms, from the richest: gauge cells, then `used`
+/// (and `/limit` when `limit`).
+const HEAP_10_LIMIT: Col = Col::Heap {
+    gauge: 10,
+    limit: true,
+};
+const HEAP_6_LIMIT: Col = Col::Heap {
+    gauge: 6,
+    limit: true,
+};
+const HEAP_LIMIT: Col = Col::Heap {
+    gauge: 0,
+    limit: true,
+};
+const HEAP_4: Col = Col::Heap {
+    gauge: 4,
+    limit: false,
+};
+const HEAP: Col = Col::Heap {
+    gauge: 0,
+    limit: false,
+};
+
 /// Layouts from the richest to the poorest: the first whose columns fit
 /// (at their widest value on screen) is drawn.
 const LAYOUTS: &[&[Col]] = {
@@ -82,106 +105,19 @@ const LAYOUTS: &[&[Col]] = {
             Runs,
             Errs,
             Last,
-            Heap {
-                gauge: 10,
-                limit: true,
-            },
+            HEAP_10_LIMIT,
             External,
             Recycles,
         ],
-        &[
-            Id,
-            State,
-            Runs,
-            Errs,
-            Last,
-            Heap {
-                gauge: 6,
-                limit: true,
-            },
-            Recycles,
-        ],
-        &[
-            Id,
-            State,
-            Runs,
-            Errs,
-            Last,
-            Heap {
-                gauge: 0,
-                limit: true,
-            },
-            Recycles,
-        ],
-        &[
-            Id,
-            State,
-            Runs,
-            Errs,
-            Last,
-            Heap {
-                gauge: 4,
-                limit: false,
-            },
-            Recycles,
-        ],
-        &[
-            Id,
-            State,
-            Runs,
-            Errs,
-            Last,
-            Heap {
-                gauge: 0,
-                limit: false,
-            },
-            Recycles,
-        ],
-        &[
-            Id,
-            State,
-            Runs,
-            Errs,
-            Last,
-            Heap {
-                gauge: 0,
-                limit: false,
-            },
-        ],
-        &[
-            Id,
-            State,
-            Runs,
-            Errs,
-            Heap {
-                gauge: 0,
-                limit: false,
-            },
-        ],
-        &[
-            Id,
-            State,
-            Errs,
-            Heap {
-                gauge: 0,
-                limit: false,
-            },
-        ],
-        &[
-            Id,
-            Errs,
-            Heap {
-                gauge: 0,
-                limit: false,
-            },
-        ],
-        &[
-            Id,
-            Heap {
-                gauge: 0,
-                limit: false,
-            },
-        ],
+        &[Id, State, Runs, Errs, Last, HEAP_6_LIMIT, Recycles],
+        &[Id, State, Runs, Errs, Last, HEAP_LIMIT, Recycles],
+        &[Id, State, Runs, Errs, Last, HEAP_4, Recycles],
+        &[Id, State, Runs, Errs, Last, HEAP, Recycles],
+        &[Id, State, Runs, Errs, Last, HEAP],
+        &[Id, State, Runs, Errs, HEAP],
+        &[Id, State, Errs, HEAP],
+        &[Id, Errs, HEAP],
+        &[Id, HEAP],
         &[Id],
     ]
 };
