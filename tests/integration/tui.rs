@@ -887,6 +887,32 @@ fn tmux(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// A detached tmux session, 100×30, running `cmd`; killed when dropped.
+struct TmuxSession(String);
+
+impl TmuxSession {
+    fn start(session: &str, cmd: &str) -> TmuxSession {
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            cmd,
+        ]);
+        TmuxSession(session.to_string())
+    }
+}
+
+impl Drop for TmuxSession {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
 fn screen(session: &str) -> String {
     tmux(&["capture-pane", "-t", session, "-p"])
 }
@@ -925,24 +951,7 @@ fn end_to_end_under_tmux() {
         root = root.display(),
         bin = env!("CARGO_BIN_EXE_isolate-play")
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &cmd,
-    ]);
-    struct Kill(String);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            tmux(&["kill-session", "-t", &self.0]);
-        }
-    }
-    let _kill = Kill(session.clone());
+    let _kill = TmuxSession::start(&session, &cmd);
     wait_screen(&session, "→ HelloWorld");
     wait_screen(&session, "v1: HelloWorld ×3");
     // Another editor changes the file: the new result shows without a key.
@@ -1300,24 +1309,7 @@ fn signals_restore_the_terminal_under_tmux() {
             root = root.display(),
             bin = env!("CARGO_BIN_EXE_isolate-play")
         );
-        tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "100",
-            "-y",
-            "30",
-            &cmd,
-        ]);
-        struct Kill(String);
-        impl Drop for Kill {
-            fn drop(&mut self) {
-                tmux(&["kill-session", "-t", &self.0]);
-            }
-        }
-        let _kill = Kill(session.clone());
+        let _kill = TmuxSession::start(&session, &cmd);
         wait_screen(&session, "→ HelloWorld");
         let pid = std::fs::read_to_string(&pidfile).unwrap();
         let ok = std::process::Command::new("kill")
