@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod files;
 pub mod log;
 pub mod metrics;
 pub mod run;

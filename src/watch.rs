@@ -15,11 +15,53 @@ use notify::{RecursiveMode, Watcher};
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct Watch {
     watcher: notify::RecommendedWatcher,
-    /// Directories watched, the root's first.
+    /// Directories watched, the root's first (canonical paths).
     dirs: Vec<PathBuf>,
+    /// Subfolders watched because the file list walked them: (as walked,
+    /// canonical).
+    walked: Vec<(PathBuf, PathBuf)>,
 }
 
 impl Watch {
+    /// Watches exactly the folders the file list walked (see
+    /// `files::scan`), each non-recursively: new ones are added, ones no
+    /// longer walked (deleted, or now out of bounds) are dropped. Folders
+    /// are watched by the path they were reached by, so events name files
+    /// as the list does. Returns whether a folder was added: a file made in
+    /// it before its watch began is only seen by listing again.
+    pub fn watch_dirs(&mut self, dirs: &[PathBuf]) -> bool {
+        let watcher = &mut self.watcher;
+        self.walked.retain(|(p, _)| {
+            let keep = dirs.contains(p);
+            if !keep {
+                // Gone from disk: the kernel dropped the watch already.
+                let _ = watcher.unwatch(p);
+            }
+            keep
+        });
+        let mut added = false;
+        for d in dirs {
+            if self.walked.iter().any(|(p, _)| p == d) {
+                continue;
+            }
+            let canon = d.canonicalize().unwrap_or_else(|_| d.clone());
+            if self.dirs.contains(&canon) || self.walked.iter().any(|(_, c)| *c == canon) {
+                continue;
+            }
+            match self.watcher.watch(d, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    tracing::debug!(dir = %d.display(), "watching a subfolder");
+                    added = true;
+                    self.walked.push((d.clone(), canon));
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %d.display(), error = %e, "cannot watch a subfolder")
+                }
+            }
+        }
+        added
+    }
+
     /// Also watches the directory of each symlink's target among `files`
     /// (once each), so a change to the target is seen: notify reports it
     /// under the target's path, which the playground compares by canonical
@@ -37,7 +79,7 @@ impl Watch {
             else {
                 continue;
             };
-            if self.dirs.contains(&dir) {
+            if self.dirs.contains(&dir) || self.walked.iter().any(|(_, c)| *c == dir) {
                 continue;
             }
             match self.watcher.watch(&dir, RecursiveMode::NonRecursive) {
@@ -78,7 +120,11 @@ pub fn watch(root: &Path, tx: flume::Sender<Vec<PathBuf>>) -> anyhow::Result<Wat
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
     tracing::debug!(dir = %dir.display(), "watching");
     let dirs = vec![dir.canonicalize().unwrap_or(dir)];
-    Ok(Watch { watcher, dirs })
+    Ok(Watch {
+        watcher,
+        dirs,
+        walked: Vec::new(),
+    })
 }
 
 /// A burst of file events, released by [`Debounce::take_due`].

@@ -9,8 +9,8 @@ pub enum Action {
     ToggleLoad,
     AddIsolates(usize),
     RemoveIsolates(usize),
-    /// Open the prompt that takes a typed number of isolates.
-    AskIsolates,
+    /// Open the prompt that takes a typed value for this setting.
+    Ask(Setting),
     /// Switch the thread model live: a pool ↔ a thread per isolate.
     SwitchThreads,
     CycleMode,
@@ -26,6 +26,18 @@ pub enum Action {
     End,
     /// Open the file selected in the list.
     Open,
+    /// Start typing a filter over the file list (focuses the Files pane).
+    Filter,
+    /// Focus the Files pane and select this file (an index into
+    /// `State::files`); when it is already selected there, open it (a
+    /// second click, or a double click).
+    ClickFile(usize),
+    /// Focus the Isolates pane and select this isolate.
+    ClickIsolate(usize),
+    /// The mouse wheel over a pane: move its selection (Files, Isolates),
+    /// scroll it (Results) or move the editor's cursor by this many rows
+    /// (negative: up). Focus stays where it is.
+    Scroll(Pane, isize),
     ToggleHelp,
     /// Dismiss a prompt or overlay; in the editor, go back to the list.
     Cancel,
@@ -66,6 +78,22 @@ pub enum EditAction {
     Paste(String),
     /// Remove one level of indentation from the cursor's line.
     Dedent,
+}
+
+/// A value a person can type in a prompt; each is checked by the same
+/// rule as its flag and config key (`config::ISOLATES`, `TIMEOUT_MS`,
+/// `HEAP_MB`, `check_payload`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Setting {
+    /// How many isolates (1–10000).
+    #[default]
+    Isolates,
+    /// The JSON handlers get as `event.payload`.
+    Payload,
+    /// Wall-clock limit per invocation, ms.
+    Timeout,
+    /// Heap limit per isolate, MiB.
+    Heap,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,15 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::action::{Action, EditAction, Pane};
+use super::action::{Action, EditAction, Pane, Setting};
 use super::editor::Buffer;
 use super::state::{
-    EngineStatus, FileEntry, IsolateResults, NumberEntry, OpenFile, Prompt, State, THREADS_WINDOW,
+    EngineStatus, FileEntry, IsolateResults, OpenFile, Prompt, State, THREADS_WINDOW, ValueEntry,
 };
 use super::threads::ThreadsMeter;
-use crate::config::ISOLATES;
+use crate::config::{HEAP_MB, ISOLATES, Range, TIMEOUT_MS};
 use crate::engine::{Engine, EngineConfig, Report, Source, Threads};
-use crate::metrics::{Metrics, fmt_duration};
+use crate::metrics::{Metrics, fmt_bytes, fmt_duration};
 use crate::system::SystemSample;
 
 /// How often the tick reads the engine's per-isolate counters (a pass over
@@ -47,71 +47,100 @@ pub struct App {
     pending_reload: Option<(u64, Instant)>,
     /// The first result of a reload is in the model; the loop times the draw.
     pub reload_drawn: Option<Instant>,
+    /// The folders the file list walked: the loop has the watcher watch
+    /// these.
+    pub dirs: Vec<PathBuf>,
 }
 
 /// The typed number of isolates, held to the flag's rule.
 pub fn parse_isolates(text: &str) -> Result<usize, String> {
-    let digits: String = text.chars().filter(|c| !matches!(c, '_' | ',')).collect();
-    let digits = digits.trim();
-    if digits.is_empty() {
+    if text.chars().all(|c| matches!(c, '_' | ',' | ' ')) {
         return Err(format!(
             "type a number of isolates from {} to {}",
             ISOLATES.min, ISOLATES.max
         ));
     }
-    let n: u64 = digits.parse().map_err(|_| {
-        format!(
-            "{text:?} is not a number: type {} to {}",
-            ISOLATES.min, ISOLATES.max
-        )
-    })?;
-    ISOLATES.check(n).map(|n| n as usize).map_err(|_| {
-        format!(
-            "{n} is out of range: isolates go from {} to {}",
-            ISOLATES.min, ISOLATES.max
-        )
-    })
+    parse_number(ISOLATES, text, "isolates go", "").map(|n| n as usize)
 }
 
-/// JavaScript files directly in `root` (or `root` itself if it is a file).
-pub fn scan(root: &Path) -> Vec<FileEntry> {
-    let mut paths: Vec<PathBuf> = if root.is_file() {
-        vec![root.to_path_buf()]
-    } else {
-        std::fs::read_dir(root)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_file() && is_js(p))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    paths.sort();
-    paths
+/// The files under `root` as the list shows them (see `files::scan`),
+/// with the folders walked and what the bounds left out.
+pub fn scan(root: &Path) -> (Vec<FileEntry>, Vec<PathBuf>, Option<String>) {
+    let found = crate::files::scan(root);
+    let files = found
+        .files
         .into_iter()
         .map(|path| FileEntry {
             name: path.display().to_string(),
             path,
             ..Default::default()
         })
-        .collect()
+        .collect();
+    (files, found.dirs, found.cut)
 }
 
-pub fn is_js(p: &Path) -> bool {
-    matches!(p.extension().and_then(|e| e.to_str()), Some("js" | "mjs"))
+pub use crate::files::is_js;
+
+/// A number typed for `range`, held to its flag's rule; `what` names the
+/// value in messages ("isolates go", "the timeout goes"), `unit` follows
+/// the range ("", " ms", " MiB"). `_` and `,` between digits are allowed.
+fn parse_number(range: Range, text: &str, what: &str, unit: &str) -> Result<u64, String> {
+    let digits: String = text.chars().filter(|c| !matches!(c, '_' | ',')).collect();
+    let digits = digits.trim();
+    let (min, max) = (range.min, range.max);
+    if digits.is_empty() {
+        return Err(format!("type a number from {min} to {max}{unit}"));
+    }
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number: type {min} to {max}{unit}"))?;
+    range
+        .check(n)
+        .map_err(|_| format!("{n} is out of range: {what} from {min} to {max}{unit}"))
+}
+
+/// A value typed in a prompt, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Isolates(usize),
+    /// JSON text, valid.
+    Payload(String),
+    TimeoutMs(u64),
+    HeapMb(u64),
+}
+
+/// The text typed for `setting`, held to the same rule as its flag and
+/// config key; the error says what is allowed.
+pub fn parse_value(setting: Setting, text: &str) -> Result<Value, String> {
+    match setting {
+        Setting::Isolates => parse_isolates(text).map(Value::Isolates),
+        Setting::Timeout => {
+            parse_number(TIMEOUT_MS, text, "the timeout goes", " ms").map(Value::TimeoutMs)
+        }
+        Setting::Heap => {
+            parse_number(HEAP_MB, text, "the heap limit goes", " MiB").map(Value::HeapMb)
+        }
+        Setting::Payload => {
+            let t = text.trim();
+            if t.is_empty() {
+                return Err("type a JSON value, e.g. {\"n\": 1}, \"text\", 42 or null".into());
+            }
+            crate::config::check_payload(t)
+                .map(|()| Value::Payload(t.to_string()))
+                .map_err(|e| format!("the payload is {e}"))
+        }
+    }
 }
 
 impl App {
     /// Opens the playground on `root`; fails with a clear message when it
-    /// does not exist or holds no JavaScript.
+    /// does not exist. A folder without JavaScript opens too: the files
+    /// pane says how to add a file, and it appears as soon as it is made.
     pub fn new(root: PathBuf, config: EngineConfig) -> anyhow::Result<App> {
         if !root.exists() {
             anyhow::bail!("{} does not exist", root.display());
         }
-        let files = scan(&root);
-        if files.is_empty() {
-            anyhow::bail!("{} holds no .js or .mjs files", root.display());
-        }
+        let (files, dirs, cut) = scan(&root);
         let mut state = State::new(
             root,
             config.mode,
@@ -119,6 +148,7 @@ impl App {
             config.limits.heap_bytes as u64,
         );
         state.files = files;
+        state.files_cut = cut;
         state.results = vec![IsolateResults::default(); config.isolates];
         state.threads.model = config.threads;
         let pool_size = match (config.threads, Threads::cores()) {
@@ -136,6 +166,7 @@ impl App {
             deferred: None,
             pending_reload: None,
             reload_drawn: None,
+            dirs,
         };
         app.open_selected();
         app.sync_status();
@@ -150,18 +181,25 @@ impl App {
     /// Applies one action (from a key, or a test).
     pub fn apply(&mut self, action: Action) {
         self.apply_action(action);
+        // A filter is typed in the Files pane only.
+        if self.state.focus != Pane::Files {
+            self.state.filter = None;
+        }
         self.sync_status();
     }
 
     fn apply_action(&mut self, action: Action) {
         let s = &mut self.state;
         if let Some(entry) = s.entry.as_mut() {
+            let max = entry.max_chars();
+            let push = |entry: &mut ValueEntry, c: char| {
+                if entry.text.chars().count() < max {
+                    entry.text.push(c);
+                }
+            };
             match action {
                 Action::Edit(EditAction::Insert(c)) => {
-                    // Long enough for any mistake worth showing.
-                    if entry.text.chars().count() < 12 {
-                        entry.text.push(c);
-                    }
+                    push(entry, c);
                     entry.error = None;
                 }
                 Action::Edit(EditAction::Backspace) => {
@@ -169,45 +207,37 @@ impl App {
                     entry.error = None;
                 }
                 Action::Edit(EditAction::Paste(text)) => {
-                    for c in text.chars().filter(|c| !c.is_control()) {
-                        if entry.text.chars().count() < 12 {
-                            entry.text.push(c);
+                    // Line breaks in pasted JSON are spaces (the same JSON).
+                    for c in text.chars() {
+                        match c {
+                            '\n' | '\r' | '\t' => push(entry, ' '),
+                            c if c.is_control() => {}
+                            c => push(entry, c),
                         }
                     }
                     entry.error = None;
                 }
-                Action::Confirm => match parse_isolates(&entry.text).and_then(|n| {
-                    crate::engine::capacity::check_for(
-                        n,
-                        self.engine.isolates(),
-                        self.engine.threads(),
-                    )
-                    .map(|()| n)
-                }) {
-                    Ok(n) => {
-                        s.entry = None;
-                        let before = self.engine.isolates();
-                        if n == before {
-                            self.state.message = format!("already {n} isolates");
-                        } else {
-                            let t0 = Instant::now();
-                            self.resize(n);
-                            let took = t0.elapsed();
-                            self.state.message = format!("{before} → {n} isolates");
-                            self.say_how_to_run();
-                            if took >= SLOW_CALL {
-                                self.state.message.push_str(&format!(
-                                    " (the change held the UI {})",
-                                    fmt_duration(took)
-                                ));
-                            }
-                        }
+                Action::Confirm => {
+                    let (setting, text) = (entry.setting, entry.text.clone());
+                    if let Err(e) = self.apply_value(setting, &text)
+                        && let Some(entry) = self.state.entry.as_mut()
+                    {
+                        entry.error = Some(e);
                     }
-                    Err(e) => entry.error = Some(e),
-                },
+                }
                 Action::Cancel | Action::Quit => {
+                    let what = match entry.setting {
+                        Setting::Isolates => format!("isolates unchanged: {}", s.engine.isolates),
+                        Setting::Payload => "payload unchanged".into(),
+                        Setting::Timeout => {
+                            format!("timeout unchanged: {}", fmt_duration(s.engine.timeout))
+                        }
+                        Setting::Heap => {
+                            format!("heap limit unchanged: {}", fmt_bytes(s.engine.heap_limit))
+                        }
+                    };
                     s.entry = None;
-                    s.message = format!("isolates unchanged: {}", s.engine.isolates);
+                    s.message = what;
                 }
                 _ => {}
             }
@@ -248,6 +278,35 @@ impl App {
             }
             return;
         }
+        if let Some(filter) = s.filter.as_mut().filter(|_| s.focus == Pane::Files) {
+            match &action {
+                Action::Edit(EditAction::Insert(c)) => filter.push(*c),
+                Action::Edit(EditAction::Backspace) => {
+                    filter.pop();
+                }
+                Action::Edit(EditAction::Paste(text)) => {
+                    filter.extend(text.chars().filter(|c| !c.is_control()));
+                }
+                Action::Cancel => {
+                    s.filter = None;
+                    s.message = "filter cleared".into();
+                    return;
+                }
+                Action::Open => {
+                    let any = !s.shown_files().is_empty();
+                    s.filter = None;
+                    if !any {
+                        s.message = "no file matched the filter".into();
+                        return;
+                    }
+                }
+                _ => {}
+            }
+            if matches!(action, Action::Edit(_)) {
+                s.refilter();
+                return;
+            }
+        }
         match action {
             Action::Quit => {
                 if s.open.as_ref().is_some_and(OpenFile::unsaved) {
@@ -284,8 +343,8 @@ impl App {
                     self.resize(self.engine.isolates().saturating_sub(k).max(1))
                 }
             }
-            Action::AskIsolates => {
-                s.entry = Some(NumberEntry::default());
+            Action::Ask(setting) => {
+                s.entry = Some(ValueEntry::new(setting, s));
             }
             Action::SwitchThreads => {
                 if self.deferred.is_none() {
@@ -333,57 +392,55 @@ impl App {
                     _ => 10,
                 };
                 match s.focus {
-                    Pane::Files => {
-                        let n = s.files.len().max(1) as isize;
-                        s.selected_file =
-                            (s.selected_file as isize + delta).clamp(0, n - 1) as usize;
-                    }
-                    Pane::Isolates => {
-                        let n = s.results.len().max(1) as isize;
-                        s.selected_isolate =
-                            (s.selected_isolate as isize + delta).clamp(0, n - 1) as usize;
-                        s.results_scroll = 0;
-                    }
                     Pane::Results => s.scroll_results(match action {
                         Action::PageUp => -s.results_page(),
                         Action::PageDown => s.results_page(),
                         _ => delta,
                     }),
-                    Pane::Editor => {}
+                    pane => self.scroll(pane, delta),
                 }
             }
             Action::Home | Action::End => {
-                let last = action == Action::End;
+                let edge = if action == Action::End {
+                    isize::MAX
+                } else {
+                    isize::MIN
+                };
                 match s.focus {
-                    Pane::Files => {
-                        s.selected_file = if last {
-                            s.files.len().saturating_sub(1)
-                        } else {
-                            0
-                        }
-                    }
-                    Pane::Isolates => {
-                        s.selected_isolate = if last {
-                            s.results.len().saturating_sub(1)
-                        } else {
-                            0
-                        };
+                    Pane::Editor => {}
+                    pane => self.scroll(pane, edge),
+                }
+            }
+            Action::Scroll(pane, rows) => self.scroll(pane, rows),
+            Action::Filter => {
+                s.focus = Pane::Files;
+                s.filter = Some(String::new());
+                s.message = "filter: type part of a file's path · Enter opens · Esc clears".into();
+            }
+            Action::ClickFile(i) => {
+                if i >= s.files.len() {
+                    return;
+                }
+                if s.focus == Pane::Files && s.selected_file == i {
+                    s.filter = None;
+                    self.open_file(i);
+                } else {
+                    s.focus = Pane::Files;
+                    s.selected_file = i;
+                }
+            }
+            Action::ClickIsolate(i) => {
+                s.focus = Pane::Isolates;
+                if i < s.results.len() {
+                    if s.selected_isolate != i {
                         s.results_scroll = 0;
                     }
-                    Pane::Results => s.scroll_results(if last { isize::MAX } else { isize::MIN }),
-                    Pane::Editor => {}
+                    s.selected_isolate = i;
                 }
             }
             Action::Open => {
                 let target = s.selected_file;
-                let same = s.open.as_ref().map(|o| &o.path) == s.files.get(target).map(|f| &f.path);
-                if same {
-                    s.focus = Pane::Editor;
-                } else if s.open.as_ref().is_some_and(OpenFile::unsaved) {
-                    s.prompt = Some(Prompt::SwitchUnsaved(target));
-                } else {
-                    self.open_selected();
-                }
+                self.open_file(target);
             }
             Action::ToggleHelp => s.help = !s.help,
             Action::Cancel => {
@@ -418,6 +475,78 @@ impl App {
         }
     }
 
+    /// Applies a value typed in a prompt and closes it; the error (the
+    /// prompt stays open with the text) says what is allowed. Nothing
+    /// runs: the status line says what changed and that F5 runs it.
+    fn apply_value(&mut self, setting: Setting, text: &str) -> Result<(), String> {
+        let value = parse_value(setting, text)?;
+        if let Value::Isolates(n) = value {
+            crate::engine::capacity::check_for(n, self.engine.isolates(), self.engine.threads())?;
+        }
+        self.state.entry = None;
+        let t0 = Instant::now();
+        let mut limits = self.engine.config().limits;
+        let message = match value {
+            Value::Isolates(n) => {
+                let before = self.engine.isolates();
+                if n == before {
+                    self.state.message = format!("already {n} isolates");
+                    return Ok(());
+                }
+                self.resize(n);
+                format!("{before} → {n} isolates")
+            }
+            Value::Payload(json) => {
+                if json == self.engine.config().payload {
+                    self.state.message = "payload unchanged".into();
+                    return Ok(());
+                }
+                self.engine
+                    .set_payload(&json)
+                    .map_err(|e| format!("{e:#}"))?;
+                format!("payload {}", super::view::fit::elide_middle(&json, 40))
+            }
+            Value::TimeoutMs(ms) => {
+                let before = limits.timeout;
+                limits.timeout = Duration::from_millis(ms);
+                if limits.timeout == before {
+                    self.state.message = format!("already a timeout of {}", fmt_duration(before));
+                    return Ok(());
+                }
+                self.engine.set_limits(limits);
+                format!(
+                    "timeout {} → {}",
+                    fmt_duration(before),
+                    fmt_duration(limits.timeout)
+                )
+            }
+            Value::HeapMb(mb) => {
+                let before = limits.heap_bytes;
+                limits.heap_bytes = (mb as usize) << 20;
+                if limits.heap_bytes == before {
+                    self.state.message =
+                        format!("already a heap limit of {}", fmt_bytes(before as u64));
+                    return Ok(());
+                }
+                self.engine.set_limits(limits);
+                format!(
+                    "heap limit {} → {} (each isolate is made anew with it)",
+                    fmt_bytes(before as u64),
+                    fmt_bytes(limits.heap_bytes as u64)
+                )
+            }
+        };
+        let took = t0.elapsed();
+        self.state.message = message;
+        self.say_how_to_run();
+        if took >= SLOW_CALL {
+            self.state
+                .message
+                .push_str(&format!(" (the change held the UI {})", fmt_duration(took)));
+        }
+        Ok(())
+    }
+
     fn resize(&mut self, n: usize) {
         if let Err(why) =
             crate::engine::capacity::check_for(n, self.engine.isolates(), self.engine.threads())
@@ -446,7 +575,11 @@ impl App {
         if self.engine.source().is_some() {
             return false;
         }
-        self.state.message = "nothing to run: open a file first (Enter on a file)".into();
+        self.state.message = if self.state.files.is_empty() {
+            "nothing to run: create a .js file in this folder first".into()
+        } else {
+            "nothing to run: open a file first (Enter on a file)".into()
+        };
         true
     }
 
@@ -524,6 +657,57 @@ impl App {
                 .push_str(&format!(" (the switch held the UI {})", fmt_duration(took)));
         }
         self.say_how_to_run();
+    }
+
+    /// Opens file `target` (an index into the list): the editor takes focus
+    /// when it is open already; unsaved edits to another file are asked
+    /// about first.
+    fn open_file(&mut self, target: usize) {
+        let s = &mut self.state;
+        let Some(file) = s.files.get(target) else {
+            return;
+        };
+        let same = s.open.as_ref().is_some_and(|o| o.path == file.path);
+        if same {
+            s.focus = Pane::Editor;
+        } else if s.open.as_ref().is_some_and(OpenFile::unsaved) {
+            s.prompt = Some(Prompt::SwitchUnsaved(target));
+        } else {
+            s.selected_file = target;
+            self.open_selected();
+        }
+    }
+
+    /// Moves `pane`'s selection (Files, Isolates), scrolls it (Results) or
+    /// moves the editor's cursor by `rows`; `isize::MIN` / `MAX` go to the
+    /// first / last.
+    fn scroll(&mut self, pane: Pane, rows: isize) {
+        let s = &mut self.state;
+        match pane {
+            Pane::Files => s.move_file(rows),
+            Pane::Isolates => {
+                let n = s.results.len().max(1) as isize;
+                let to = (s.selected_isolate as isize)
+                    .saturating_add(rows)
+                    .clamp(0, n - 1) as usize;
+                if to != s.selected_isolate {
+                    s.results_scroll = 0;
+                }
+                s.selected_isolate = to;
+            }
+            Pane::Results => s.scroll_results(rows),
+            Pane::Editor => {
+                let step = if rows < 0 {
+                    EditAction::Up
+                } else {
+                    EditAction::Down
+                };
+                let lines = s.open.as_ref().map_or(0, |o| o.buffer.lines.len());
+                for _ in 0..rows.unsigned_abs().min(lines) {
+                    self.edit(step.clone());
+                }
+            }
+        }
     }
 
     fn edit(&mut self, e: EditAction) {
@@ -633,7 +817,9 @@ impl App {
             .get(self.state.selected_file)
             .map(|f| f.path.clone());
         let old: Vec<FileEntry> = std::mem::take(&mut self.state.files);
-        let mut files = scan(&self.state.root);
+        let (mut files, dirs, cut) = scan(&self.state.root);
+        self.dirs = dirs;
+        self.state.files_cut = cut;
         for f in &mut files {
             if let Some(o) = old.iter().find(|o| o.path == f.path) {
                 f.failing = o.failing;
@@ -645,6 +831,16 @@ impl App {
             .and_then(|p| self.state.files.iter().position(|f| f.path == p))
             .unwrap_or(0)
             .min(self.state.files.len().saturating_sub(1));
+        self.state.refilter();
+        if old.is_empty()
+            && let Some(first) = self.state.files.first()
+            && self.state.open.is_none()
+        {
+            self.state.message = format!(
+                "{} appeared · Enter opens it",
+                super::view::shown_path(&self.state, &first.path)
+            );
+        }
         let open_path = self.state.open.as_ref().map(|o| o.path.clone());
         for p in paths {
             let same_file = |a: &Path, b: &Path| {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::action::{Action, EditAction, Pane};
+use super::action::{Action, EditAction, Pane, Setting};
 use super::state::State;
 
 /// Where a row of [`KEYS`] is active.
@@ -26,8 +26,10 @@ pub enum Context {
     Editor,
     /// A yes/no question is open.
     Prompt,
-    /// The "how many isolates" prompt is open.
+    /// A prompt for a typed value (isolates, payload, timeout, heap) is open.
     Entry,
+    /// A filter over the file list is being typed (Files pane).
+    Filter,
     /// The help overlay is open.
     Help,
 }
@@ -40,7 +42,8 @@ impl Context {
             Context::Panes => "outside the editor",
             Context::Editor => "in the editor",
             Context::Prompt => "in a yes/no prompt",
-            Context::Entry => "in the number prompt",
+            Context::Entry => "in a value prompt",
+            Context::Filter => "while filtering files",
             Context::Help => "in help",
         }
     }
@@ -155,7 +158,7 @@ const fn row(
     }
 }
 
-use Context::{Anywhere, Editor, Entry, Help, Panes, Prompt};
+use Context::{Anywhere, Editor, Entry, Filter, Help, Panes, Prompt};
 use KeyCode::{
     BackTab, Backspace, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
@@ -179,6 +182,16 @@ pub static KEYS: &[Binding] = &[
     row(&[k(PageDown)], Help, Action::PageDown, "", None),
     row(&[k(Home)], Help, Action::Home, "", None),
     row(&[k(End)], Help, Action::End, "", None),
+    row(&[k(Esc)], Filter, Action::Cancel, "", Some("clears filter")),
+    row(&[k(Enter)], Filter, Action::Open, "", Some("open")),
+    row(&[k(Backspace)], Filter, Action::Edit(EditAction::Backspace), "", None),
+    row(&[k(Up)], Filter, Action::Up, "", None),
+    row(&[k(Down)], Filter, Action::Down, "", None),
+    row(&[k(PageUp)], Filter, Action::PageUp, "", None),
+    row(&[k(PageDown)], Filter, Action::PageDown, "", None),
+    row(&[k(Home)], Filter, Action::Home, "", None),
+    row(&[k(End)], Filter, Action::End, "", None),
+    row(&[Key::Text], Filter, Action::Edit(EditAction::Insert(' ')), "", None),
     // Running.
     row(&[f(5), ctrl('r')], Anywhere, Action::RunOnce, "run once on every isolate", Some("run")),
     row(&[c('r')], Panes, Action::RunOnce, "run once on every isolate", None),
@@ -190,8 +203,14 @@ pub static KEYS: &[Binding] = &[
     row(&[f(7)], Anywhere, Action::RemoveIsolates(1), "remove 1 isolate ([ removes 10)", Some("−isolate")),
     row(&[c('-')], Panes, Action::RemoveIsolates(1), "remove 1 isolate ([ removes 10)", None),
     row(&[c('[')], Panes, Action::RemoveIsolates(10), "remove 1 isolate ([ removes 10)", None),
-    row(&[f(4), ctrl('n')], Anywhere, Action::AskIsolates, "type a number of isolates (1–10000), Enter applies", Some("N")),
-    row(&[c('n')], Panes, Action::AskIsolates, "type a number of isolates (1–10000), Enter applies", None),
+    row(&[f(4), ctrl('n')], Anywhere, Action::Ask(Setting::Isolates), "type a number of isolates (1–10000), Enter applies", Some("N")),
+    row(&[c('n')], Panes, Action::Ask(Setting::Isolates), "type a number of isolates (1–10000), Enter applies", None),
+    row(&[ctrl('p')], Anywhere, Action::Ask(Setting::Payload), "type the payload handlers get (JSON), Enter applies", Some("payload")),
+    row(&[c('p')], Panes, Action::Ask(Setting::Payload), "type the payload handlers get (JSON), Enter applies", None),
+    row(&[ctrl('w')], Anywhere, Action::Ask(Setting::Timeout), "type the timeout per run (1–3600000 ms)", Some("timeout")),
+    row(&[c('w')], Panes, Action::Ask(Setting::Timeout), "type the timeout per run (1–3600000 ms)", None),
+    row(&[ctrl('g')], Anywhere, Action::Ask(Setting::Heap), "type the heap limit per isolate (4–16384 MiB)", Some("heap")),
+    row(&[c('h')], Panes, Action::Ask(Setting::Heap), "type the heap limit per isolate (4–16384 MiB)", None),
     row(&[f(3)], Anywhere, Action::SwitchThreads, "threads: a pool ↔ one thread per isolate, live", Some("threads")),
     row(&[c('t')], Panes, Action::SwitchThreads, "threads: a pool ↔ one thread per isolate, live", None),
     row(&[f(2), ctrl('t')], Anywhere, Action::CycleMode, "cycle mode: warm → context → cold", Some("mode")),
@@ -209,6 +228,7 @@ pub static KEYS: &[Binding] = &[
     row(&[k(Home), c('g')], Panes, Action::Home, "first / last in the focused pane", None),
     row(&[k(End), c('G')], Panes, Action::End, "first / last in the focused pane", None),
     row(&[k(Enter), c('e')], Panes, Action::Open, "open the selected file in the editor", Some("open")),
+    row(&[c('/')], Panes, Action::Filter, "filter the files by typing (Enter opens, Esc clears)", Some("filter")),
     // Files.
     row(&[ctrl('s')], Anywhere, Action::Save, "save (re-runs the new version on every isolate)", Some("save")),
     row(&[ctrl('o')], Anywhere, Action::ReloadFromDisk, "reload the file from disk, dropping unsaved edits", None),
@@ -247,6 +267,8 @@ pub fn contexts(state: &State) -> &'static [Context] {
         &[Prompt]
     } else if state.help {
         &[Help]
+    } else if state.filter.is_some() && state.focus == Pane::Files {
+        &[Filter, Anywhere]
     } else if state.focus == Pane::Editor {
         &[Editor, Anywhere]
     } else {
@@ -265,7 +287,11 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("load", Action::ToggleLoad),
     ("add", Action::AddIsolates(1)),
     ("remove", Action::RemoveIsolates(1)),
-    ("isolates", Action::AskIsolates),
+    ("isolates", Action::Ask(Setting::Isolates)),
+    ("payload", Action::Ask(Setting::Payload)),
+    ("timeout", Action::Ask(Setting::Timeout)),
+    ("heap", Action::Ask(Setting::Heap)),
+    ("filter", Action::Filter),
     ("threads", Action::SwitchThreads),
     ("mode", Action::CycleMode),
     ("next-failing", Action::NextFailing),
@@ -368,10 +394,10 @@ pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action
 }
 
 /// Text pasted in one piece (bracketed paste): into the editor as is, or
-/// into the number prompt; elsewhere nothing.
+/// into a value prompt or the files filter; elsewhere nothing.
 pub fn paste(text: String, state: &State) -> Option<Action> {
     match contexts(state).first() {
-        Some(Editor | Entry) => Some(Action::Edit(EditAction::Paste(text))),
+        Some(Editor | Entry | Filter) => Some(Action::Edit(EditAction::Paste(text))),
         _ => None,
     }
 }
@@ -394,6 +420,7 @@ const HINT_ORDER: &[&str] = &[
     "no",
     "applies",
     "cancels",
+    "clears filter",
     "closes help",
     "scroll",
     "leave editor",
@@ -410,6 +437,10 @@ const HINT_ORDER: &[&str] = &[
     "threads",
     "mode",
     "next failing",
+    "filter",
+    "payload",
+    "timeout",
+    "heap",
 ];
 
 /// The hints true in `state`: for each hint word, the keys of the first
@@ -483,7 +514,7 @@ pub struct HelpLine {
 pub fn help_lines() -> Vec<HelpLine> {
     let mut out: Vec<HelpLine> = Vec::new();
     for b in KEYS.iter() {
-        if b.help.is_empty() || matches!(b.context, Prompt | Entry | Help) {
+        if b.help.is_empty() || matches!(b.context, Prompt | Entry | Help | Filter) {
             continue;
         }
         let labels: Vec<String> = b.keys.iter().map(|k| k.label()).collect();

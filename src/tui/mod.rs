@@ -1,6 +1,6 @@
 //! The playground: one event loop on a single-threaded tokio runtime that
 //! awaits every source directly in one `select!`: the terminal's events
-//! (crossterm's async stream: keys, paste, resize), catchable signals,
+//! (crossterm's async stream: keys, mouse, paste, resize), catchable signals,
 //! the frame timer, and the channels that other threads send into without
 //! blocking (engine reports, file changes, highlighted text, system
 //! samples, panics). Slow work (V8, highlighting, sysinfo) stays on those
@@ -13,6 +13,7 @@ pub mod editor;
 pub mod highlight;
 pub mod input;
 pub mod keymap;
+pub mod mouse;
 pub mod state;
 pub mod terminal;
 pub mod threads;
@@ -49,6 +50,7 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
     app.state.overrides = overrides;
     let (files_tx, files) = flume::unbounded();
     let mut watch = crate::watch::watch(&root, files_tx)?;
+    watch.watch_dirs(&app.dirs);
     watch.follow_links(app.state.files.iter().map(|f| f.path.as_path()));
     let highlighter = highlight::Highlighter::spawn();
     let (system_tx, system) = flume::unbounded();
@@ -316,6 +318,12 @@ impl Loop<'_> {
             }
             if let Some(batch) = self.debounce.take_due(Instant::now()) {
                 self.app.on_files_changed(&batch.paths, batch.first_seen);
+                // A new folder's files made before its watch began are
+                // found by listing once more.
+                if watch.watch_dirs(&self.app.dirs) {
+                    self.app.on_files_changed(&[], batch.first_seen);
+                    watch.watch_dirs(&self.app.dirs);
+                }
                 watch.follow_links(self.app.state.files.iter().map(|f| f.path.as_path()));
                 self.frames.dirty = true;
             }
@@ -329,11 +337,17 @@ impl Loop<'_> {
         }
     }
 
-    /// A key, a paste or a resize.
+    /// A key, a mouse event, a paste or a resize.
     fn on_terminal(&mut self, ev: TermEvent, session: &mut Session) -> anyhow::Result<()> {
         let s = &self.app.state;
         let action = match ev {
             TermEvent::Key(k) if k.kind != KeyEventKind::Release => keymap::map(k, s, &s.overrides),
+            // Hit-tested against the frame on screen.
+            TermEvent::Mouse(m) => mouse::map(
+                m,
+                s,
+                ratatui::layout::Rect::new(0, 0, s.screen.0, s.screen.1),
+            ),
             TermEvent::Paste(text) => keymap::paste(text, s),
             TermEvent::Resize(..) => {
                 self.frames.dirty = true;

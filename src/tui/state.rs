@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ratatui::style::Style;
 
-use super::action::Pane;
+use super::action::{Pane, Setting};
 use super::editor::Buffer;
 use super::keymap::Overrides;
 use crate::engine::{
@@ -64,12 +64,39 @@ pub enum Prompt {
     OverwriteDisk,
 }
 
-/// The number being typed in the "how many isolates" prompt.
+/// A value being typed in a prompt: a number of isolates, the payload,
+/// the timeout or the heap limit.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NumberEntry {
+pub struct ValueEntry {
+    pub setting: Setting,
     pub text: String,
-    /// Why the last Enter was refused (the prompt stays open).
+    /// Why the last Enter was refused (the prompt stays open, the text
+    /// kept).
     pub error: Option<String>,
+}
+
+impl ValueEntry {
+    /// An empty prompt for `setting` (the payload's starts with the
+    /// current payload, to edit).
+    pub fn new(setting: Setting, s: &State) -> ValueEntry {
+        ValueEntry {
+            setting,
+            text: match setting {
+                Setting::Payload => s.engine.payload.clone(),
+                _ => String::new(),
+            },
+            error: None,
+        }
+    }
+
+    /// Most characters the text takes (long enough for any mistake worth
+    /// showing in a number; a payload of a few lines).
+    pub fn max_chars(&self) -> usize {
+        match self.setting {
+            Setting::Payload => 4096,
+            _ => 12,
+        }
+    }
 }
 
 /// How isolates get threads, and what the executor threads did in the last
@@ -187,6 +214,10 @@ pub struct EngineStatus {
     pub loading: bool,
     /// Engine version of the current source (0 before any).
     pub version: u64,
+    /// Wall-clock limit per invocation.
+    pub timeout: Duration,
+    /// The JSON handlers get as `event.payload`.
+    pub payload: String,
 }
 
 impl EngineStatus {
@@ -198,6 +229,8 @@ impl EngineStatus {
             external_limit: e.config().limits.external_bytes as u64,
             loading: e.is_loading(),
             version: e.source().map_or(0, |s| s.version),
+            timeout: e.config().limits.timeout,
+            payload: e.config().payload.clone(),
         }
     }
 }
@@ -211,8 +244,14 @@ pub struct State {
     pub focus: Pane,
     pub help: bool,
     pub prompt: Option<Prompt>,
-    /// The "how many isolates" prompt, while open.
-    pub entry: Option<NumberEntry>,
+    /// The prompt for a typed value, while open.
+    pub entry: Option<ValueEntry>,
+    /// The filter over the file list while one is typed (`/`): the list
+    /// shows the files whose path (relative to the root) contains it,
+    /// ignoring case.
+    pub filter: Option<String>,
+    /// What the file list's bounds left out (None: nothing was).
+    pub files_cut: Option<String>,
     /// Help's first line shown (it scrolls when taller than the screen).
     pub help_scroll: usize,
     /// The config's `[ui.keys]`, listed in help.
@@ -292,6 +331,8 @@ impl State {
             help: false,
             prompt: None,
             entry: None,
+            filter: None,
+            files_cut: None,
             help_scroll: 0,
             overrides: Overrides::default(),
             engine: EngineStatus {
@@ -301,6 +342,8 @@ impl State {
                 external_limit: 64 << 20,
                 loading: false,
                 version: 0,
+                timeout: Duration::from_secs(1),
+                payload: "null".into(),
             },
             threads: ThreadsLive::default(),
             results: Vec::new(),
@@ -400,6 +443,54 @@ impl State {
         self.summary = IsolatesSummary::of(&snapshots);
         self.abandoned = snapshots.iter().map(|w| w.abandoned).sum();
         self.snapshots = snapshots;
+    }
+
+    /// The files the list shows, as indexes into `files`: those matching
+    /// the filter, or all.
+    pub fn shown_files(&self) -> Vec<usize> {
+        match self.filter.as_deref() {
+            None | Some("") => (0..self.files.len()).collect(),
+            Some(f) => {
+                let f = f.to_lowercase();
+                self.files
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| {
+                        super::view::shown_path(self, &e.path)
+                            .to_lowercase()
+                            .contains(&f)
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            }
+        }
+    }
+
+    /// Moves the file selection by `delta` rows among the files shown,
+    /// clamped; `isize::MIN` / `MAX` go to the first / last. With nothing
+    /// shown the selection stays.
+    pub fn move_file(&mut self, delta: isize) {
+        let shown = self.shown_files();
+        if shown.is_empty() {
+            return;
+        }
+        let at = shown
+            .iter()
+            .position(|&i| i == self.selected_file)
+            .unwrap_or(0) as isize;
+        let to = at.saturating_add(delta).clamp(0, shown.len() as isize - 1);
+        self.selected_file = shown[to as usize];
+    }
+
+    /// After the filter changed: the selection stays when its file still
+    /// matches, else goes to the first that does.
+    pub fn refilter(&mut self) {
+        let shown = self.shown_files();
+        if !shown.contains(&self.selected_file)
+            && let Some(&first) = shown.first()
+        {
+            self.selected_file = first;
+        }
     }
 
     /// A prompt or overlay has the keys.

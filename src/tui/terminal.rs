@@ -1,7 +1,8 @@
 //! The terminal's state while the playground runs, and getting it back.
 //!
 //! [`Session::start`] puts the terminal in raw mode on the alternate screen
-//! with bracketed paste; dropping the session restores it, on every way out
+//! with bracketed paste and mouse clicks and wheel reported; dropping the
+//! session restores it, on every way out
 //! of the loop (quit, a signal, an error, a panic unwinding the UI thread).
 //! A panic elsewhere is routed by a process-wide hook: one the engine
 //! catches inside an isolate's slice is that isolate's failure and leaves
@@ -18,8 +19,9 @@ use std::thread::ThreadId;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::cursor::Show;
-use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use ratatui::crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste};
 use ratatui::crossterm::execute;
+use ratatui::crossterm::style::Print;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -28,6 +30,13 @@ use ratatui::crossterm::terminal::{
 /// FILE:LINE: MESSAGE".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fatal(pub String);
+
+/// Mouse reporting for presses, releases and the wheel (xterm's mode
+/// 1000) in SGR encoding (1006), and not motion: crossterm's
+/// `EnableMouseCapture` also turns on every-motion reports (1003), a flood
+/// of events (over SSH too) the playground has no use for. The restore
+/// turns off every mode `EnableMouseCapture` would have.
+const MOUSE_CLICKS_AND_WHEEL: &str = "\x1b[?1000h\x1b[?1006h";
 
 /// Whether the playground owns the terminal (the hook only acts then).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -40,7 +49,8 @@ pub struct Session {
 }
 
 impl Session {
-    /// Raw mode, alternate screen, bracketed paste, and the panic hook.
+    /// Raw mode, alternate screen, bracketed paste, mouse clicks and wheel,
+    /// and the panic hook.
     /// Panics on other threads arrive on the returned channel.
     pub fn start() -> anyhow::Result<(Session, flume::Receiver<Fatal>)> {
         install_panic_hook();
@@ -53,7 +63,12 @@ impl Session {
         let session = Session {
             terminal: Terminal::new(CrosstermBackend::new(stdout()))?,
         };
-        execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+        execute!(
+            out,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            Print(MOUSE_CLICKS_AND_WHEEL)
+        )?;
         Ok((session, rx))
     }
 }
@@ -70,7 +85,13 @@ impl Drop for Session {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = stdout();
-        let _ = execute!(out, DisableBracketedPaste, LeaveAlternateScreen, Show);
+        let _ = execute!(
+            out,
+            DisableMouseCapture,
+            DisableBracketedPaste,
+            LeaveAlternateScreen,
+            Show
+        );
         let _ = disable_raw_mode();
         let _ = out.flush();
     }

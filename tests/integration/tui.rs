@@ -9,12 +9,12 @@ use isolate_play::engine::{
     ThreadSnapshot, Threads, WorkerSnapshot, WorkerState, new_histogram,
 };
 use isolate_play::metrics::Percentiles;
-use isolate_play::tui::action::{Action, EditAction, Pane};
+use isolate_play::tui::action::{Action, EditAction, Pane, Setting};
 use isolate_play::tui::app::App;
 use isolate_play::tui::editor::Buffer;
 use isolate_play::tui::keymap::{self, Overrides};
 use isolate_play::tui::state::{
-    FileEntry, IsolateResults, NumberEntry, OpenFile, State, ThreadsWindow,
+    FileEntry, IsolateResults, OpenFile, State, ThreadsWindow, ValueEntry,
 };
 use isolate_play::tui::threads::ThreadsMeter;
 use isolate_play::tui::view;
@@ -328,7 +328,8 @@ fn snapshot_thousand_isolates_show_a_screenful() {
 #[test]
 fn snapshot_isolates_prompt() {
     let mut s = model();
-    s.entry = Some(NumberEntry {
+    s.entry = Some(ValueEntry {
+        setting: Setting::Isolates,
         text: "1000".into(),
         error: None,
     });
@@ -338,7 +339,8 @@ fn snapshot_isolates_prompt() {
         "{screen}"
     );
     insta::assert_snapshot!("isolates_prompt_80x24", screen);
-    s.entry = Some(NumberEntry {
+    s.entry = Some(ValueEntry {
+        setting: Setting::Isolates,
         text: "20000".into(),
         error: Some(isolate_play::tui::app::parse_isolates("20000").unwrap_err()),
     });
@@ -563,8 +565,14 @@ fn keys_for_the_isolates_prompt_and_threads() {
     let mut s = model();
     let o = Overrides::default();
     let map = |s: &State, k: KeyEvent| keymap::map(k, s, &o);
-    assert_eq!(map(&s, key(KeyCode::Char('n'))), Some(Action::AskIsolates));
-    assert_eq!(map(&s, key(KeyCode::F(4))), Some(Action::AskIsolates));
+    assert_eq!(
+        map(&s, key(KeyCode::Char('n'))),
+        Some(Action::Ask(Setting::Isolates))
+    );
+    assert_eq!(
+        map(&s, key(KeyCode::F(4))),
+        Some(Action::Ask(Setting::Isolates))
+    );
     assert_eq!(
         map(&s, key(KeyCode::Char('t'))),
         Some(Action::SwitchThreads)
@@ -579,11 +587,11 @@ fn keys_for_the_isolates_prompt_and_threads() {
     );
     assert_eq!(
         map(&s, KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL)),
-        Some(Action::AskIsolates)
+        Some(Action::Ask(Setting::Isolates))
     );
     assert_eq!(map(&s, key(KeyCode::F(3))), Some(Action::SwitchThreads));
     // The prompt takes every printable key, Enter, Backspace and Esc.
-    s.entry = Some(NumberEntry::default());
+    s.entry = Some(ValueEntry::default());
     assert_eq!(
         map(&s, key(KeyCode::Char('q'))),
         Some(Action::Edit(EditAction::Insert('q')))
@@ -628,7 +636,7 @@ fn keys_for_the_isolates_prompt_and_threads() {
             &s,
             &o
         ),
-        Some(Action::AskIsolates)
+        Some(Action::Ask(Setting::Isolates))
     );
 }
 
@@ -643,7 +651,7 @@ fn typed_number_of_isolates() {
     let (_dir, mut app) = playground(&[("c.js", "'hi'")]);
     pump(&mut app, |s| all_say(s, "hi"));
     // Esc cancels: nothing changes.
-    app.apply(Action::AskIsolates);
+    app.apply(Action::Ask(Setting::Isolates));
     type_text(&mut app, "50");
     assert_eq!(app.state.entry.as_ref().unwrap().text, "50");
     app.apply(Action::Cancel);
@@ -651,7 +659,7 @@ fn typed_number_of_isolates() {
     assert_eq!(app.engine.isolates(), 3);
     assert_eq!(app.state.message, "isolates unchanged: 3");
     // Bad input: a clear message, the prompt stays open for a fix.
-    app.apply(Action::AskIsolates);
+    app.apply(Action::Ask(Setting::Isolates));
     for (text, why) in [
         ("", "type a number of isolates from 1 to 10000"),
         ("abc", "\"abc\" is not a number: type 1 to 10000"),
@@ -661,7 +669,7 @@ fn typed_number_of_isolates() {
             "10001 is out of range: isolates go from 1 to 10000",
         ),
     ] {
-        app.state.entry = Some(NumberEntry::default());
+        app.state.entry = Some(ValueEntry::default());
         type_text(&mut app, text);
         app.apply(Action::Confirm);
         let e = app.state.entry.as_ref().expect("still open");
@@ -673,7 +681,7 @@ fn typed_number_of_isolates() {
     assert!(app.state.entry.as_ref().unwrap().error.is_none());
     assert!(!app.state.quit);
     // Backspace, then a good number: one Enter applies it.
-    app.state.entry = Some(NumberEntry::default());
+    app.state.entry = Some(ValueEntry::default());
     type_text(&mut app, "123");
     app.apply(Action::Edit(EditAction::Backspace));
     type_text(&mut app, "0");
@@ -687,11 +695,11 @@ fn typed_number_of_isolates() {
     app.on_tick(Instant::now());
     assert_eq!(app.state.snapshots.len(), 120);
     // "1,000" and "1_000" are read as 1000; down works too.
-    app.apply(Action::AskIsolates);
+    app.apply(Action::Ask(Setting::Isolates));
     type_text(&mut app, "1_0");
     app.apply(Action::Confirm);
     assert_eq!(app.engine.isolates(), 10);
-    app.apply(Action::AskIsolates);
+    app.apply(Action::Ask(Setting::Isolates));
     type_text(&mut app, "10");
     app.apply(Action::Confirm);
     assert_eq!(app.state.message, "already 10 isolates");
@@ -775,7 +783,7 @@ fn thread_model_switches_live_under_load() {
 
     // Typed growth with a thread per isolate applies at once: its threads
     // are spawned without the UI waiting for them.
-    app.apply(Action::AskIsolates);
+    app.apply(Action::Ask(Setting::Isolates));
     type_text(&mut app, "8");
     app.apply(Action::Confirm);
     assert_eq!(app.engine.isolates(), 8);
@@ -859,22 +867,6 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
         "'v3'",
         "saving writes it back"
     );
-}
-
-#[test]
-fn launching_on_nothing_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let err = App::new(dir.path().to_path_buf(), EngineConfig::default())
-        .err()
-        .unwrap();
-    assert!(
-        err.to_string().contains("holds no .js or .mjs files"),
-        "{err}"
-    );
-    let err = App::new(dir.path().join("nope"), EngineConfig::default())
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("does not exist"), "{err}");
 }
 
 // ---- the real binary under tmux ----
@@ -970,8 +962,34 @@ fn end_to_end_under_tmux() {
             .contains("concat('Hello', 'Disk') + '!'")
     );
     keys(&session, &["Escape"]);
+    // A file made in a new subfolder appears; two clicks on it (as the
+    // terminal reports them: SGR mouse sequences, 1-based) open it.
+    std::fs::create_dir(root.join("lib")).unwrap();
+    std::fs::write(root.join("lib/more.js"), "'more from ' + 'lib'").unwrap();
+    wait_screen(&session, "lib/more.js");
+    for _ in 0..2 {
+        tmux(&[
+            "send-keys",
+            "-t",
+            &session,
+            "-l",
+            "\x1b[<0;4;3M\x1b[<0;4;3m",
+        ]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    wait_screen(&session, "→ more from lib");
+    assert_eq!(
+        tmux(&["display", "-p", "-t", &session, "#{mouse_any_flag}"]).trim(),
+        "1",
+        "the playground has the mouse"
+    );
     keys(&session, &["q"]);
     let s = wait_screen(&session, "EXITED-0");
+    assert_eq!(
+        tmux(&["display", "-p", "-t", &session, "#{mouse_any_flag}"]).trim(),
+        "0",
+        "the mouse is the terminal's again"
+    );
     assert!(
         !s.contains("Isolates ("),
         "the alternate screen is gone:\n{s}"
@@ -1005,8 +1023,11 @@ fn every_hint_is_true_where_it_is_shown() {
         s.prompt = Some(Prompt::QuitUnsaved);
         v.push(("prompt", s));
         let mut s = model();
-        s.entry = Some(NumberEntry::default());
+        s.entry = Some(ValueEntry::default());
         v.push(("entry", s));
+        let mut s = model();
+        s.filter = Some("con".into());
+        v.push(("filter", s));
         v
     };
     for (what, s) in &places {
@@ -1334,5 +1355,754 @@ fn signals_restore_the_terminal_under_tmux() {
             tmux(&["display", "-p", "-t", &session, "#{alternate_on}"]).trim(),
             "0"
         );
+        // The mouse is the terminal's again.
+        assert_eq!(
+            tmux(&["display", "-p", "-t", &session, "#{mouse_any_flag}"]).trim(),
+            "0"
+        );
+    }
+}
+
+// ---- files in folders, the filter, the mouse, value prompts ----
+
+/// The model with a nested file list under `samples`.
+fn nested_model() -> State {
+    let mut s = model();
+    s.files = [
+        "async.mjs",
+        "concat.js",
+        "lib/deep/inner.mjs",
+        "lib/util.js",
+        "tools/a-rather-long-file-name-for-the-pane.js",
+        "zeta.js",
+    ]
+    .iter()
+    .map(|n| FileEntry {
+        path: PathBuf::from("samples").join(n),
+        name: format!("samples/{n}"),
+        failing: n.contains("util"),
+        ..Default::default()
+    })
+    .collect();
+    s.selected_file = 1;
+    s
+}
+
+fn buffer(s: &State, w: u16, h: u16) -> ratatui::buffer::Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| view::render(f, s)).unwrap();
+    t.backend().buffer().clone()
+}
+
+/// The foreground colour of the first cell of `needle` on screen.
+fn fg_of(b: &ratatui::buffer::Buffer, needle: &str) -> Option<ratatui::style::Color> {
+    let w = b.area.width as usize;
+    for y in 0..b.area.height as usize {
+        let row: Vec<&str> = (0..w).map(|x| b[(x as u16, y as u16)].symbol()).collect();
+        let text: String = row.concat();
+        if let Some(byte) = text.find(needle) {
+            // Cells hold one symbol each (ASCII needles).
+            let x = text[..byte].chars().count();
+            return Some(b[(x as u16, y as u16)].fg);
+        }
+    }
+    None
+}
+
+#[test]
+fn snapshot_files_nested_and_filtered() {
+    use ratatui::style::Color;
+    let mut s = nested_model();
+    let screen = draw(&s, 160, 48);
+    assert!(screen.contains("lib/util.js"), "{screen}");
+    assert!(screen.contains("lib/deep/inner.mjs"), "{screen}");
+    insta::assert_snapshot!("files_nested_160x48", screen);
+    // A failing nested file is red.
+    assert_eq!(fg_of(&buffer(&s, 160, 48), "lib/util.js"), Some(Color::Red));
+    // The filter: its text on the first row, the matches below, counted.
+    s.filter = Some("li".into());
+    s.refilter();
+    let screen = draw(&s, 80, 24);
+    assert!(screen.contains("/li▏"), "{screen}");
+    assert!(screen.contains("Files 2 of 6"), "{screen}");
+    assert!(!screen.contains("async.mjs"), "{screen}");
+    insta::assert_snapshot!("files_filter_80x24", screen);
+    // The selection moved to the first match; Home/End stay among them.
+    assert_eq!(s.selected_file, 2);
+    s.move_file(isize::MAX);
+    assert_eq!(s.selected_file, 3);
+    s.move_file(isize::MIN);
+    assert_eq!(s.selected_file, 2);
+    // Nothing matches: said, and the selection stays.
+    s.filter = Some("nope".into());
+    s.refilter();
+    assert!(draw(&s, 80, 24).contains("│no match"));
+    assert_eq!(s.selected_file, 2);
+    // A bound that left files out is said on the pane's last row.
+    s.filter = None;
+    s.files_cut = Some("the first 2000 files listed".into());
+    let b = buffer(&s, 160, 48);
+    assert_eq!(fg_of(&b, "the first 2000"), Some(Color::Yellow));
+}
+
+#[test]
+fn an_empty_folder_opens_with_a_hint_and_files_appear_live() {
+    use ratatui::style::Color;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::new(
+        dir.path().to_path_buf(),
+        EngineConfig {
+            isolates: 2,
+            ..Default::default()
+        },
+    )
+    .expect("an empty folder opens");
+    assert!(app.state.files.is_empty() && app.state.open.is_none());
+    let mut s = app.state.clone();
+    s.root = PathBuf::from("empty");
+    let screen = draw(&s, 160, 48);
+    assert!(screen.contains("No .js or .mjs files"), "{screen}");
+    assert!(screen.contains("'Hello, ' + 'world'"), "{screen}");
+    insta::assert_snapshot!("files_empty_160x48", screen);
+    assert_eq!(fg_of(&buffer(&s, 160, 48), "No .js"), Some(Color::Yellow));
+    // A narrow pane keeps what to do and cuts the example.
+    let screen = draw(&s, 80, 24);
+    assert!(screen.contains("No .js or"), "{screen}");
+    insta::assert_snapshot!("files_empty_80x24", screen);
+    // Run and load say there is nothing to run.
+    app.apply(Action::RunOnce);
+    assert!(
+        app.state.message.contains("nothing to run"),
+        "{}",
+        app.state.message
+    );
+    // A file made in a new subfolder shows up on the next change event,
+    // named relative to the root, and says how to open it.
+    let sub = dir.path().join("lib/deep");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("hello.js"), "'Hello, ' + 'world'").unwrap();
+    app.on_files_changed(&[sub.join("hello.js")], Instant::now());
+    assert_eq!(app.state.files.len(), 1);
+    assert!(app.dirs.contains(&sub), "{:?}", app.dirs);
+    assert_eq!(
+        app.state.message,
+        "lib/deep/hello.js appeared · Enter opens it"
+    );
+    app.apply(Action::Open);
+    pump(&mut app, |s| all_say(s, "Hello, world"));
+    // A missing path is still an error.
+    let err = App::new(dir.path().join("nope"), EngineConfig::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[test]
+fn the_file_walk_is_bounded_skips_what_it_should_and_survives_loops() {
+    use isolate_play::files::{MAX_DEPTH, MAX_FILES, scan};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mk = |p: &str| {
+        let p = root.join(p);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "1").unwrap();
+    };
+    for p in [
+        "a.js",
+        "lib/util.js",
+        "lib/deep/x.mjs",
+        "lib/notes.txt",
+        ".git/hook.js",
+        ".hidden/h.js",
+        "node_modules/m/index.js",
+        "target/t.js",
+        "z.js",
+    ] {
+        mk(p);
+    }
+    // Links back up the tree, and to each other.
+    std::os::unix::fs::symlink(root, root.join("lib/loop")).unwrap();
+    std::os::unix::fs::symlink(root.join("lib"), root.join("lib/deep/up")).unwrap();
+    let found = scan(root);
+    let rel: Vec<String> = found
+        .files
+        .iter()
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert_eq!(rel, ["a.js", "lib/deep/x.mjs", "lib/util.js", "z.js"]);
+    assert_eq!(found.cut, None);
+    assert_eq!(found.dirs[0], root);
+    assert!(found.dirs.contains(&root.join("lib/deep")));
+    // Deeper than the bound: left out, and said.
+    let deep: String = (0..=MAX_DEPTH).map(|i| format!("d{i}/")).collect();
+    mk(&format!("{deep}too-deep.js"));
+    let found = scan(root);
+    assert!(!found.files.iter().any(|p| p.ends_with("too-deep.js")));
+    assert!(
+        found.cut.as_deref().unwrap_or("").contains("levels deep"),
+        "{:?}",
+        found.cut
+    );
+    // More files than the bound: the first ones, and said.
+    for i in 0..MAX_FILES {
+        mk(&format!("many/f{i:04}.js"));
+    }
+    let found = scan(root);
+    assert_eq!(found.files.len(), MAX_FILES);
+    assert!(
+        found
+            .cut
+            .as_deref()
+            .unwrap_or("")
+            .contains("first 2000 files"),
+        "{:?}",
+        found.cut
+    );
+}
+
+/// The watcher watches the folders the list walked: a file written in a
+/// folder made after the start is seen (as the loop does it: the folder's
+/// creation lists it, its watch begins, the file's write is reported).
+#[test]
+fn the_watcher_sees_files_in_new_subfolders() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    std::fs::write(root.join("a.js"), "1").unwrap();
+    let (tx, rx) = flume::unbounded();
+    let mut w = isolate_play::watch::watch(&root, tx).unwrap();
+    assert!(!w.watch_dirs(&isolate_play::files::scan(&root).dirs));
+    let wait_for = |what: &Path| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let paths = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no event for {what:?}"));
+            if paths.iter().any(|p| p == what) {
+                return;
+            }
+        }
+    };
+    let sub = root.join("lib");
+    std::fs::create_dir(&sub).unwrap();
+    wait_for(&sub);
+    assert!(
+        w.watch_dirs(&isolate_play::files::scan(&root).dirs),
+        "a folder was added"
+    );
+    std::fs::write(sub.join("util.js"), "2").unwrap();
+    wait_for(&sub.join("util.js"));
+    // And one more level.
+    std::fs::create_dir(sub.join("deep")).unwrap();
+    wait_for(&sub.join("deep"));
+    w.watch_dirs(&isolate_play::files::scan(&root).dirs);
+    std::fs::write(sub.join("deep/x.js"), "3").unwrap();
+    wait_for(&sub.join("deep/x.js"));
+}
+
+#[test]
+fn keys_for_the_filter_and_the_value_prompts() {
+    let none = KeyModifiers::NONE;
+    let ctrl = KeyModifiers::CONTROL;
+    let mut s = model();
+    assert_eq!(press(&s, KeyCode::Char('/'), none), Some(Action::Filter));
+    for (c, setting) in [
+        ('p', Setting::Payload),
+        ('w', Setting::Timeout),
+        ('h', Setting::Heap),
+    ] {
+        assert_eq!(
+            press(&s, KeyCode::Char(c), none),
+            Some(Action::Ask(setting))
+        );
+    }
+    // In the editor the letters are text and the Ctrl forms ask.
+    s.focus = Pane::Editor;
+    for (c, setting) in [
+        ('p', Setting::Payload),
+        ('w', Setting::Timeout),
+        ('g', Setting::Heap),
+    ] {
+        assert_eq!(
+            press(&s, KeyCode::Char(c), ctrl),
+            Some(Action::Ask(setting))
+        );
+    }
+    assert_eq!(
+        press(&s, KeyCode::Char('p'), none),
+        Some(Action::Edit(EditAction::Insert('p')))
+    );
+    // While a filter is typed: letters (even q, j, /) are its text, Esc
+    // clears, Enter opens, the cursor keys move, F-keys still work.
+    s.focus = Pane::Files;
+    s.filter = Some(String::new());
+    for c in ['q', 'j', '/', 'G', ' '] {
+        assert_eq!(
+            press(&s, KeyCode::Char(c), none),
+            Some(Action::Edit(EditAction::Insert(c))),
+            "{c}"
+        );
+    }
+    assert_eq!(press(&s, KeyCode::Esc, none), Some(Action::Cancel));
+    assert_eq!(press(&s, KeyCode::Enter, none), Some(Action::Open));
+    assert_eq!(press(&s, KeyCode::Home, none), Some(Action::Home));
+    assert_eq!(press(&s, KeyCode::End, none), Some(Action::End));
+    assert_eq!(press(&s, KeyCode::Down, none), Some(Action::Down));
+    assert_eq!(press(&s, KeyCode::F(5), none), Some(Action::RunOnce));
+    assert_eq!(press(&s, KeyCode::Char('q'), ctrl), Some(Action::Quit));
+    let hints = keymap::hints_line(&s);
+    assert!(
+        hints.starts_with("Esc clears filter") && hints.contains("Enter open"),
+        "{hints}"
+    );
+    // A paste goes into the filter.
+    assert_eq!(
+        keymap::paste("lib".into(), &s),
+        Some(Action::Edit(EditAction::Paste("lib".into())))
+    );
+    // The config file can bind them by name.
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("f12".to_string(), "payload".to_string());
+    let o = Overrides::parse(&keys).unwrap();
+    s.filter = None;
+    assert_eq!(
+        keymap::map(KeyEvent::new(KeyCode::F(12), none), &s, &o),
+        Some(Action::Ask(Setting::Payload))
+    );
+}
+
+#[test]
+fn the_filter_narrows_opens_and_clears() {
+    let (dir, mut app) = playground(&[("a.js", "'a'"), ("b.js", "'b'")]);
+    std::fs::create_dir_all(dir.path().join("lib")).unwrap();
+    std::fs::write(dir.path().join("lib/util.js"), "'util'").unwrap();
+    app.on_files_changed(&[dir.path().join("lib/util.js")], Instant::now());
+    assert_eq!(app.state.files.len(), 3);
+    pump(&mut app, |s| all_say(s, "a"));
+    app.apply(Action::Focus(Pane::Isolates));
+    app.apply(Action::Filter);
+    assert_eq!(app.state.focus, Pane::Files);
+    type_text(&mut app, "UT");
+    assert_eq!(app.state.shown_files(), vec![2]);
+    assert_eq!(app.state.selected_file, 2);
+    app.apply(Action::Edit(EditAction::Backspace));
+    app.apply(Action::Edit(EditAction::Backspace));
+    assert_eq!(app.state.shown_files().len(), 3);
+    // Esc clears; the list is whole again and keys are keys.
+    type_text(&mut app, "zzz");
+    app.apply(Action::Open);
+    assert_eq!(app.state.message, "no file matched the filter");
+    assert_eq!(app.state.filter, None);
+    app.apply(Action::Filter);
+    type_text(&mut app, "util");
+    app.apply(Action::Cancel);
+    assert_eq!(app.state.filter, None);
+    assert_eq!(app.state.message, "filter cleared");
+    // Enter opens the match and ends the filter.
+    app.apply(Action::Filter);
+    type_text(&mut app, "lib/");
+    app.apply(Action::Open);
+    assert_eq!(app.state.filter, None);
+    pump(&mut app, |s| all_say(s, "util"));
+    assert!(
+        app.state
+            .open
+            .as_ref()
+            .unwrap()
+            .path
+            .ends_with("lib/util.js")
+    );
+    // Leaving the pane drops a filter being typed.
+    app.apply(Action::Filter);
+    app.apply(Action::FocusNext);
+    assert_eq!(app.state.filter, None);
+}
+
+fn click(col: u16, row: u16) -> ratatui::crossterm::event::MouseEvent {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: col,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }
+}
+
+fn wheel(col: u16, row: u16, down: bool) -> ratatui::crossterm::event::MouseEvent {
+    use ratatui::crossterm::event::{MouseEvent, MouseEventKind};
+    MouseEvent {
+        kind: if down {
+            MouseEventKind::ScrollDown
+        } else {
+            MouseEventKind::ScrollUp
+        },
+        column: col,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }
+}
+
+/// Mouse events map to actions by the drawn layout: each pane's rows are
+/// where the views draw them (in every layout size, and scrolled).
+#[test]
+fn mouse_events_map_to_actions_where_they_are_drawn() {
+    use isolate_play::tui::mouse;
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    use ratatui::layout::Rect;
+    for (w, h) in [(160u16, 48u16), (80, 24), (60, 16)] {
+        let screen = Rect::new(0, 0, w, h);
+        let mut s = nested_model();
+        s.snapshots = (0..40).map(|i| snap(i, 1 << 20, 0)).collect();
+        s.results = vec![IsolateResults::default(); 40];
+        let a = view::layout(screen, &s).expect("panes");
+        // Files: the row under the click, as drawn.
+        let list = view::files_list_area(a.files, &s);
+        let map = |s: &State, ev| mouse::map(ev, s, screen);
+        assert_eq!(
+            map(&s, click(list.x + 2, list.y)),
+            Some(Action::ClickFile(0))
+        );
+        assert_eq!(
+            map(&s, click(list.x + 2, list.y + 3)),
+            Some(Action::ClickFile(3))
+        );
+        // The border and below the last file focus the pane.
+        assert_eq!(
+            map(&s, click(a.files.x, a.files.y)),
+            Some(Action::Focus(Pane::Files))
+        );
+        if list.height as usize > s.files.len() {
+            assert_eq!(
+                map(&s, click(list.x + 1, list.y + s.files.len() as u16)),
+                Some(Action::Focus(Pane::Files))
+            );
+        }
+        // The drawn name is on the row the click maps to.
+        let screen_text = draw(&s, w, h);
+        let line = screen_text.lines().nth((list.y + 3) as usize).unwrap();
+        assert!(
+            line.contains("lib/util.js") || line.contains("util"),
+            "{line}"
+        );
+        // With a filter, rows are the matches (below the filter's row).
+        s.filter = Some("lib".into());
+        s.refilter();
+        let list = view::files_list_area(a.files, &s);
+        assert_eq!(
+            map(&s, click(list.x + 2, list.y + 1)),
+            Some(Action::ClickFile(3))
+        );
+        s.filter = None;
+        // Isolates: below the border and the header, from the first row shown.
+        let top = a.isolates.y + 2;
+        assert_eq!(
+            map(&s, click(a.isolates.x + 3, top + 1)),
+            Some(Action::ClickIsolate(1))
+        );
+        assert_eq!(
+            map(&s, click(a.isolates.x + 3, top - 1)),
+            Some(Action::Focus(Pane::Isolates))
+        );
+        let visible = (a.isolates.height - 3) as usize;
+        s.selected_isolate = 39;
+        let first = view::isolates_first_row(39, 40, visible);
+        assert_eq!(
+            map(&s, click(a.isolates.x + 3, top)),
+            Some(Action::ClickIsolate(first))
+        );
+        assert!(draw(&s, w, h).contains(&format!("Isolates {first}–39 of 40")));
+        // Panes without rows take focus; the wheel scrolls the pane under it.
+        assert_eq!(
+            map(&s, click(a.editor.x + 5, a.editor.y + 2)),
+            Some(Action::Focus(Pane::Editor))
+        );
+        assert_eq!(
+            map(&s, click(a.results.x + 5, a.results.y + 2)),
+            Some(Action::Focus(Pane::Results))
+        );
+        assert_eq!(
+            map(&s, wheel(a.results.x + 5, a.results.y + 2, true)),
+            Some(Action::Scroll(Pane::Results, 3))
+        );
+        assert_eq!(
+            map(&s, wheel(a.editor.x + 5, a.editor.y + 2, false)),
+            Some(Action::Scroll(Pane::Editor, -3))
+        );
+        assert_eq!(
+            map(&s, wheel(a.files.x + 1, a.files.y + 1, true)),
+            Some(Action::Scroll(Pane::Files, 3))
+        );
+        assert_eq!(
+            map(&s, wheel(a.isolates.x + 1, a.isolates.y + 4, true)),
+            Some(Action::Scroll(Pane::Isolates, 3))
+        );
+        // Elsewhere, other buttons, releases and motion do nothing.
+        assert_eq!(map(&s, click(a.status.x + 1, a.status.y)), None);
+        assert_eq!(map(&s, click(a.throughput.x + 2, a.throughput.y + 2)), None);
+        let mut right = click(a.files.x + 2, a.files.y + 2);
+        right.kind = MouseEventKind::Down(MouseButton::Right);
+        assert_eq!(map(&s, right), None);
+        let moved = MouseEvent {
+            kind: MouseEventKind::Moved,
+            ..click(a.files.x + 2, a.files.y + 2)
+        };
+        assert_eq!(map(&s, moved), None);
+        let mut up = click(a.files.x + 2, a.files.y + 2);
+        up.kind = MouseEventKind::Up(MouseButton::Left);
+        assert_eq!(map(&s, up), None);
+        // A prompt takes keys only; help scrolls with the wheel.
+        s.prompt = Some(isolate_play::tui::state::Prompt::QuitUnsaved);
+        assert_eq!(map(&s, click(list.x + 2, list.y)), None);
+        s.prompt = None;
+        s.entry = Some(ValueEntry::default());
+        assert_eq!(map(&s, click(list.x + 2, list.y)), None);
+        s.entry = None;
+        s.help = true;
+        assert_eq!(map(&s, wheel(5, 5, true)), Some(Action::Down));
+        assert_eq!(map(&s, click(list.x + 2, list.y)), None);
+    }
+    // The one-screen summary has no panes to click.
+    let s = model();
+    assert_eq!(mouse::map(click(3, 3), &s, Rect::new(0, 0, 40, 10)), None);
+}
+
+/// Clicks and the wheel through the app against a real engine: a click
+/// selects, a second click on the same file opens it; an isolate's row
+/// selects it; the wheel moves the pane under the pointer.
+#[test]
+fn mouse_clicks_select_open_and_scroll() {
+    use isolate_play::tui::mouse;
+    use ratatui::layout::Rect;
+    let (dir, mut app) = playground(&[
+        ("a.js", "'a'"),
+        (
+            "b.js",
+            "'b\\n'.repeat(3)\nconsole.log('x\\n'.repeat(200)); 'b'",
+        ),
+    ]);
+    std::fs::create_dir_all(dir.path().join("lib")).unwrap();
+    std::fs::write(dir.path().join("lib/c.js"), "'c'").unwrap();
+    app.on_files_changed(&[], Instant::now());
+    pump(&mut app, |s| all_say(s, "a"));
+    let screen = Rect::new(0, 0, 160, 48);
+    app.state.screen = (160, 48);
+    app.on_tick(Instant::now());
+    let send = |app: &mut App, ev| {
+        let a = mouse::map(ev, &app.state, screen).expect("an action");
+        app.apply(a);
+    };
+    let a = view::layout(screen, &app.state).unwrap();
+    let list = view::files_list_area(a.files, &app.state);
+    // Files are a.js, b.js, lib/c.js; the open one (a.js) is selected.
+    app.apply(Action::Focus(Pane::Isolates));
+    send(&mut app, click(list.x + 2, list.y + 2));
+    assert_eq!((app.state.focus, app.state.selected_file), (Pane::Files, 2));
+    assert!(
+        app.state.open.as_ref().unwrap().path.ends_with("a.js"),
+        "one click only selects"
+    );
+    send(&mut app, click(list.x + 2, list.y + 2));
+    pump(&mut app, |s| all_say(s, "c"));
+    assert!(app.state.open.as_ref().unwrap().path.ends_with("lib/c.js"));
+    // A click on the open file, selected: the editor takes focus.
+    send(&mut app, click(list.x + 2, list.y + 2));
+    assert_eq!(app.state.focus, Pane::Editor);
+    // An isolate's row.
+    let top = a.isolates.y + 2;
+    send(&mut app, click(a.isolates.x + 2, top + 2));
+    assert_eq!(
+        (app.state.focus, app.state.selected_isolate),
+        (Pane::Isolates, 2)
+    );
+    // The wheel over the isolates moves the selection; focus stays.
+    app.apply(Action::Focus(Pane::Files));
+    send(&mut app, wheel(a.isolates.x + 2, top + 1, false));
+    assert_eq!(
+        (app.state.focus, app.state.selected_isolate),
+        (Pane::Files, 0)
+    );
+    // Over the files: the selection moves, clamped.
+    send(&mut app, wheel(list.x + 2, list.y, true));
+    assert_eq!(app.state.selected_file, 2);
+    // Over the results: its console scrolls.
+    send(&mut app, click(list.x + 2, list.y + 1));
+    send(&mut app, click(list.x + 2, list.y + 1));
+    pump(&mut app, |s| all_say(s, "b"));
+    assert_eq!(app.state.results_scroll, 0);
+    send(&mut app, wheel(a.results.x + 4, a.results.y + 4, true));
+    assert_eq!(app.state.results_scroll, 3);
+    send(&mut app, wheel(a.results.x + 4, a.results.y + 4, false));
+    assert_eq!(app.state.results_scroll, 0);
+    // Over the editor: the cursor moves by lines, the text is unchanged.
+    let before = app.state.open.as_ref().unwrap().buffer.text();
+    app.state.open.as_mut().unwrap().buffer.cursor = (0, 0);
+    send(&mut app, wheel(a.editor.x + 4, a.editor.y + 4, true));
+    let open = app.state.open.as_ref().unwrap();
+    assert_eq!(open.buffer.cursor.0, 1);
+    assert_eq!(open.buffer.text(), before);
+}
+
+#[test]
+fn snapshot_value_prompts() {
+    let mut s = model();
+    s.engine.payload = r#"{"items":[{"name":"pen","price":2,"qty":3}]}"#.into();
+    // The payload is shown in the Results pane's title.
+    let screen = draw(&s, 160, 48);
+    assert!(
+        screen.contains(r#"payload {"items":[{"nam…e":2,"qty":3}]}"#),
+        "{screen}"
+    );
+    assert!(draw(&s, 200, 48).contains(r#"payload {"items":[{"name":"pen","price":2,"qty":3}]}"#));
+    let mut entry = |setting, text: &str, error: Option<String>| {
+        s.entry = Some(ValueEntry {
+            setting,
+            text: text.into(),
+            error,
+        });
+        draw(&s, 80, 24)
+    };
+    let screen = entry(Setting::Payload, r#"{"items":[]}"#, None);
+    assert!(screen.contains(r#"JSON: {"items":[]}▏"#), "{screen}");
+    insta::assert_snapshot!("prompt_payload_80x24", screen);
+    let err = isolate_play::tui::app::parse_value(Setting::Payload, "{bad").unwrap_err();
+    let screen = entry(Setting::Payload, "{bad", Some(err));
+    assert!(screen.contains("the payload is not valid JSON"), "{screen}");
+    insta::assert_snapshot!("prompt_payload_error_80x24", screen);
+    let screen = entry(Setting::Timeout, "250", None);
+    assert!(
+        screen.contains("Timeout in ms (1–3600000, now 1000): 250▏"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("prompt_timeout_80x24", screen);
+    let err = isolate_play::tui::app::parse_value(Setting::Heap, "2").unwrap_err();
+    let screen = entry(Setting::Heap, "2", Some(err));
+    assert!(
+        screen.contains("2 is out of range: the heap limit goes from 4 to 16384 MiB"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("prompt_heap_error_80x24", screen);
+    // A long payload shows its end, and the prompt stays whole at any size.
+    let long = format!("[{}]", vec!["1"; 2000].join(","));
+    for (w, h) in [(160, 48), (80, 24), (40, 10)] {
+        s.entry = Some(ValueEntry {
+            setting: Setting::Payload,
+            text: long.clone(),
+            error: None,
+        });
+        let screen = draw(&s, w, h);
+        assert!(screen.contains(",1]▏"), "{w}x{h}\n{screen}");
+    }
+}
+
+/// Typed payload, timeout and heap limit reach the engine, with the flags'
+/// checks; a refused value keeps the prompt and the text; nothing runs
+/// until F5, and the status line says so.
+#[test]
+fn typed_payload_timeout_and_heap_limit_take_effect() {
+    let (_dir, mut app) =
+        playground(&[("p.mjs", "export default (e) => JSON.stringify(e.payload)")]);
+    pump(&mut app, |s| all_say(s, "null"));
+    let v = app.state.engine.version;
+    // Payload: refused JSON keeps the prompt and the text.
+    app.apply(Action::Ask(Setting::Payload));
+    assert_eq!(
+        app.state.entry.as_ref().unwrap().text,
+        "null",
+        "starts with the current payload"
+    );
+    for _ in 0..4 {
+        app.apply(Action::Edit(EditAction::Backspace));
+    }
+    type_text(&mut app, "{\"n\": 1");
+    app.apply(Action::Confirm);
+    let e = app.state.entry.as_ref().expect("still open");
+    assert_eq!(e.text, "{\"n\": 1");
+    assert!(
+        e.error
+            .as_deref()
+            .unwrap()
+            .starts_with("the payload is not valid JSON"),
+        "{e:?}"
+    );
+    app.apply(Action::Edit(EditAction::Paste("}\n".into())));
+    app.apply(Action::Confirm);
+    assert!(app.state.entry.is_none());
+    assert_eq!(app.state.message, "payload {\"n\": 1} · F5 runs it");
+    assert_eq!(app.state.engine.payload, "{\"n\": 1}");
+    assert_eq!(app.state.engine.version, v, "nothing ran");
+    app.apply(Action::RunOnce);
+    pump(&mut app, |s| all_say(s, "{\"n\":1}"));
+    // Timeout: the flag's range, in ms.
+    for (text, why) in [
+        ("", "type a number from 1 to 3600000 ms"),
+        ("1s", "\"1s\" is not a number: type 1 to 3600000 ms"),
+        (
+            "0",
+            "0 is out of range: the timeout goes from 1 to 3600000 ms",
+        ),
+        (
+            "3600001",
+            "3600001 is out of range: the timeout goes from 1 to 3600000 ms",
+        ),
+    ] {
+        app.apply(Action::Ask(Setting::Timeout));
+        type_text(&mut app, text);
+        app.apply(Action::Confirm);
+        assert_eq!(
+            app.state.entry.as_ref().unwrap().error.as_deref(),
+            Some(why)
+        );
+        app.apply(Action::Cancel);
+        assert_eq!(app.state.message, "timeout unchanged: 1.00 s");
+    }
+    app.apply(Action::Ask(Setting::Timeout));
+    type_text(&mut app, "250");
+    app.apply(Action::Confirm);
+    assert_eq!(
+        app.engine.config().limits.timeout,
+        Duration::from_millis(250)
+    );
+    assert_eq!(app.state.engine.timeout, Duration::from_millis(250));
+    assert!(
+        app.state.message.ends_with("· F5 runs it"),
+        "{}",
+        app.state.message
+    );
+    assert!(
+        app.state.message.starts_with("timeout 1.00 s → 250"),
+        "{}",
+        app.state.message
+    );
+    // Heap: the flag's range, in MiB; the table's limit follows.
+    app.apply(Action::Ask(Setting::Heap));
+    type_text(&mut app, "20000");
+    app.apply(Action::Confirm);
+    assert_eq!(
+        app.state.entry.as_ref().unwrap().error.as_deref(),
+        Some("20000 is out of range: the heap limit goes from 4 to 16384 MiB")
+    );
+    app.apply(Action::Cancel);
+    app.apply(Action::Ask(Setting::Heap));
+    type_text(&mut app, "128");
+    app.apply(Action::Confirm);
+    assert_eq!(app.state.engine.heap_limit, 128 << 20);
+    assert!(app.state.message.contains("→ 128"), "{}", app.state.message);
+    app.apply(Action::RunOnce);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        app.on_tick(Instant::now() + Duration::from_secs(1));
+        if app
+            .state
+            .snapshots
+            .iter()
+            .all(|w| w.heap_limit >= 128 << 20)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{:?}", app.state.snapshots);
+        std::thread::sleep(Duration::from_millis(50));
+        while let Ok(r) = app.engine.reports().try_recv() {
+            app.on_report(r);
+        }
     }
 }

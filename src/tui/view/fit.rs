@@ -140,6 +140,28 @@ pub fn elide_end(s: &str, max: usize) -> String {
     out
 }
 
+/// `s` in at most `max` cells, its start cut with a "…" when longer (the
+/// end is where text is being typed).
+pub fn elide_start(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in s.chars().rev() {
+        let w = char_width(c);
+        if used + w > max - 1 {
+            break;
+        }
+        used += w;
+        tail.push(c);
+    }
+    std::iter::once('…').chain(tail.into_iter().rev()).collect()
+}
+
 /// One line with tabs expanded to the next multiple of [`TAB`] cells and
 /// other control characters shown as `^X` (a raw one would move the
 /// terminal's cursor).

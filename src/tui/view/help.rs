@@ -7,9 +7,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::config::ISOLATES;
+use crate::config::{HEAP_MB, ISOLATES, TIMEOUT_MS};
+use crate::metrics::fmt_duration;
+use crate::tui::action::Setting;
 use crate::tui::keymap::{self, Context};
-use crate::tui::state::{NumberEntry, Prompt, State};
+use crate::tui::state::{Prompt, State, ValueEntry};
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
@@ -49,6 +51,42 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     out
+}
+
+/// What the mouse does, for help and the README.
+pub const MOUSE: &str = "Mouse: a click focuses a pane, selects a file (a second click opens it) \
+or an isolate; the wheel scrolls the pane under the pointer. While the playground has the \
+mouse, Shift+drag selects text in most terminals.";
+
+/// The isolates table's columns and states, from the table's own names.
+fn legend_lines(inner: usize) -> Vec<Line<'static>> {
+    let (columns, states) = super::isolates::legend();
+    let head = Style::default().add_modifier(Modifier::BOLD);
+    let name_w = columns
+        .iter()
+        .map(|(h, _)| h.chars().count())
+        .max()
+        .unwrap_or(8)
+        + 2;
+    let mut lines = vec![Line::from(Span::styled("Isolates table", head))];
+    for (h, what) in columns {
+        let pieces = wrap(what, inner.saturating_sub(name_w));
+        lines.push(Line::from(vec![
+            Span::styled(format!("{h:<name_w$}"), Style::default().fg(Color::Gray)),
+            Span::raw(pieces[0].clone()),
+        ]));
+        for p in &pieces[1..] {
+            lines.push(Line::from(format!("{}{p}", " ".repeat(name_w))));
+        }
+    }
+    lines.push(Line::from(Span::styled("States", head)));
+    for (name, color, what) in states {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{name:<name_w$}"), Style::default().fg(color)),
+            Span::raw(what),
+        ]));
+    }
+    lines
 }
 
 /// Every binding in force, from the key table; scrolls with ↑ ↓ when
@@ -121,6 +159,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         "Files: * unsaved  ! failing  ~ changed on disk.  Esc or ? closes.",
         dim,
     )));
+    for piece in wrap(MOUSE, inner) {
+        lines.push(Line::from(Span::styled(piece, dim)));
+    }
+    lines.extend(legend_lines(inner));
     let h = (lines.len() as u16 + 2).min(area.height);
     let shown = usize::from(h.saturating_sub(2));
     let top = s.help_scroll.min(lines.len().saturating_sub(shown));
@@ -165,33 +207,74 @@ pub fn prompt(f: &mut Frame, area: Rect, p: &Prompt) {
     );
 }
 
-/// The "how many isolates" prompt: the number typed so far with a cursor,
-/// then what Enter and Esc do, or why the last Enter was refused.
-pub fn entry(f: &mut Frame, area: Rect, e: &NumberEntry, now: usize) {
+/// A value prompt: what is asked with its range and current value, the
+/// text typed so far with a cursor, then what Enter and Esc do, or why the
+/// last Enter was refused.
+pub fn entry(f: &mut Frame, area: Rect, e: &ValueEntry, s: &State) {
     let ask = Style::default()
         .fg(Color::Yellow)
         .add_modifier(Modifier::BOLD);
-    let lines = vec![
-        Line::from(vec![
-            Span::styled(
-                format!("Isolates ({}–{}, now {now}): ", ISOLATES.min, ISOLATES.max),
-                ask,
+    let dim = Style::default().fg(Color::DarkGray);
+    // A long payload shows its end (where typing goes), in a few rows.
+    let room = usize::from(area.width.saturating_sub(6)).max(16);
+    let (title, label, note) = match e.setting {
+        Setting::Isolates => (
+            "How many isolates?",
+            format!(
+                "Isolates ({}–{}, now {}): ",
+                ISOLATES.min, ISOLATES.max, s.engine.isolates
             ),
-            Span::styled(
-                e.text.clone(),
-                Style::default()
-                    .fg(Color::White)
-                    .add_modifier(Modifier::BOLD),
+            None,
+        ),
+        Setting::Timeout => (
+            "Timeout per run",
+            format!(
+                "Timeout in ms ({}–{}, now {}): ",
+                TIMEOUT_MS.min,
+                TIMEOUT_MS.max,
+                s.engine.timeout.as_millis()
             ),
-            Span::styled("▏", Style::default().fg(Color::Yellow)),
-        ]),
-        match &e.error {
-            Some(err) => Line::from(Span::styled(err.clone(), Style::default().fg(Color::Red))),
-            None => Line::from(Span::styled(
-                "Enter applies · Esc cancels",
-                Style::default().fg(Color::DarkGray),
+            Some(format!(
+                "a run longer than this is stopped (now {})",
+                fmt_duration(s.engine.timeout)
             )),
-        },
-    ];
-    super::overlay(f, area, "How many isolates?", &lines, Color::Yellow);
+        ),
+        Setting::Heap => (
+            "Heap limit per isolate",
+            format!(
+                "Heap limit in MiB ({}–{}, now {}): ",
+                HEAP_MB.min,
+                HEAP_MB.max,
+                s.engine.heap_limit >> 20
+            ),
+            Some("each isolate is made anew with the new limit".to_string()),
+        ),
+        Setting::Payload => (
+            "Payload (JSON)",
+            "JSON: ".to_string(),
+            Some(format!(
+                "handlers get it as event.payload; now {}",
+                super::fit::elide_middle(&s.engine.payload, room.saturating_sub(40).max(12))
+            )),
+        ),
+    };
+    let text = super::fit::elide_start(&e.text, room * 3);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(label, ask),
+        Span::styled(
+            text,
+            Style::default()
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::styled("▏", Style::default().fg(Color::Yellow)),
+    ])];
+    if let Some(n) = note {
+        lines.push(Line::from(Span::styled(n, dim)));
+    }
+    lines.push(match &e.error {
+        Some(err) => Line::from(Span::styled(err.clone(), Style::default().fg(Color::Red))),
+        None => Line::from(Span::styled("Enter applies · Esc cancels", dim)),
+    });
+    super::overlay(f, area, title, &lines, Color::Yellow);
 }

@@ -122,6 +122,65 @@ const LAYOUTS: &[&[Col]] = {
     ]
 };
 
+/// A column's header and what it means.
+pub type ColumnNote = (&'static str, &'static str);
+/// A state's name, its colour and what it means.
+pub type StateNote = (&'static str, Color, &'static str);
+
+/// What each column and state means, for help: (header or state name as
+/// the table shows it, its colour, what it means). The names come from the
+/// functions that draw the table.
+pub fn legend() -> (Vec<ColumnNote>, Vec<StateNote>) {
+    let columns = [
+        (Col::Id, "isolate number (Results shows the selected one)"),
+        (Col::State, "what it is doing now (states below)"),
+        (Col::Runs, "invocations it ran"),
+        (Col::Errs, "invocations that failed (red when any)"),
+        (Col::Last, "how long its last invocation took"),
+        (
+            Col::Heap {
+                gauge: 0,
+                limit: true,
+            },
+            "V8 heap in use / limit (yellow past 50%, red past 80%)",
+        ),
+        (
+            Col::External,
+            "ArrayBuffer memory outside the heap, of its budget",
+        ),
+        (
+            Col::Recycles,
+            "times its isolate was replaced after hitting a limit",
+        ),
+    ]
+    .map(|(c, what)| (header(c), what))
+    .to_vec();
+    let states = [
+        (WorkerState::Running, "running an invocation"),
+        (WorkerState::Idle, "waiting for work"),
+        (WorkerState::Starting, "making its isolate"),
+        (WorkerState::Recycling, "replacing its isolate"),
+        (WorkerState::Stopped, "its thread ended (being removed)"),
+    ]
+    .map(|(st, what)| {
+        let (name, color) = state_label(st);
+        (name, color, what)
+    })
+    .to_vec();
+    (columns, states)
+}
+
+/// A state as the table shows it.
+fn state_label(st: WorkerState) -> (&'static str, Color) {
+    match st {
+        WorkerState::Running => ("run", Color::Green),
+        WorkerState::Idle => ("idle", Color::Gray),
+        WorkerState::Recycling => ("recyc", Color::Magenta),
+        WorkerState::Starting => ("start", Color::Blue),
+        WorkerState::Stopped => ("stop", Color::DarkGray),
+    }
+}
+
 fn header(c: Col) -> &'static str {
     match c {
         Col::Id => "id",
@@ -159,13 +218,7 @@ fn cell(c: Col, w: &WorkerSnapshot, s: &State) -> Vec<Span<'static>> {
     match c {
         Col::Id => vec![Span::raw(w.id.to_string())],
         Col::State => {
-            let (st, color) = match w.state {
-                WorkerState::Running => ("run", Color::Green),
-                WorkerState::Idle => ("idle", Color::Gray),
-                WorkerState::Recycling => ("recyc", Color::Magenta),
-                WorkerState::Starting => ("start", Color::Blue),
-                WorkerState::Stopped => ("stop", Color::DarkGray),
-            };
+            let (st, color) = state_label(w.state);
             vec![Span::styled(st, Style::default().fg(color))]
         }
         Col::Runs => vec![Span::raw(w.invocations.to_string())],

@@ -12,7 +12,8 @@ mod results;
 mod threads;
 mod throughput;
 
-pub use isolates::first_row as isolates_first_row;
+pub use files::{file_at, first_row as files_first_row, list_area as files_list_area};
+pub use isolates::{first_row as isolates_first_row, legend as isolates_legend};
 pub use results::{page as results_page, scroll_max as results_scroll_max};
 
 use std::path::Path;
@@ -116,7 +117,7 @@ pub fn render(f: &mut Frame, s: &State) {
         help::prompt(f, area, p);
     }
     if let Some(e) = &s.entry {
-        help::entry(f, area, e, s.engine.isolates);
+        help::entry(f, area, e, s);
     }
 }
 

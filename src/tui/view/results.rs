@@ -342,7 +342,16 @@ pub fn page(s: &State) -> usize {
 
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let is_focused = focused(s, Pane::Results);
-    let title = format!("Results: isolate {}", s.selected_isolate);
+    let mut title = format!("Results: isolate {}", s.selected_isolate);
+    // The payload handlers get, elided to the room left (dropped when
+    // under a few cells of it would show).
+    let room = usize::from(area.width.saturating_sub(2)).saturating_sub(fit::width(&title));
+    let payload_head = " · payload ";
+    if room >= fit::width(payload_head) + 6 {
+        title.push_str(payload_head);
+        let p = s.engine.payload.replace(['\n', '\r', '\t'], " ");
+        title.push_str(&fit::elide_middle(&p, room - fit::width(payload_head)));
+    }
     let b = block_in(area, &title, is_focused);
     let inner = b.inner(area);
     f.render_widget(b, area);
