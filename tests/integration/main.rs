@@ -3,6 +3,7 @@
 //! binary.
 
 mod cli;
+mod e2e;
 mod editor;
 mod engine;
 mod format;

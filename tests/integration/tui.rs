@@ -871,7 +871,7 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
 
 // ---- the real binary under tmux ----
 
-fn tmux(args: &[&str]) -> String {
+pub(super) fn tmux(args: &[&str]) -> String {
     let o = std::process::Command::new("tmux")
         .args(args)
         .output()
@@ -880,10 +880,10 @@ fn tmux(args: &[&str]) -> String {
 }
 
 /// A detached tmux session, 100×30, running `cmd`; killed when dropped.
-struct TmuxSession(String);
+pub(super) struct TmuxSession(String);
 
 impl TmuxSession {
-    fn start(session: &str, cmd: &str) -> TmuxSession {
+    pub(super) fn start(session: &str, cmd: &str) -> TmuxSession {
         tmux(&[
             "new-session",
             "-d",
@@ -909,7 +909,7 @@ fn screen(session: &str) -> String {
     tmux(&["capture-pane", "-t", session, "-p"])
 }
 
-fn wait_screen(session: &str, what: &str) -> String {
+pub(super) fn wait_screen(session: &str, what: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let s = screen(session);
@@ -924,7 +924,7 @@ fn wait_screen(session: &str, what: &str) -> String {
     }
 }
 
-fn keys(session: &str, k: &[&str]) {
+pub(super) fn keys(session: &str, k: &[&str]) {
     for key in k {
         tmux(&["send-keys", "-t", session, key]);
         std::thread::sleep(Duration::from_millis(150));
