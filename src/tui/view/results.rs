@@ -177,10 +177,13 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
         .snapshots
         .get(s.selected_isolate)
         .map_or(inv.seq, |w| w.invocations.max(inv.seq));
-    let stale = inv.version != s.engine.version;
+    // Not what runs now: an older version, another mode, or an isolate
+    // replaced since (each says which, next to what it is about).
+    let old_mode = inv.mode != s.engine.mode;
+    let stale = inv.version != s.engine.version || old_mode || r.replaced;
     let mut about = [
         format!("isolate {}", s.selected_isolate),
-        if runs > inv.seq {
+        if runs > inv.seq && !r.replaced {
             format!("run #{} of {runs} (sampled)", inv.seq)
         } else {
             format!("run #{}", inv.seq)
@@ -188,12 +191,27 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
         format!(
             "v{}{}",
             inv.version,
-            if stale { " (older version)" } else { "" }
+            if inv.version != s.engine.version {
+                " (older version)"
+            } else {
+                ""
+            }
         ),
         inv.duration.map_or("untimed".into(), fmt_duration),
         format!("CPU {}", inv.cpu.map_or("—".into(), fmt_duration)),
-        inv.mode.to_string(),
+        if old_mode {
+            format!("{}, before the switch", inv.mode)
+        } else if r.replaced {
+            format!("{}, before the threads switch", inv.mode)
+        } else {
+            inv.mode.to_string()
+        },
     ];
+    // What says the sample is not current goes right after whose it is
+    // (the pieces are dropped from the end when the row is short).
+    if old_mode || r.replaced {
+        about[1..].rotate_right(1);
+    }
     if fit::width(&about[1]) + fit::width(&about[0]) + 3 > width {
         about[1] = format!("#{}", inv.seq);
     }
@@ -239,6 +257,14 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
                 };
                 result.push(Line::from(Span::styled(row, st)));
             }
+            if let Some(note) = line_note(s, e) {
+                for row in fit::wrap(&note, width) {
+                    result.push(Line::from(Span::styled(
+                        row,
+                        Style::default().fg(Color::Yellow),
+                    )));
+                }
+            }
             if s.current_version_broken()
                 && let Some((v, good)) = &r.last_ok
             {
@@ -252,9 +278,13 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
             }
         }
     }
+    // A result that fits the room is pinned whole (half the room with a
+    // console below). A longer one keeps its first rows pinned, and the
+    // rest scrolls, as the console does: so a pinned part never takes the
+    // whole pane and every row can be scrolled to.
     let has_console = !inv.console.lines.is_empty() || inv.console.dropped > 0;
     let room = height.saturating_sub(pinned.len());
-    let cap = if has_console {
+    let cap = if has_console || result.len() > room {
         (room / 2).max(2)
     } else {
         room.max(1)
@@ -307,6 +337,23 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
         pinned,
         scroll_title,
         scroll,
+    }
+}
+
+/// When the open buffer differs from the text that ran and `e` points
+/// into it: where its line is now, or that it is the saved version's.
+fn line_note(s: &State, e: &crate::engine::ScriptError) -> Option<String> {
+    let m = s.error_marker().filter(|m| std::ptr::eq(m.error, e))?;
+    match m.line {
+        Some(l) if l == m.ran_line => None,
+        Some(l) => Some(format!(
+            "(line {} of the saved version; line {l} in your edits)",
+            m.ran_line
+        )),
+        None => Some(format!(
+            "(line {} is the saved version's; your edits changed it or its surroundings)",
+            m.ran_line
+        )),
     }
 }
 
