@@ -660,7 +660,7 @@ fn the_error_marker_follows_edits_or_says_it_cannot() {
     assert_eq!(marked_line(&b), Some(("4".into(), true)));
     let screen = text(&b);
     assert!(
-        screen.contains("(line 3 of the saved version; line 4 in your"),
+        screen.contains("saved version's: line 3 is now line 4)"),
         "{screen}"
     );
     // Lines pasted below it: it stays.
@@ -672,11 +672,11 @@ fn the_error_marker_follows_edits_or_says_it_cannot() {
         format!("// above\n{saved}// below\n"),
     ] {
         edit(&mut s, &text_now);
-        let b = draw(&s, 160, 48);
+        let b = draw(&s, 250, 60);
         assert_eq!(marked_line(&b), None, "{text_now}");
         let screen = text(&b);
         assert!(
-            screen.contains("(line 3 is the saved version's;"),
+            screen.contains("your edits changed line 3 or around it)"),
             "{screen}"
         );
     }
@@ -700,6 +700,11 @@ fn results_of_the_old_mode_are_not_shown_as_current() {
     assert!(screen.contains("no result yet ×500"), "{screen}");
     assert!(screen.contains("warm, before the switch"), "{screen}");
     assert_eq!(fg_at(&b, "warm, before the switch"), Some(Color::Yellow));
+    // Said at every size with panes, in as many words as fit.
+    for (w, h) in SIZES.into_iter().filter(|&(w, _)| w >= view::MIN_WIDTH) {
+        let screen = text(&draw(&s, w, h));
+        assert!(screen.contains("warm, "), "{w}x{h}:\n{screen}");
+    }
     assert_eq!(s.tally(), (0, 0));
     // Isolates replaced by a threads switch: their results say so until
     // the new isolates report.

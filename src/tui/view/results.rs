@@ -199,18 +199,36 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
         ),
         inv.duration.map_or("untimed".into(), fmt_duration),
         format!("CPU {}", inv.cpu.map_or("—".into(), fmt_duration)),
-        if old_mode {
-            format!("{}, before the switch", inv.mode)
-        } else if r.replaced {
-            format!("{}, before the threads switch", inv.mode)
-        } else {
-            inv.mode.to_string()
+        {
+            // The longest form that fits the row.
+            let forms = if old_mode {
+                vec![
+                    format!("{}, before the switch", inv.mode),
+                    format!("{}, old mode", inv.mode),
+                    "old mode".into(),
+                ]
+            } else if r.replaced {
+                vec![
+                    format!("{}, before the threads switch", inv.mode),
+                    "before threads switch".into(),
+                    "old isolate".into(),
+                ]
+            } else {
+                vec![inv.mode.to_string()]
+            };
+            let last = forms.len() - 1;
+            forms
+                .iter()
+                .find(|f| fit::width(f) <= width)
+                .unwrap_or(&forms[last])
+                .clone()
         },
     ];
-    // What says the sample is not current goes right after whose it is
-    // (the pieces are dropped from the end when the row is short).
+    // What says the sample is not current goes first (the pieces are
+    // dropped from the end when the row is short; the title names the
+    // isolate).
     if old_mode || r.replaced {
-        about[1..].rotate_right(1);
+        about.rotate_right(1);
     }
     if fit::width(&about[1]) + fit::width(&about[0]) + 3 > width {
         about[1] = format!("#{}", inv.seq);
@@ -347,11 +365,11 @@ fn line_note(s: &State, e: &crate::engine::ScriptError) -> Option<String> {
     match m.line {
         Some(l) if l == m.ran_line => None,
         Some(l) => Some(format!(
-            "(line {} of the saved version; line {l} in your edits)",
+            "(lines above are the saved version's: line {} is now line {l})",
             m.ran_line
         )),
         None => Some(format!(
-            "(line {} is the saved version's; your edits changed it or its surroundings)",
+            "(lines above are the saved version's: your edits changed line {} or around it)",
             m.ran_line
         )),
     }
