@@ -1,8 +1,13 @@
 //! Process CPU and RSS from sysinfo. Sampling reads /proc, so callers do it
 //! off the UI loop (the TUI samples on a blocking task).
 
+use std::time::Duration;
+
 use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+/// How often the TUI samples: the window a sample's CPU share covers.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct SystemSample {

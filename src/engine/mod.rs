@@ -412,8 +412,14 @@ impl Engine {
 
     /// Switches mode; latency and cold-start distributions start afresh,
     /// so that one mode's numbers are never mixed into another's.
+    /// Each isolate's last duration is cleared at once (and again by the
+    /// worker when it applies the switch): a row never shows the old
+    /// mode's figure as its last.
     pub fn set_mode(&mut self, mode: Mode) {
         self.config.mode = mode;
+        for w in &self.workers {
+            w.shared.last_duration_ns.store(0, Relaxed);
+        }
         self.broadcast(|| Command::SetMode(mode));
         let _ = self.telemetry.drain();
     }
@@ -467,9 +473,24 @@ impl Engine {
         self.broadcast(|| Command::PanicNext);
     }
 
-    /// Each worker's counters now.
+    /// Each worker's counters now; a worker waiting in the queue for a
+    /// thread (to make its isolate, or with work) is
+    /// [`WorkerState::Queued`].
     pub fn snapshots(&self) -> Vec<WorkerSnapshot> {
-        self.workers.iter().map(|w| w.shared.snapshot()).collect()
+        self.workers
+            .iter()
+            .map(|w| {
+                let mut s = w.shared.snapshot();
+                if matches!(
+                    s.state,
+                    WorkerState::Starting | WorkerState::Idle | WorkerState::Running
+                ) && w.slot.is_queued()
+                {
+                    s.state = WorkerState::Queued;
+                }
+                s
+            })
+            .collect()
     }
 
     /// Workers whose running invocation the watchdog stopped more than

@@ -193,6 +193,10 @@ pub enum WorkerState {
     Running,
     Recycling,
     Stopped,
+    /// Has work and waits in the pool's queue for a thread. Never stored by
+    /// a worker (it is not running to store it): the engine's snapshots
+    /// read it from the scheduler's slot.
+    Queued,
 }
 
 impl WorkerState {
@@ -212,6 +216,7 @@ impl WorkerState {
             WorkerState::Running => "running",
             WorkerState::Recycling => "recycling",
             WorkerState::Stopped => "stopped",
+            WorkerState::Queued => "queued",
         }
     }
 }

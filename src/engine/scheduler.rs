@@ -176,6 +176,12 @@ impl Slot {
         }
     }
 
+    /// Whether it waits in the queue for a thread (it has work and no
+    /// thread runs it).
+    pub fn is_queued(&self) -> bool {
+        self.sched.load(Relaxed) == QUEUED
+    }
+
     fn push(self: &Arc<Self>) {
         self.ready_at.store(now_ns(), Relaxed);
         let _ = self.queue.send(Msg::Run(self.clone()));

@@ -400,6 +400,9 @@ impl Worker {
                 self.latency.clear();
                 self.cold.clear();
                 self.stride = 1;
+                // A call of the old mode may have ended after the engine
+                // cleared it.
+                self.init.shared.last_duration_ns.store(0, Relaxed);
             }
             Command::SetSource(_) | Command::SetPayload(_) => {
                 self.publish();

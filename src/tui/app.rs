@@ -11,6 +11,7 @@ use super::state::{
     EngineStatus, FileEntry, IsolateResults, OpenFile, Prompt, State, THREADS_WINDOW, ValueEntry,
 };
 use super::threads::ThreadsMeter;
+use super::view::fit::plural;
 use crate::config::{HEAP_MB, ISOLATES, Range, TIMEOUT_MS};
 use crate::engine::{Engine, EngineConfig, Report, Source, Threads};
 use crate::metrics::{Metrics, fmt_bytes, fmt_duration};
@@ -320,7 +321,10 @@ impl App {
                     return;
                 }
                 self.engine.run(1);
-                self.state.message = format!("ran once on {} isolates", self.engine.isolates());
+                self.state.message = format!(
+                    "ran once on {}",
+                    plural(self.engine.isolates() as u64, "isolate", "isolates")
+                );
             }
             Action::ToggleLoad => {
                 let on = !self.engine.is_loading();
@@ -350,8 +354,8 @@ impl App {
                 if self.deferred.is_none() {
                     self.state.message = match self.engine.threads() {
                         Threads::Pool(_) => format!(
-                            "switching to one thread per isolate: starting {} threads…",
-                            self.engine.isolates()
+                            "switching to one thread per isolate: starting {}…",
+                            plural(self.engine.isolates() as u64, "thread", "threads")
                         ),
                         Threads::PerIsolate => {
                             format!("switching to a pool of {} threads…", self.pool_size)
@@ -490,11 +494,12 @@ impl App {
             Value::Isolates(n) => {
                 let before = self.engine.isolates();
                 if n == before {
-                    self.state.message = format!("already {n} isolates");
+                    self.state.message =
+                        format!("already {}", plural(n as u64, "isolate", "isolates"));
                     return Ok(());
                 }
                 self.resize(n);
-                format!("{before} → {n} isolates")
+                format!("{before} → {}", plural(n as u64, "isolate", "isolates"))
             }
             Value::Payload(json) => {
                 if json == self.engine.config().payload {
@@ -558,7 +563,7 @@ impl App {
         let s = &mut self.state;
         s.results.resize(n, IsolateResults::default());
         s.selected_isolate = s.selected_isolate.min(n - 1);
-        s.message = format!("{n} isolates");
+        s.message = plural(n as u64, "isolate", "isolates");
         self.say_how_to_run();
     }
 
@@ -643,13 +648,14 @@ impl App {
         );
         let s = &mut self.state;
         s.set_snapshots(snapshots);
+        s.isolates_replaced();
         s.threads.model = next;
         s.threads.window = None;
         s.message = match next {
             Threads::Pool(t) => format!("threads: a pool of {t}; every isolate replaced"),
             Threads::PerIsolate => format!(
-                "threads: one per isolate ({} threads); every isolate replaced",
-                self.engine.isolates()
+                "threads: one per isolate ({}); every isolate replaced",
+                plural(self.engine.isolates() as u64, "thread", "threads")
             ),
         };
         if took >= SLOW_CALL {
@@ -926,6 +932,7 @@ impl App {
                 s.reload_version = Some(v);
             }
         }
+        slot.replaced = false;
         slot.last = Some(*inv);
     }
 

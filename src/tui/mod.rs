@@ -59,7 +59,7 @@ pub fn run(root: PathBuf, config: EngineConfig, ui: UiSection) -> anyhow::Result
         .spawn(move || {
             let mut sampler = Sampler::new();
             loop {
-                std::thread::sleep(Duration::from_secs(1));
+                std::thread::sleep(crate::system::SAMPLE_EVERY);
                 if system_tx.send(sampler.sample()).is_err() {
                     return;
                 }

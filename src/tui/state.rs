@@ -55,6 +55,60 @@ pub struct IsolateResults {
     /// The last successful result and its version, kept when a later version
     /// fails so it can be shown as stale.
     pub last_ok: Option<(u64, String)>,
+    /// The isolate that reported `last` was replaced since (a switch of
+    /// thread model): `last` is shown as from before the switch until the
+    /// new isolate reports.
+    pub replaced: bool,
+}
+
+/// Where the error of the version that ran points in the edited buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorMarker<'a> {
+    pub error: &'a ScriptError,
+    /// The line (1-based) in the text that ran.
+    pub ran_line: usize,
+    /// The same line (1-based) in the buffer now: mapped through the edits
+    /// when they are all above it or all below it and the line itself is
+    /// unchanged; None when it cannot be told exactly (the line was
+    /// edited, or edits surround it).
+    pub line: Option<usize>,
+}
+
+/// Line `line` (1-based) of `ran` in `now`, when that is exact: the line
+/// and everything on one side of it are unchanged, so every edit lies on
+/// the other side. One pass over the lines, no copy of the text.
+pub fn map_line(ran: &str, now: &Buffer, line: usize) -> Option<usize> {
+    let idx = line.checked_sub(1)?;
+    fn strip(l: &str) -> &str {
+        l.strip_suffix('\r').unwrap_or(l)
+    }
+    let ran_len = ran.bytes().filter(|&b| b == b'\n').count() + 1;
+    let now_len = now.lines.len();
+    if idx >= ran_len {
+        return None;
+    }
+    // Unchanged up to and including the line: the edits are below it.
+    if idx < now_len
+        && ran
+            .split('\n')
+            .take(idx + 1)
+            .zip(now.lines.iter())
+            .all(|(a, b)| strip(a) == b.as_str())
+    {
+        return Some(line);
+    }
+    // Unchanged from the line to the end: the edits are above it.
+    let from_end = ran_len - idx;
+    if from_end <= now_len
+        && ran
+            .rsplit('\n')
+            .take(from_end)
+            .zip(now.lines.iter().rev())
+            .all(|(a, b)| strip(a) == b.as_str())
+    {
+        return Some(now_len - from_end + 1);
+    }
+    None
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,6 +195,8 @@ pub struct IsolatesSummary {
     pub starting: usize,
     pub recycling: usize,
     pub stopped: usize,
+    /// Waiting in the pool's queue for a thread.
+    pub queued: usize,
     pub errors: u64,
     pub recycles: u64,
 }
@@ -155,6 +211,7 @@ impl IsolatesSummary {
                 WorkerState::Starting => s.starting += 1,
                 WorkerState::Recycling => s.recycling += 1,
                 WorkerState::Stopped => s.stopped += 1,
+                WorkerState::Queued => s.queued += 1,
             }
             s.errors += w.errors;
             s.recycles += w.recycles;
@@ -302,7 +359,7 @@ pub struct Group {
 pub enum GroupKind {
     Ok,
     Failed,
-    /// No result of the current version yet.
+    /// No result of the current version in the current mode yet.
     Pending,
 }
 
@@ -363,7 +420,7 @@ impl State {
         }
     }
 
-    /// The isolates' current-version results grouped by equal value or
+    /// The isolates' current results ([`State::is_current`]) grouped by equal value or
     /// error, largest group first; isolates without one form a pending
     /// group. One pass over the isolates.
     pub fn result_groups(&self) -> Vec<Group> {
@@ -371,7 +428,7 @@ impl State {
             std::collections::HashMap::new();
         let mut groups: Vec<Group> = Vec::new();
         for (id, r) in self.results.iter().enumerate() {
-            let (kind, label) = match r.last.as_ref().filter(|i| i.version == self.engine.version) {
+            let (kind, label) = match r.last.as_ref().filter(|i| self.is_current(i)) {
                 None => (GroupKind::Pending, std::borrow::Cow::Borrowed("")),
                 Some(i) => match &i.outcome {
                     Ok(v) => (GroupKind::Ok, std::borrow::Cow::Borrowed(v.as_str())),
@@ -407,7 +464,7 @@ impl State {
         self.results.get(i).is_some_and(|r| {
             r.last
                 .as_ref()
-                .is_some_and(|l| l.version == self.engine.version && l.outcome.is_err())
+                .is_some_and(|l| self.is_current(l) && l.outcome.is_err())
         })
     }
 
@@ -436,6 +493,15 @@ impl State {
     /// Rows a page up / down scrolls the Results pane by.
     pub fn results_page(&self) -> isize {
         super::view::results_page(self).max(1) as isize
+    }
+
+    /// Every isolate was replaced (a switch of thread model): the results
+    /// they reported are from before the switch until their successors
+    /// report.
+    pub fn isolates_replaced(&mut self) {
+        for r in &mut self.results {
+            r.replaced = r.last.is_some();
+        }
     }
 
     /// New isolate snapshots and what is counted over them.
@@ -498,39 +564,69 @@ impl State {
         self.help || self.prompt.is_some() || self.entry.is_some()
     }
 
+    /// Whether `inv` is a result of what runs now: the current version in
+    /// the current mode.
+    pub fn is_current(&self, inv: &Invocation) -> bool {
+        inv.version == self.engine.version && inv.mode == self.engine.mode
+    }
+
     /// The error that marks a line in the editor: from the current version,
-    /// pointing into the open file.
-    pub fn error_marker<'a>(&'a self) -> Option<&'a ScriptError> {
+    /// pointing into the open file (the selected isolate's, else the first
+    /// isolate's that has one), with its line mapped into the edited buffer
+    /// (see [`map_line`]; the text that ran is the one last saved or loaded,
+    /// which is what the current version installed).
+    pub fn error_marker(&self) -> Option<ErrorMarker<'_>> {
         let open = self.open.as_ref()?;
-        let version = self.engine.version;
-        let pick = move |r: &'a IsolateResults| -> Option<&'a ScriptError> {
-            r.last
-                .as_ref()
-                .filter(|i| i.version == version)
-                .and_then(|i| i.outcome.as_ref().err())
-                .filter(|e| e.location.as_ref().is_some_and(|l| l.file == open.name))
-        };
-        self.results
+        let error = self
+            .results
             .get(self.selected_isolate)
-            .and_then(pick)
-            .or_else(|| self.results.iter().find_map(pick))
+            .and_then(|r| self.open_file_error(r, open))
+            .or_else(|| {
+                self.results
+                    .iter()
+                    .find_map(|r| self.open_file_error(r, open))
+            })?;
+        let ran_line = error.location.as_ref()?.line as usize;
+        let line = if open.unsaved() {
+            map_line(&open.saved_text, &open.buffer, ran_line)
+        } else {
+            Some(ran_line)
+        };
+        Some(ErrorMarker {
+            error,
+            ran_line,
+            line,
+        })
+    }
+
+    fn open_file_error<'a>(
+        &self,
+        r: &'a IsolateResults,
+        open: &OpenFile,
+    ) -> Option<&'a ScriptError> {
+        r.last
+            .as_ref()
+            .filter(|i| self.is_current(i))
+            .and_then(|i| i.outcome.as_ref().err())
+            .filter(|e| e.location.as_ref().is_some_and(|l| l.file == open.name))
     }
 
     /// The current version does not compile: results shown are stale.
     pub fn current_version_broken(&self) -> bool {
         self.results.iter().any(|r| {
             r.last.as_ref().is_some_and(|i| {
-                i.version == self.engine.version
+                self.is_current(i)
                     && matches!(&i.outcome, Err(e) if matches!(e.kind, ErrorKind::Syntax | ErrorKind::Module))
             })
         })
     }
 
-    /// (ok, failed) among the isolates' latest results of the current version.
+    /// (ok, failed) among the isolates' latest results of the current
+    /// version and mode.
     pub fn tally(&self) -> (usize, usize) {
         let mut t = (0, 0);
         for r in &self.results {
-            if let Some(i) = r.last.as_ref().filter(|i| i.version == self.engine.version) {
+            if let Some(i) = r.last.as_ref().filter(|i| self.is_current(i)) {
                 if i.outcome.is_ok() {
                     t.0 += 1;
                 } else {

@@ -93,6 +93,7 @@ fn model() -> State {
         .map(|w| IsolateResults {
             last: Some(inv(w, 2, Ok("HelloWorld"))),
             last_ok: Some((2, "HelloWorld".into())),
+            replaced: false,
         })
         .collect();
     s.snapshots = (0..4).map(|w| snap(w, 450 << 10, 0)).collect();
@@ -1216,11 +1217,15 @@ fn settings_changes_do_not_run_and_say_what_does() {
         format!("no isolate failed on v{}", app.state.engine.version)
     );
     app.apply(Action::AddIsolates(2));
-    app.state.results[2].last = Some(inv(
-        2,
-        app.state.engine.version,
-        Err(ScriptError::new(ErrorKind::Exception, "Error: boom")),
-    ));
+    app.state.results[2].last = Some(Invocation {
+        // A result of what runs now: this version, in context mode.
+        mode: app.state.engine.mode,
+        ..inv(
+            2,
+            app.state.engine.version,
+            Err(ScriptError::new(ErrorKind::Exception, "Error: boom")),
+        )
+    });
     app.apply(Action::NextFailing);
     assert_eq!(app.state.selected_isolate, 2);
     assert!(

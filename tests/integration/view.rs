@@ -120,6 +120,7 @@ fn model() -> State {
                 _ => Some(ok(w, 3, "Hello\tWorld\nsecond line", 1)),
             },
             last_ok: None,
+            replaced: false,
         })
         .collect();
     s.snapshots = (0..500)
@@ -440,4 +441,467 @@ fn the_heap_column_climbs_under_load() {
             "{screen}"
         );
     }
+}
+
+/// Long figures everywhere: durations of `1000.0 ms`, `16.4 ms`, big
+/// counts and sizes, a sampled latency, every threads figure measured.
+fn long_numbers() -> State {
+    let mut s = model();
+    // 40 rows are plenty for a screen, and keep the sweep of sizes quick.
+    s.results.truncate(40);
+    s.snapshots.truncate(40);
+    for w in &mut s.snapshots {
+        w.invocations = 123_456_789;
+        w.errors = 12_345;
+        w.recycles = 9_999;
+        w.last_duration = Duration::from_micros(999_960);
+        w.heap_used = 1023 << 20;
+        w.heap_limit = 1024 << 20;
+        w.external = 1023 << 20;
+        w.external_limit = 1024 << 20;
+    }
+    let snaps = std::mem::take(&mut s.snapshots);
+    s.set_snapshots(snaps);
+    s.engine.isolates = 10_000;
+    s.live.rate = 1_234_567.0;
+    s.live.rate_window = Some(Duration::from_millis(4_900));
+    s.live.total_invocations = 123_456_789_012;
+    s.live.latency = Percentiles {
+        count: 100,
+        p50: Duration::from_micros(16_400),
+        p90: Duration::from_micros(999_960),
+        p99: Duration::from_micros(999_960),
+        max: Duration::from_secs(2),
+    };
+    s.live.latency_window = Some(Duration::from_millis(6_300));
+    s.live.timed_share = 1.0 / 16.0;
+    s.live.cold_start = Percentiles {
+        count: 10_000,
+        p50: Duration::from_micros(16_400),
+        p90: Duration::from_micros(999_960),
+        p99: Duration::from_micros(999_960),
+        max: Duration::from_secs(2),
+    };
+    s.live.history = (0..300).map(|i| i * 1000).collect();
+    s.live.system.cpu_percent = 1600.0;
+    s.live.system.rss_bytes = 1023 << 30;
+    s.input_latency = Some(Duration::from_micros(16_400));
+    s.reload_latency = Some(Duration::from_micros(999_960));
+    s.reload_version = Some(3);
+    s.threads.window = Some(isolate_play::tui::state::ThreadsWindow {
+        busy: vec![1.0; 8],
+        cpu: Some(16.0),
+        switches: Some(1_234_567.0),
+        queue_wait: Percentiles {
+            count: 10,
+            p50: Duration::from_micros(999_960),
+            p90: Duration::from_micros(999_960),
+            p99: Duration::from_micros(999_960),
+            max: Duration::from_secs(1),
+        },
+        cpu_per_call: Some(Duration::from_micros(16_400)),
+        parked: 0,
+    });
+    s.threads.model = Threads::Pool(8);
+    s
+}
+
+/// Where on a screen a number is cut: a "…" right after a number (with or
+/// without the start of its unit) or right before a digit, or a unit cut
+/// short at a border.
+fn cut_numbers(screen: &str) -> Vec<String> {
+    let units = ["ns", "µs", "ms", "s", "KiB", "MiB", "GiB", "%", "/s"];
+    let is_unit_char = |c: char| c.is_alphabetic() || c == 'µ';
+    let mut found = Vec::new();
+    for row in screen.lines() {
+        let chars: Vec<char> = row.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            if c != '…' && c != '│' {
+                continue;
+            }
+            // The letters just before, then what is before them.
+            let mut k = i;
+            while k > 0 && is_unit_char(chars[k - 1]) {
+                k -= 1;
+            }
+            let word: String = chars[k..i].iter().collect();
+            let spaced = k > 0 && chars[k - 1] == ' ';
+            let j = if spaced { k - 1 } else { k };
+            let number_before = j > 0 && chars[j - 1].is_ascii_digit();
+            let cut = if c == '…' {
+                // A digit left once a partial unit and a space are dropped
+                // means the number or its unit was eaten.
+                number_before || chars.get(i + 1).is_some_and(|a| a.is_ascii_digit())
+            } else {
+                // `16.4 m│`: letters after a number that are no unit.
+                spaced
+                    && number_before
+                    && !word.is_empty()
+                    && !units.contains(&word.as_str())
+                    && units.iter().any(|u| u.starts_with(word.as_str()))
+            };
+            if cut {
+                found.push(row.to_string());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_number_is_cut_from_its_unit_at_any_size() {
+    let s = long_numbers();
+    // The check itself catches what the tester saw.
+    assert!(!cut_numbers("│cold start p50 16.4 …│").is_empty());
+    assert!(!cut_numbers("│p99 64.9 µ│").is_empty());
+    assert!(cut_numbers("│p99 64.9 µs│ and … more").is_empty());
+    // Every width at the heights where panes are tight; every height at
+    // every tenth width.
+    for h in 10..=60u16 {
+        for w in 60..=250u16 {
+            if ![10, 12, 16, 20, 24, 30].contains(&h) && w % 10 != 0 {
+                continue;
+            }
+            let screen = text(&draw(&s, w, h));
+            let cut = cut_numbers(&screen);
+            assert!(cut.is_empty(), "{w}x{h}: {cut:?}\n{screen}");
+            // A number shown is shown with its window.
+            if w >= view::MIN_WIDTH && h >= view::MIN_HEIGHT {
+                for (number, window) in [("latency p50", "(last 6.3 s"), ("M/s", "(last 4.9 s)")] {
+                    if screen.contains(number) {
+                        assert!(screen.contains(window), "{w}x{h}: {number}\n{screen}");
+                    }
+                }
+            }
+        }
+    }
+    // The pane of the report, whole pieces on rows at 60 columns.
+    let screen = text(&draw(&s, 60, 24));
+    assert!(screen.contains("p50 16.4 ms"), "{screen}");
+}
+
+#[test]
+fn unsaved_edits_show_at_every_size() {
+    let mut s = model();
+    s.open.as_mut().unwrap().buffer = Buffer::new("'edited'");
+    for (w, h) in SIZES
+        .iter()
+        .copied()
+        .chain([(59, 15), (60, 16), (100, 12), (30, 5)])
+    {
+        let screen = text(&draw(&s, w, h));
+        assert!(screen.contains("concat.js*"), "{w}x{h}:\n{screen}");
+    }
+    // The compact view's first line, whole.
+    let screen = text(&draw(&s, 40, 10));
+    assert!(screen.starts_with("concat.js* v3"), "{screen}");
+    // Saved: no star anywhere.
+    s.open.as_mut().unwrap().buffer = Buffer::new(&s.open.as_ref().unwrap().saved_text.clone());
+    for (w, h) in SIZES {
+        assert!(!text(&draw(&s, w, h)).contains("concat.js*"), "{w}x{h}");
+    }
+}
+
+/// A model whose open file threw on line 3 in the version that ran.
+fn thrown_on_line_3() -> State {
+    let mut s = model();
+    s.results.truncate(4);
+    s.snapshots.truncate(4);
+    s.selected_isolate = 0;
+    let code = "const a = 1;\nconst b = 2;\nthrow new Error('boom');\n";
+    let name = s.open.as_ref().unwrap().name.clone();
+    let open = s.open.as_mut().unwrap();
+    open.buffer = Buffer::new(code);
+    open.saved_text = code.into();
+    for r in &mut s.results {
+        r.last = Some(Invocation {
+            outcome: Err(ScriptError {
+                kind: ErrorKind::Exception,
+                message: "Error: boom".into(),
+                location: Some(isolate_play::engine::Location {
+                    file: name.clone(),
+                    line: 3,
+                    column: 7,
+                    source_line: "throw new Error('boom');".into(),
+                }),
+                stack: None,
+            }),
+            ..ok(0, 3, "", 0)
+        });
+    }
+    s
+}
+
+/// The gutter row marked `▶` (its line number), and whether it is red.
+fn marked_line(b: &Cells) -> Option<(String, bool)> {
+    let (x, y) = find(b, "▶")?;
+    let row: String = (0..x).map(|i| b[(i, y)].symbol()).collect();
+    let n: String = row
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    Some((n.chars().rev().collect(), b[(x, y)].bg == Color::Red))
+}
+
+#[test]
+fn the_error_marker_follows_edits_or_says_it_cannot() {
+    use isolate_play::tui::state::map_line;
+    let mut s = thrown_on_line_3();
+    let saved = s.open.as_ref().unwrap().saved_text.clone();
+    let edit = |s: &mut State, text: &str| s.open.as_mut().unwrap().buffer = Buffer::new(text);
+    // As it ran: line 3, red.
+    let b = draw(&s, 160, 48);
+    assert_eq!(marked_line(&b), Some(("3".into(), true)));
+    // A line duplicated above it (Ctrl-D on line 1): the marker moves with
+    // the code, and Results says where the saved version's line is now.
+    edit(&mut s, &format!("const a = 1;\n{saved}"));
+    let b = draw(&s, 160, 48);
+    assert_eq!(marked_line(&b), Some(("4".into(), true)));
+    let screen = text(&b);
+    assert!(
+        screen.contains("saved version's: line 3 is now line 4)"),
+        "{screen}"
+    );
+    // Lines pasted below it: it stays.
+    edit(&mut s, &format!("{saved}// one\n// two\n"));
+    assert_eq!(marked_line(&draw(&s, 160, 48)), Some(("3".into(), true)));
+    // The line itself edited, or edits on both sides: not marked, and said.
+    for text_now in [
+        "const a = 1;\nconst b = 2;\nthrow new Error('bang');\n".to_string(),
+        format!("// above\n{saved}// below\n"),
+    ] {
+        edit(&mut s, &text_now);
+        let b = draw(&s, 250, 60);
+        assert_eq!(marked_line(&b), None, "{text_now}");
+        let screen = text(&b);
+        assert!(
+            screen.contains("your edits changed line 3 or around it)"),
+            "{screen}"
+        );
+    }
+    // Line mapping, line endings kept apart from the text.
+    let crlf = "a\r\nb\r\nc";
+    assert_eq!(map_line(crlf, &Buffer::new("x\r\na\r\nb\r\nc"), 2), Some(3));
+    assert_eq!(map_line(crlf, &Buffer::new("a\nb\nc\nd"), 3), Some(3));
+    assert_eq!(map_line(crlf, &Buffer::new("a\nB\nc"), 2), None);
+    assert_eq!(map_line(crlf, &Buffer::new("a"), 9), None);
+    assert_eq!(map_line(crlf, &Buffer::new("c"), 3), Some(1));
+}
+
+#[test]
+fn results_of_the_old_mode_are_not_shown_as_current() {
+    let mut s = model();
+    s.engine.mode = Mode::Context;
+    s.selected_isolate = 0;
+    let b = draw(&s, 160, 48);
+    let screen = text(&b);
+    // Every result is warm: none is the context mode's yet.
+    assert!(screen.contains("no result yet ×500"), "{screen}");
+    assert!(screen.contains("warm, before the switch"), "{screen}");
+    assert_eq!(fg_at(&b, "warm, before the switch"), Some(Color::Yellow));
+    // Said at every size with panes, in as many words as fit.
+    for (w, h) in SIZES.into_iter().filter(|&(w, _)| w >= view::MIN_WIDTH) {
+        let screen = text(&draw(&s, w, h));
+        assert!(screen.contains("warm, "), "{w}x{h}:\n{screen}");
+    }
+    assert_eq!(s.tally(), (0, 0));
+    // Isolates replaced by a threads switch: their results say so until
+    // the new isolates report.
+    s.engine.mode = Mode::Warm;
+    s.isolates_replaced();
+    let screen = text(&draw(&s, 160, 48));
+    assert!(
+        screen.contains("warm, before the threads switch"),
+        "{screen}"
+    );
+    s.results[0].replaced = false;
+    let screen = text(&draw(&s, 160, 48));
+    assert!(!screen.contains("before the"), "{screen}");
+}
+
+#[test]
+fn a_result_too_long_to_pin_scrolls_to_its_end() {
+    let mut s = model();
+    s.selected_isolate = 1;
+    s.focus = Pane::Results;
+    s.screen = (120, 40);
+    // ~100 KB, one row each, and no console.
+    let value: String = (0..2000)
+        .map(|i| format!("row {i:04} {}", "x".repeat(40)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for console in [0, 50] {
+        s.results[1].last = Some(ok(1, 3, &value, console));
+        s.results_scroll = 0;
+        let screen = text(&draw(&s, 120, 40));
+        assert!(screen.contains("→ row 0000"), "{screen}");
+        assert!(screen.contains("more rows below"), "{screen}");
+        assert!(view::results_scroll_max(&s) > 1900, "{console}");
+        s.scroll_results(isize::MAX);
+        let screen = text(&draw(&s, 120, 40));
+        let end = if console > 0 { "line 49" } else { "row 1999" };
+        assert!(screen.contains(end), "{console}:\n{screen}");
+        assert!(
+            screen.contains("→ row 0000"),
+            "the pinned part stays:\n{screen}"
+        );
+    }
+    // Every row of a long value is reachable, page by page.
+    let value: String = (0..300)
+        .map(|i| format!("row {i:04}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for console in [0, 50] {
+        s.results[1].last = Some(ok(1, 3, &value, console));
+        s.scroll_results(isize::MIN);
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            for l in text(&draw(&s, 120, 40)).lines() {
+                if let Some(i) = l.find("row ") {
+                    seen.insert(l[i + 4..i + 8].to_string());
+                }
+            }
+            let before = s.results_scroll;
+            s.scroll_results(s.results_page());
+            if s.results_scroll == before {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 300, "{console}");
+    }
+}
+
+#[test]
+fn titles_claim_no_window_their_lines_contradict() {
+    let mut s = model();
+    // Errors counted by the table from older versions; none now.
+    for w in &mut s.snapshots {
+        w.errors = 3;
+    }
+    let snaps = std::mem::take(&mut s.snapshots);
+    s.set_snapshots(snaps);
+    for r in &mut s.results {
+        r.last = Some(ok(0, 3, "fine", 0));
+    }
+    for (w, h) in SIZES {
+        let screen = text(&draw(&s, w, h));
+        assert!(!screen.contains("Throughput: "), "{w}x{h}:\n{screen}");
+        assert!(!screen.contains("errors"), "{w}x{h}:\n{screen}");
+    }
+    // The chart's window goes with the chart: 4 seconds measured.
+    let screen = text(&draw(&s, 160, 48));
+    assert!(
+        screen.contains("runs/s, each of the last 4 seconds"),
+        "{screen}"
+    );
+    s.results[5].last = Some(timed_out(5, 3));
+    let screen = text(&draw(&s, 160, 48));
+    assert!(screen.contains("1 failing on v3"), "{screen}");
+}
+
+/// An app on one file in a temporary folder.
+fn app_on(
+    file: &str,
+    code: &str,
+    config: isolate_play::engine::EngineConfig,
+) -> (tempfile::TempDir, isolate_play::tui::app::App) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(file), code).unwrap();
+    let app = isolate_play::tui::app::App::new(dir.path().to_path_buf(), config).unwrap();
+    (dir, app)
+}
+
+fn pump_until(app: &mut isolate_play::tui::app::App, what: &str, pred: impl Fn(&State) -> bool) {
+    let t0 = Instant::now();
+    while !pred(&app.state) {
+        assert!(t0.elapsed() < Duration::from_secs(20), "waited for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+        while let Ok(r) = app.engine.reports().try_recv() {
+            app.on_report(r);
+        }
+        app.on_tick(Instant::now());
+    }
+}
+
+/// Warm load, stopped, then context mode: no row keeps a warm figure as
+/// its last, Results marks the warm sample; a new call clears both. With
+/// one isolate, messages say "1 isolate".
+#[test]
+fn a_mode_switch_leaves_no_old_figures() {
+    use isolate_play::engine::EngineConfig;
+    use isolate_play::tui::action::Action;
+    let (_dir, mut app) = app_on(
+        "n.js",
+        "globalThis.n = (globalThis.n ?? 0) + 1; n",
+        EngineConfig {
+            isolates: 1,
+            ..Default::default()
+        },
+    );
+    pump_until(&mut app, "the first result", |s| {
+        s.results[0].last.is_some()
+    });
+    app.apply(Action::ToggleLoad);
+    std::thread::sleep(Duration::from_millis(300));
+    app.apply(Action::ToggleLoad);
+    pump_until(&mut app, "a timed call", |s| {
+        s.snapshots
+            .first()
+            .is_some_and(|w| !w.last_duration.is_zero())
+    });
+    app.apply(Action::CycleMode);
+    assert_eq!(app.state.engine.mode, Mode::Context);
+    app.on_tick(Instant::now() + Duration::from_secs(1));
+    assert_eq!(app.state.snapshots[0].last_duration, Duration::ZERO);
+    let b = draw(&app.state, 160, 48);
+    let screen = text(&b);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("│0  "))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(row.contains(" — "), "{row}");
+    assert!(!row.contains(" ns") && !row.contains(" µs"), "{row}");
+    assert!(screen.contains("warm, before the switch"), "{screen}");
+    // One call in context mode: current again.
+    app.apply(Action::RunOnce);
+    assert_eq!(app.state.message, "ran once on 1 isolate");
+    pump_until(&mut app, "a context result", |s| {
+        s.results[0]
+            .last
+            .as_ref()
+            .is_some_and(|i| i.mode == Mode::Context)
+    });
+    let screen = text(&draw(&app.state, 160, 48));
+    assert!(!screen.contains("before the switch"), "{screen}");
+    for a in [Action::AddIsolates(1), Action::RemoveIsolates(1)] {
+        app.apply(a);
+        assert!(
+            !app.state.message.contains("1 isolates"),
+            "{}",
+            app.state.message
+        );
+    }
+}
+
+/// Eight isolates in an endless loop on a pool of two: six wait for a
+/// thread, and say so (not "idle").
+#[test]
+fn isolates_waiting_for_a_thread_are_queued() {
+    use isolate_play::engine::EngineConfig;
+    let mut config = EngineConfig {
+        isolates: 8,
+        threads: Threads::Pool(2),
+        ..Default::default()
+    };
+    config.limits.timeout = Duration::from_secs(4);
+    let (_dir, mut app) = app_on("loop.js", "while (true) {}", config);
+    pump_until(&mut app, "6 queued", |s| {
+        s.summary.queued == 6 && s.summary.running == 2
+    });
+    let b = draw(&app.state, 160, 48);
+    let screen = text(&b);
+    assert_eq!(screen.matches("queued").count(), 6, "{screen}");
+    assert!(!screen.contains(" idle "), "{screen}");
+    assert_eq!(fg_at(&b, "queued"), Some(Color::Yellow));
 }

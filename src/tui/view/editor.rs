@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::{block, focused};
+use super::{block, fit, focused};
 use crate::tui::action::Pane;
 use crate::tui::editor::{Glyph, caret, glyph, walk};
 use crate::tui::state::State;
@@ -32,24 +32,32 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         );
         return;
     };
-    let mut title = format!(
-        "Editor: {}",
-        open.name.rsplit('/').next().unwrap_or(&open.name)
-    );
+    // The markers are kept whole; the name is elided to leave them room.
+    let mut marks = String::new();
     if open.unsaved() {
-        title.push_str(" [unsaved]");
+        marks.push_str(" [unsaved]");
     }
     if open.deleted {
-        title.push_str(" [deleted on disk]");
+        marks.push_str(" [deleted on disk]");
     } else if open.disk_conflict {
-        title.push_str(" [changed on disk]");
+        marks.push_str(" [changed on disk]");
     }
+    let name = open.name.rsplit('/').next().unwrap_or(&open.name);
+    let room = usize::from(area.width).saturating_sub(2 + fit::width(&marks));
+    let title = if fit::width("Editor: ") + 4 <= room {
+        format!(
+            "Editor: {}{marks}",
+            fit::elide_middle(name, room - fit::width("Editor: "))
+        )
+    } else {
+        format!("{}{marks}", fit::elide_middle(name, room))
+    };
     let buffer = &open.buffer;
     let (row, _) = buffer.cursor;
     let row = row.min(buffer.lines.len() - 1);
     let col = buffer.cursor_col();
     // Line and screen column, both from 1, where they fit beside the title.
-    let room = usize::from(area.width).saturating_sub(title.chars().count() + 6);
+    let room = usize::from(area.width).saturating_sub(fit::width(&title) + 6);
     let readout = [
         format!("Ln {}, Col {}", row + 1, col + 1),
         format!("{}:{}", row + 1, col + 1),
@@ -68,13 +76,15 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let text_width = usize::from(inner.width).saturating_sub(gutter + 1);
     let rows = buffer.rows_shown(usize::from(inner.height));
     let first_col = buffer.first_col_shown(text_width);
-    let marker = s.error_marker().and_then(|e| e.location.clone());
+    // The error's line as mapped into the edited text; not marked when
+    // the edits make it uncertain (Results says so).
+    let marker = s.error_marker().and_then(|m| m.line);
     let hl = s.highlight.as_ref().map(|h| &h.1);
     let lines: Vec<Line> = rows
         .clone()
         .map(|i| {
             let text = buffer.lines[i].as_str();
-            let marked = marker.as_ref().is_some_and(|m| m.line as usize == i + 1);
+            let marked = marker == Some(i + 1);
             let num_style = if marked {
                 Style::default()
                     .fg(Color::White)

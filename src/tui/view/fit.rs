@@ -271,11 +271,45 @@ pub fn wrap_line(line: &Line<'_>, width: usize) -> Vec<Line<'static>> {
         .collect()
 }
 
+/// `text` split at its spaces into the parts a row may break between,
+/// a number kept with what follows it (its unit: `16.4 ms`, `p50 16.4 ms`,
+/// `2 errors`), so that wrapping never parts a number from its unit.
+pub fn atoms(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        match out.last_mut() {
+            Some(last) if last.ends_with(|c: char| c.is_ascii_digit()) => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => out.push(word.to_string()),
+        }
+    }
+    out
+}
+
+/// `text` on rows of at most `width` cells, broken between its
+/// [`atoms`] only; an atom wider than a row gets a row to itself, cut at
+/// its end with "…" (the last resort, for words no row can hold).
+pub fn wrap_atoms(text: &str, width: usize) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    for atom in atoms(text) {
+        match rows.last_mut() {
+            Some(row) if width_of(row) + 1 + width_of(&atom) <= width => {
+                row.push(' ');
+                row.push_str(&atom);
+            }
+            _ => rows.push(elide_end(&atom, width)),
+        }
+    }
+    rows
+}
+
 /// `pieces` on rows of at most `width` cells, each piece with the
 /// separator that goes before it on a row (dropped at a row's start); a
-/// piece that does not fit the row starts the next. A piece is never
-/// split (one wider than a row gets a row to itself, cut at its end with
-/// "…").
+/// piece that does not fit the row starts the next. A piece wider than a
+/// row is wrapped between its [`atoms`] (in its first span's style), so a
+/// number keeps its unit at any width.
 pub fn pack(pieces: Vec<(&'static str, Vec<Span<'static>>)>, width: usize) -> Vec<Line<'static>> {
     let pw = |p: &[Span]| p.iter().map(Span::width).sum::<usize>();
     let mut rows: Vec<Vec<Span<'static>>> = Vec::new();
@@ -291,8 +325,10 @@ pub fn pack(pieces: Vec<(&'static str, Vec<Span<'static>>)>, width: usize) -> Ve
             _ if w > width => {
                 let text: String = piece.iter().map(|s| s.content.as_ref()).collect();
                 let style = piece.first().map(|s| s.style).unwrap_or_default();
-                rows.push(vec![Span::styled(elide_end(&text, width), style)]);
-                used = width;
+                for part in wrap_atoms(&text, width) {
+                    used = width_of(&part);
+                    rows.push(vec![Span::styled(part, style)]);
+                }
             }
             _ => {
                 rows.push(piece);
@@ -392,6 +428,29 @@ mod tests {
         assert_eq!(text, vec!["Quit anyway ", "and lose ", "them? (y/n)"]);
         assert_eq!(rows[2].spans[0].style, red);
         assert_eq!(wrap_line(&Line::from("abcdefgh"), 3).len(), 3);
+    }
+
+    #[test]
+    fn numbers_keep_their_units_when_wrapped() {
+        assert_eq!(
+            atoms("cold start p50 16.4 ms"),
+            vec!["cold", "start", "p50 16.4 ms"]
+        );
+        assert_eq!(
+            wrap_atoms("cold start p50 16.4 ms", 21),
+            vec!["cold start", "p50 16.4 ms"]
+        );
+        assert_eq!(
+            wrap_atoms("latency p50 1000.0 ms", 14),
+            vec!["latency", "p50 1000.0 ms"]
+        );
+        assert_eq!(
+            atoms("(last 10 s, 1 in 20 timed)"),
+            vec!["(last", "10 s,", "1 in", "20 timed)"]
+        );
+        let rows = pack(vec![("", vec![Span::raw("cold start p50 16.4 ms")])], 21);
+        let text: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+        assert_eq!(text, vec!["cold start", "p50 16.4 ms"]);
     }
 
     #[test]

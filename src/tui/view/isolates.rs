@@ -158,6 +158,7 @@ pub fn legend() -> (Vec<ColumnNote>, Vec<StateNote>) {
     let states = [
         (WorkerState::Running, "running an invocation"),
         (WorkerState::Idle, "waiting for work"),
+        (WorkerState::Queued, "has work, waiting for a pool thread"),
         (WorkerState::Starting, "making its isolate"),
         (WorkerState::Recycling, "replacing its isolate"),
         (WorkerState::Stopped, "its thread ended (being removed)"),
@@ -178,6 +179,8 @@ fn state_label(st: WorkerState) -> (&'static str, Color) {
         WorkerState::Recycling => ("recyc", Color::Magenta),
         WorkerState::Starting => ("start", Color::Blue),
         WorkerState::Stopped => ("stop", Color::DarkGray),
+        // Has work, waits for a pool thread: not idle.
+        WorkerState::Queued => ("queued", Color::Yellow),
     }
 }
 
@@ -287,7 +290,9 @@ fn cell(c: Col, w: &WorkerSnapshot, s: &State) -> Vec<Span<'static>> {
 }
 
 /// The title: where the screenful is, and counts over all isolates, the
-/// pieces that fit `width` (most important first).
+/// pieces that fit `width` (most important first). Failures are counted
+/// on the current version and mode (the errs column holds each isolate's
+/// own count since it started).
 fn title(s: &State, first: usize, shown: usize, width: usize) -> String {
     let len = s.snapshots.len();
     let u = &s.summary;
@@ -300,12 +305,20 @@ fn title(s: &State, first: usize, shown: usize, width: usize) -> String {
     } else {
         format!("Isolates ({len})")
     };
-    let mut pieces = vec![head];
-    if u.errors > 0 {
-        pieces.push(fit::plural(u.errors, "error", "errors"));
+    let mut pieces = vec![head.clone()];
+    let (_, failing) = s.tally();
+    if failing > 0 {
+        let long = format!("{failing} failing on v{}", s.engine.version);
+        let room = width.saturating_sub(fit::width(&head) + 3);
+        pieces.push(if fit::width(&long) <= room {
+            long
+        } else {
+            format!("{failing} failing")
+        });
     }
     for (n, what) in [
         (u.running, "running"),
+        (u.queued, "queued"),
         (u.idle, "idle"),
         (u.starting, "starting"),
         (u.recycling, "recycling"),

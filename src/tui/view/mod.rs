@@ -367,6 +367,13 @@ fn tiny(f: &mut Frame, area: Rect, s: &State) {
         .open
         .as_ref()
         .map_or("(no file)".to_string(), |o| shown_path(s, &o.path));
+    // Unsaved edits are marked at every size, as in the status bar.
+    let unsaved = if s.open.as_ref().is_some_and(|o| o.unsaved()) {
+        "*"
+    } else {
+        ""
+    };
+    let version = format!(" v{}", s.engine.version);
     let rate = match s.live.rate_window {
         Some(_) => crate::metrics::fmt_rate(s.live.rate),
         None => "—/s".into(),
@@ -374,10 +381,14 @@ fn tiny(f: &mut Frame, area: Rect, s: &State) {
     let lines = [
         Line::from(vec![
             Span::styled(
-                fit::elide_middle(&file, w.saturating_sub(6)),
+                fit::elide_middle(
+                    &file,
+                    w.saturating_sub(fit::width(&version) + unsaved.len()),
+                ),
                 Style::default().add_modifier(Modifier::BOLD),
             ),
-            Span::raw(format!(" v{}", s.engine.version)),
+            Span::styled(unsaved, Style::default().add_modifier(Modifier::BOLD)),
+            Span::raw(version),
         ]),
         Line::from(vec![
             Span::styled(run, Style::default().fg(color).add_modifier(Modifier::BOLD)),

@@ -177,10 +177,13 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
         .snapshots
         .get(s.selected_isolate)
         .map_or(inv.seq, |w| w.invocations.max(inv.seq));
-    let stale = inv.version != s.engine.version;
+    // Not what runs now: an older version, another mode, or an isolate
+    // replaced since (each says which, next to what it is about).
+    let old_mode = inv.mode != s.engine.mode;
+    let stale = inv.version != s.engine.version || old_mode || r.replaced;
     let mut about = [
         format!("isolate {}", s.selected_isolate),
-        if runs > inv.seq {
+        if runs > inv.seq && !r.replaced {
             format!("run #{} of {runs} (sampled)", inv.seq)
         } else {
             format!("run #{}", inv.seq)
@@ -188,12 +191,45 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
         format!(
             "v{}{}",
             inv.version,
-            if stale { " (older version)" } else { "" }
+            if inv.version != s.engine.version {
+                " (older version)"
+            } else {
+                ""
+            }
         ),
         inv.duration.map_or("untimed".into(), fmt_duration),
         format!("CPU {}", inv.cpu.map_or("—".into(), fmt_duration)),
-        inv.mode.to_string(),
+        {
+            // The longest form that fits the row.
+            let forms = if old_mode {
+                vec![
+                    format!("{}, before the switch", inv.mode),
+                    format!("{}, old mode", inv.mode),
+                    "old mode".into(),
+                ]
+            } else if r.replaced {
+                vec![
+                    format!("{}, before the threads switch", inv.mode),
+                    "before threads switch".into(),
+                    "old isolate".into(),
+                ]
+            } else {
+                vec![inv.mode.to_string()]
+            };
+            let last = forms.len() - 1;
+            forms
+                .iter()
+                .find(|f| fit::width(f) <= width)
+                .unwrap_or(&forms[last])
+                .clone()
+        },
     ];
+    // What says the sample is not current goes first (the pieces are
+    // dropped from the end when the row is short; the title names the
+    // isolate).
+    if old_mode || r.replaced {
+        about.rotate_right(1);
+    }
     if fit::width(&about[1]) + fit::width(&about[0]) + 3 > width {
         about[1] = format!("#{}", inv.seq);
     }
@@ -239,6 +275,14 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
                 };
                 result.push(Line::from(Span::styled(row, st)));
             }
+            if let Some(note) = line_note(s, e) {
+                for row in fit::wrap(&note, width) {
+                    result.push(Line::from(Span::styled(
+                        row,
+                        Style::default().fg(Color::Yellow),
+                    )));
+                }
+            }
             if s.current_version_broken()
                 && let Some((v, good)) = &r.last_ok
             {
@@ -252,9 +296,13 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
             }
         }
     }
+    // A result that fits the room is pinned whole (half the room with a
+    // console below). A longer one keeps its first rows pinned, and the
+    // rest scrolls, as the console does: so a pinned part never takes the
+    // whole pane and every row can be scrolled to.
     let has_console = !inv.console.lines.is_empty() || inv.console.dropped > 0;
     let room = height.saturating_sub(pinned.len());
-    let cap = if has_console {
+    let cap = if has_console || result.len() > room {
         (room / 2).max(2)
     } else {
         room.max(1)
@@ -307,6 +355,23 @@ fn doc(s: &State, width: usize, height: usize) -> Doc {
         pinned,
         scroll_title,
         scroll,
+    }
+}
+
+/// When the open buffer differs from the text that ran and `e` points
+/// into it: where its line is now, or that it is the saved version's.
+fn line_note(s: &State, e: &crate::engine::ScriptError) -> Option<String> {
+    let m = s.error_marker().filter(|m| std::ptr::eq(m.error, e))?;
+    match m.line {
+        Some(l) if l == m.ran_line => None,
+        Some(l) => Some(format!(
+            "(lines above are the saved version's: line {} is now line {l})",
+            m.ran_line
+        )),
+        None => Some(format!(
+            "(lines above are the saved version's: your edits changed line {} or around it)",
+            m.ran_line
+        )),
     }
 }
 

@@ -1,6 +1,7 @@
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
+use super::fit;
 use crate::engine::Threads;
 use crate::metrics::{fmt_duration, fmt_rate};
 use crate::tui::state::{State, THREADS_WINDOW};
@@ -117,14 +118,23 @@ fn pack(pieces: Vec<Vec<Span<'static>>>, width: usize) -> Vec<Line<'static>> {
                 used += sep_w + pw;
             }
             _ => {
-                let mut row = if rows.is_empty() {
-                    Vec::new()
+                let indent = if rows.is_empty() { "" } else { "   " };
+                let room = width.saturating_sub(indent.len());
+                if pw <= room {
+                    used = indent.len() + pw;
+                    let mut row = vec![Span::raw(indent)];
+                    row.extend(piece);
+                    rows.push(row);
                 } else {
-                    vec![Span::raw("   ")]
-                };
-                used = w(&row) + pw;
-                row.extend(piece);
-                rows.push(row);
+                    // Too wide for any row: wrapped between its words, a
+                    // number kept with its unit.
+                    let text: String = piece.iter().map(|s| s.content.as_ref()).collect();
+                    let style = piece.first().map(|s| s.style).unwrap_or_default();
+                    for part in fit::wrap_atoms(&text, room) {
+                        used = indent.len() + fit::width(&part);
+                        rows.push(vec![Span::raw(indent), Span::styled(part, style)]);
+                    }
+                }
             }
         }
     }
