@@ -22,39 +22,119 @@ fn char_width(c: char) -> usize {
 /// `s` in at most `max` cells: whole if it fits, else its start and end
 /// around a "…" (`very-long-…-name.js`), cut between characters.
 pub fn elide_middle(s: &str, max: usize) -> String {
-    if width(s) <= max {
-        return s.to_string();
+    match middle_cut(s, max) {
+        None => s.to_string(),
+        Some(_) if max == 0 => String::new(),
+        Some((head, tail)) => format!("{}…{}", &s[..head], &s[tail..]),
     }
+}
+
+/// [`elide_middle`], but never cutting inside a number and its unit
+/// (`16.4 ms`, see [`atoms`]): such a piece is left out whole, so a
+/// message says less but nothing wrong.
+pub fn elide_middle_whole(s: &str, max: usize) -> String {
+    let Some((mut head, mut tail)) = middle_cut(s, max) else {
+        return s.to_string();
+    };
     if max == 0 {
         return String::new();
+    }
+    for r in atom_ranges(s) {
+        let numeric = s[r.clone()].contains(|c: char| c.is_ascii_digit());
+        if numeric && r.start < head && head < r.end {
+            head = s[..r.start].trim_end().len();
+        }
+        if numeric && r.start < tail && tail < r.end {
+            tail = r.end;
+        }
+    }
+    // A number next to the "…" would look cut: a space goes between, or,
+    // without room for it, the number next to the cut goes too.
+    let ranges = atom_ranges(s);
+    let mut tail = tail.max(head);
+    loop {
+        let head_digit = s[..head].ends_with(|c: char| c.is_ascii_digit());
+        let tail_digit = s[tail..].starts_with(|c: char| c.is_ascii_digit());
+        let out = format!(
+            "{}{}…{}{}",
+            &s[..head],
+            if head_digit { " " } else { "" },
+            if tail_digit { " " } else { "" },
+            &s[tail..]
+        );
+        if width(&out) <= max || !(head_digit || tail_digit) {
+            return out;
+        }
+        if head_digit {
+            let start = ranges.iter().find(|r| r.end == head).map_or(0, |r| r.start);
+            head = s[..start].trim_end().len();
+        }
+        if tail_digit {
+            tail = ranges
+                .iter()
+                .find(|r| r.start == tail)
+                .map_or(s.len(), |r| r.end);
+        }
+    }
+}
+
+/// Where [`elide_middle`] cuts `s` for `max` cells: (end of the head,
+/// start of the tail) in bytes; None when `s` fits.
+fn middle_cut(s: &str, max: usize) -> Option<(usize, usize)> {
+    if width(s) <= max {
+        return None;
+    }
+    if max == 0 {
+        return Some((0, s.len()));
     }
     let room = max - 1;
     // The end keeps a little more: it holds the extension.
     let tail_room = room.div_ceil(2);
     let head_room = room - tail_room;
-    let mut head = String::new();
+    let mut head = 0;
     let mut used = 0;
-    for c in s.chars() {
+    for (i, c) in s.char_indices() {
         let w = char_width(c);
         if used + w > head_room {
             break;
         }
         used += w;
-        head.push(c);
+        head = i + c.len_utf8();
     }
-    let mut tail: Vec<char> = Vec::new();
+    let mut tail = s.len();
     let mut used = 0;
-    for c in s.chars().rev() {
+    for (i, c) in s.char_indices().rev() {
         let w = char_width(c);
-        if used + w > tail_room {
+        if used + w > tail_room || i < head {
             break;
         }
         used += w;
-        tail.push(c);
+        tail = i;
     }
-    head.push('…');
-    head.extend(tail.into_iter().rev());
-    head
+    Some((head, tail))
+}
+
+/// Byte ranges of `s`'s [`atoms`].
+fn atom_ranges(s: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut at = 0;
+    for word in s.split(' ') {
+        let r = at..at + word.len();
+        at = r.end + 1;
+        if word.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last)
+                if s[last.clone()].ends_with(|c: char| c.is_ascii_digit())
+                    && width(word) <= UNIT_MAX =>
+            {
+                last.end = r.end
+            }
+            _ => out.push(r),
+        }
+    }
+    out
 }
 
 /// Each name in at most `max` cells, elided in the middle, and no two
@@ -213,11 +293,25 @@ pub fn wrap_line(line: &Line<'_>, width: usize) -> Vec<Line<'static>> {
             sp.content.chars().map(move |c| (c, st))
         })
         .collect();
-    // Words: runs of non-spaces with the spaces after them.
+    // Words: runs of non-spaces with the spaces after them; a number
+    // keeps a short word after it (its unit) in its word.
     let mut words: Vec<&[(char, Style)]> = Vec::new();
     let mut start = 0;
     for i in 1..=cells.len() {
         if i == cells.len() || (cells[i - 1].0 == ' ' && cells[i].0 != ' ') {
+            let number = cells[start..i]
+                .iter()
+                .rev()
+                .find(|(c, _)| *c != ' ')
+                .is_some_and(|(c, _)| c.is_ascii_digit());
+            let next_w: usize = cells[i..]
+                .iter()
+                .take_while(|(c, _)| *c != ' ')
+                .map(|(c, _)| char_width(*c))
+                .sum();
+            if number && i < cells.len() && next_w <= UNIT_MAX {
+                continue;
+            }
             words.push(&cells[start..i]);
             start = i;
         }
@@ -271,14 +365,20 @@ pub fn wrap_line(line: &Line<'_>, width: usize) -> Vec<Line<'static>> {
         .collect()
 }
 
+/// Longest word (cells) kept with the number before it as its unit.
+const UNIT_MAX: usize = 8;
+
 /// `text` split at its spaces into the parts a row may break between,
-/// a number kept with what follows it (its unit: `16.4 ms`, `p50 16.4 ms`,
-/// `2 errors`), so that wrapping never parts a number from its unit.
+/// a number kept with a short word after it (its unit: `16.4 ms`,
+/// `p50 16.4 ms`, `2 errors`; at most [`UNIT_MAX`] cells), so that
+/// wrapping never parts a number from its unit.
 pub fn atoms(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for word in text.split(' ').filter(|w| !w.is_empty()) {
         match out.last_mut() {
-            Some(last) if last.ends_with(|c: char| c.is_ascii_digit()) => {
+            Some(last)
+                if last.ends_with(|c: char| c.is_ascii_digit()) && width(word) <= UNIT_MAX =>
+            {
                 last.push(' ');
                 last.push_str(word);
             }
@@ -414,6 +514,10 @@ mod tests {
         assert_eq!(wrap("日本語", 4), vec!["日本", "語"]);
         assert_eq!(wrap("", 4), vec![""]);
         assert_eq!(wrap("its 64 MiB limit", 12), vec!["its 64 MiB ", "limit"]);
+        assert_eq!(
+            wrap("the UI held 16.4 ms", 14),
+            vec!["the UI held ", "16.4 ms"]
+        );
     }
 
     #[test]
@@ -447,6 +551,31 @@ mod tests {
         assert_eq!(
             atoms("(last 10 s, 1 in 20 timed)"),
             vec!["(last", "10 s,", "1 in", "20 timed)"]
+        );
+        let m = "the change held the UI 16.4 ms, then 1000.0 ms more";
+        for max in 4..m.len() {
+            let e = elide_middle_whole(m, max);
+            assert!(width(&e) <= max, "{max}: {e}");
+            for cut in ["16.4 m…", "16.…", "…4 ms", "1000.0 …", "…0 ms"] {
+                assert!(!e.contains(cut), "{max}: {e}");
+            }
+        }
+        assert_eq!(elide_middle_whole("held 16.4 ms, then", 12), "held … then");
+        let n = "took 1 2 3 4 5 6 7 8 9 10 11 12 ms";
+        for max in 1..n.len() {
+            let e = elide_middle_whole(n, max);
+            assert!(width(&e) <= max, "{max}: {e}");
+            let c: Vec<char> = e.chars().collect();
+            let at = c.iter().position(|&x| x == '…').expect("elided");
+            assert!(at == 0 || !c[at - 1].is_ascii_digit(), "{max}: {e}");
+            assert!(
+                !c.get(at + 1).is_some_and(|x| x.is_ascii_digit()),
+                "{max}: {e}"
+            );
+        }
+        assert_eq!(
+            elide_middle_whole("opened a-long-name.js", 12),
+            elide_middle("opened a-long-name.js", 12)
         );
         let rows = pack(vec![("", vec![Span::raw("cold start p50 16.4 ms")])], 21);
         let text: Vec<String> = rows.iter().map(|r| r.to_string()).collect();

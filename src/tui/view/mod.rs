@@ -138,7 +138,7 @@ pub(crate) fn block(title: String, focused: bool) -> Block<'static> {
 /// [`block`] with its title elided in the middle to fit `area`'s border.
 pub(crate) fn block_in(area: Rect, title: &str, focused: bool) -> Block<'static> {
     block(
-        fit::elide_middle(title, area.width.saturating_sub(2) as usize),
+        fit::elide_middle_whole(title, area.width.saturating_sub(2) as usize),
         focused,
     )
 }
@@ -341,7 +341,7 @@ fn status_bar(f: &mut Frame, area: Rect, s: &State) {
     let message_least = fit::width(&message).min(16);
     if !message.is_empty() && room >= fit::width(sep) + message_least {
         let budget = fit::width(&message).min(room - fit::width(sep));
-        let m = fit::elide_middle(&message, budget);
+        let m = fit::elide_middle_whole(&message, budget);
         used += fit::width(sep) + fit::width(&m);
         spans.push(Span::raw(sep));
         spans.push(Span::styled(m, Style::default().fg(Color::White)));
