@@ -871,8 +871,18 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
 
 // ---- the real binary under tmux ----
 
+/// tmux on a server of the session's own (`-L`, named after the session
+/// given with `-t` or `-s`): other tmux users on the machine (and what
+/// they kill) don't meet these sessions, and tests running in parallel
+/// don't race to start one server.
 fn tmux(args: &[&str]) -> String {
+    let session = args
+        .windows(2)
+        .find(|w| w[0] == "-t" || w[0] == "-s")
+        .map_or("default", |w| w[1]);
+    let socket = format!("isolate-play-{session}");
     let o = std::process::Command::new("tmux")
+        .args(["-L", &socket])
         .args(args)
         .output()
         .expect("tmux is installed");
@@ -1361,6 +1371,96 @@ fn signals_restore_the_terminal_under_tmux() {
             "0"
         );
     }
+}
+
+/// Job control: SIGTSTP (a shell's Ctrl-Z, `kill -TSTP`) gives the
+/// terminal back before the process stops (echo on, the main screen, the
+/// cursor shown, the mouse the terminal's); `fg` takes it again: raw mode
+/// (keys reach the playground, not echoed), the alternate screen, the
+/// mouse, and every cell redrawn.
+#[test]
+fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    let session = format!("isolate-play-tstp-{}", std::process::id());
+    let _kill = TmuxSession::start(&session, "bash --norc --noprofile -i");
+    let pidfile = root.join("pid");
+    let line = format!(
+        "PS1='$ '; sh -c 'echo $$ > {pid}; exec env XDG_CONFIG_HOME={root} {bin} {root} -n 2'; echo EXITED-$?",
+        pid = pidfile.display(),
+        root = root.display(),
+        bin = env!("CARGO_BIN_EXE_isolate-play")
+    );
+    tmux(&["send-keys", "-t", &session, "-l", &line]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_screen(&session, "→ HelloWorld");
+    let flags = || {
+        tmux(&[
+            "display",
+            "-p",
+            "-t",
+            &session,
+            "#{alternate_on} #{cursor_flag} #{mouse_any_flag}",
+        ])
+    };
+    assert_eq!(flags().trim(), "1 0 1", "the playground has the terminal");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    for round in 0..2 {
+        let ok = std::process::Command::new("kill")
+            .args(["-TSTP", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        wait_screen(&session, "Stopped");
+        assert_eq!(
+            flags().trim(),
+            "0 1 0",
+            "round {round}: given back while stopped"
+        );
+        tmux(&[
+            "send-keys",
+            "-t",
+            &session,
+            "-l",
+            "stty -a | grep -o -- ' -*echo '; echo STTY-DONE",
+        ]);
+        tmux(&["send-keys", "-t", &session, "Enter"]);
+        let s = wait_screen(&session, "\nSTTY-DONE");
+        assert!(
+            s.lines().any(|l| l.trim() == "echo") && !s.contains("-echo "),
+            "round {round}: echo is on while stopped:\n{s}"
+        );
+        tmux(&["send-keys", "-t", &session, "clear; fg", "Enter"]);
+        let s = wait_screen(&session, "Isolates (");
+        assert_eq!(
+            flags().trim(),
+            "1 0 1",
+            "round {round}: taken again after fg"
+        );
+        // Whole: the shell's lines are gone, the panes' borders are there.
+        std::thread::sleep(Duration::from_millis(300));
+        let s2 = screen(&session);
+        assert!(
+            !s2.contains("STTY-DONE") && !s2.contains("$ "),
+            "round {round}:\n{s}\n{s2}"
+        );
+        assert!(
+            s2.lines().next().is_some_and(|l| l.starts_with("┌Files")),
+            "{s2}"
+        );
+        // Keys reach the playground, unechoed: F8 adds an isolate.
+        keys(&session, &["F8"]);
+        wait_screen(&session, &format!("{} isolates ·", 3 + round));
+    }
+    // A stopped job's list is abandoned by the shell: ask for `fg`'s status.
+    keys(&session, &["q"]);
+    tmux(&["send-keys", "-t", &session, "-l", "echo EXITED-$?"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let s = wait_screen(&session, "EXITED-0");
+    assert!(!s.contains("Isolates ("), "{s}");
+    assert_eq!(flags().trim(), "0 1 0");
 }
 
 // ---- files in folders, the filter, the mouse, value prompts ----
