@@ -105,16 +105,22 @@ pub enum Pane {
 }
 
 impl Pane {
-    /// Tab order: Files → Editor → Isolates → Results → Files.
+    /// Tab order: Files → Isolates → Results → Files. The editor is no
+    /// Tab stop (Tab indents there): it is entered with `e`, Enter on a
+    /// file or a click, and left with Esc; from it, the next pane is
+    /// Isolates and the previous Files.
     pub fn next(self) -> Pane {
         match self {
-            Pane::Files => Pane::Editor,
-            Pane::Editor => Pane::Isolates,
+            Pane::Files | Pane::Editor => Pane::Isolates,
             Pane::Isolates => Pane::Results,
             Pane::Results => Pane::Files,
         }
     }
     pub fn prev(self) -> Pane {
-        self.next().next().next()
+        match self {
+            Pane::Files => Pane::Results,
+            Pane::Editor | Pane::Isolates => Pane::Files,
+            Pane::Results => Pane::Isolates,
+        }
     }
 }

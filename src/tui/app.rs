@@ -369,6 +369,13 @@ impl App {
             }
             Action::FocusNext => s.focus = s.focus.next(),
             Action::FocusPrev => s.focus = s.focus.prev(),
+            Action::Focus(Pane::Editor) if s.open.is_none() => {
+                s.message = if s.files.is_empty() {
+                    "no file to edit: create a .js file in this folder first".into()
+                } else {
+                    "no file open: Enter on a file in Files opens it".into()
+                };
+            }
             Action::Focus(p) => s.focus = p,
             Action::NextFailing => match s.select_next_failing() {
                 Some(i) => {

@@ -218,8 +218,9 @@ pub static KEYS: &[Binding] = &[
     row(&[f(9)], Anywhere, Action::NextFailing, "jump to the next failing isolate", Some("next failing")),
     row(&[c('x')], Panes, Action::NextFailing, "jump to the next failing isolate", None),
     // Panes.
-    row(&[k(Tab)], Panes, Action::FocusNext, "next / previous pane: files → editor → isolates → results", Some("pane")),
-    row(&[k(BackTab)], Panes, Action::FocusPrev, "next / previous pane: files → editor → isolates → results", None),
+    row(&[k(Tab)], Panes, Action::FocusNext, "next / previous pane: files → isolates → results", Some("pane")),
+    row(&[k(BackTab)], Panes, Action::FocusPrev, "next / previous pane: files → isolates → results", None),
+    row(&[c('e')], Panes, Action::Focus(Pane::Editor), "edit the open file (so do Enter on it and a click)", Some("edit")),
     row(&[k(Esc)], Editor, Action::Cancel, "leave the editor (Tab indents there)", Some("leave editor")),
     row(&[k(Up), c('k')], Panes, Action::Up, "move in the focused pane (files, isolates, results)", None),
     row(&[k(Down), c('j')], Panes, Action::Down, "move in the focused pane (files, isolates, results)", None),
@@ -227,7 +228,7 @@ pub static KEYS: &[Binding] = &[
     row(&[k(PageDown)], Panes, Action::PageDown, "move in the focused pane (files, isolates, results)", None),
     row(&[k(Home), c('g')], Panes, Action::Home, "first / last in the focused pane", None),
     row(&[k(End), c('G')], Panes, Action::End, "first / last in the focused pane", None),
-    row(&[k(Enter), c('e')], Panes, Action::Open, "open the selected file in the editor", Some("open")),
+    row(&[k(Enter)], Panes, Action::Open, "open the selected file in the editor", Some("open")),
     row(&[c('/')], Panes, Action::Filter, "filter the files by typing (Enter opens, Esc clears)", Some("filter")),
     // Files.
     row(&[ctrl('s')], Anywhere, Action::Save, "save (re-runs the new version on every isolate)", Some("save")),
@@ -431,6 +432,7 @@ const HINT_ORDER: &[&str] = &[
     "quit",
     "help",
     "open",
+    "edit",
     "N",
     "+isolate",
     "−isolate",

@@ -964,7 +964,7 @@ fn end_to_end_under_tmux() {
     std::fs::write(&file, code).unwrap();
     wait_screen(&session, "→ HelloDisk");
     // Edit and save inside the TUI.
-    keys(&session, &["Tab", "PageDown", "Up", "End", " + '!'", "C-s"]);
+    keys(&session, &["e", "PageDown", "Up", "End", " + '!'", "C-s"]);
     wait_screen(&session, "→ HelloDisk!");
     assert!(
         std::fs::read_to_string(&file)
@@ -1113,7 +1113,7 @@ fn keys_through_the_table() {
         edit(EditAction::Paste("a\n  b".into()))
     );
     // Outside the editor: letters command; Tab / Shift-Tab move focus
-    // through Files → Editor → Isolates → Results.
+    // through Files → Isolates → Results (the editor is no Tab stop).
     s.focus = Pane::Isolates;
     assert_eq!(keymap::paste("x".into(), &s), None);
     assert_eq!(
@@ -1142,13 +1142,16 @@ fn keys_through_the_table() {
         order,
         [
             Pane::Files,
-            Pane::Editor,
             Pane::Isolates,
             Pane::Results,
-            Pane::Files
+            Pane::Files,
+            Pane::Isolates
         ]
     );
     assert_eq!(Pane::Files.prev(), Pane::Results);
+    assert_eq!(Pane::Results.prev(), Pane::Isolates);
+    assert_eq!(Pane::Editor.next(), Pane::Isolates);
+    assert_eq!(Pane::Editor.prev(), Pane::Files);
     // Help takes the keys: scrolling and closing, nothing else.
     s.help = true;
     assert_eq!(press(&s, KeyCode::Down, none), Some(Action::Down));
@@ -1185,6 +1188,63 @@ fn keys_through_the_table() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("unknown action \"fly\""), "{err}");
+}
+
+/// Presses a key through the table (overrides included) and applies
+/// what it maps to; returns the action.
+fn hit(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Option<Action> {
+    let s = &app.state;
+    let a = keymap::map(KeyEvent::new(code, mods), s, &s.overrides)?;
+    app.apply(a.clone());
+    Some(a)
+}
+
+/// Tab does what the key table, help and the hint say: it cycles files →
+/// isolates → results and never enters the editor (where Tab would
+/// indent and mark the file unsaved); `e` enters the editor, Esc leaves.
+#[test]
+fn tab_cycles_the_panes_and_never_edits_the_file() {
+    let none = KeyModifiers::NONE;
+    let (_dir, mut app) = playground(&[("a.js", "'one'")]);
+    pump(&mut app, |s| all_say(s, "one"));
+    assert_eq!(app.state.focus, Pane::Files);
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        assert_eq!(hit(&mut app, KeyCode::Tab, none), Some(Action::FocusNext));
+        seen.push(app.state.focus);
+    }
+    for _ in 0..6 {
+        hit(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
+        seen.push(app.state.focus);
+    }
+    assert!(!seen.contains(&Pane::Editor), "{seen:?}");
+    assert_eq!(
+        &seen[..3],
+        &[Pane::Isolates, Pane::Results, Pane::Files],
+        "{seen:?}"
+    );
+    assert!(!app.state.open.as_ref().unwrap().unsaved());
+    // The hint and help say the same.
+    let line = keymap::hints_line(&app.state);
+    assert!(
+        line.contains("Tab pane") && line.contains("e edit"),
+        "{line}"
+    );
+    let help = keymap::markdown_table();
+    assert!(help.contains("files → isolates → results"), "{help}");
+    assert!(!help.contains("files → editor"), "{help}");
+    // e enters the editor; there Tab indents (as help says); Esc leaves.
+    hit(&mut app, KeyCode::Char('e'), none);
+    assert_eq!(app.state.focus, Pane::Editor);
+    assert_eq!(
+        hit(&mut app, KeyCode::Tab, none),
+        Some(Action::Edit(EditAction::Indent))
+    );
+    assert!(app.state.open.as_ref().unwrap().unsaved());
+    hit(&mut app, KeyCode::Esc, none);
+    assert_eq!(app.state.focus, Pane::Files);
+    hit(&mut app, KeyCode::Tab, none);
+    assert_eq!(app.state.focus, Pane::Isolates);
 }
 
 /// The README's key table is the one the program uses.
