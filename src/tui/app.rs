@@ -419,6 +419,9 @@ impl App {
                 }
             }
             Action::Scroll(pane, rows) => self.scroll(pane, rows),
+            Action::Filter if s.files.is_empty() => {
+                s.message = "no files to filter: this folder has no .js or .mjs files".into();
+            }
             Action::Filter => {
                 s.focus = Pane::Files;
                 s.filter = Some(String::new());
@@ -446,6 +449,14 @@ impl App {
                 }
             }
             Action::Open => {
+                if s.shown_files().is_empty() {
+                    s.message = if s.files.is_empty() {
+                        "no file to open: this folder has no .js or .mjs files".into()
+                    } else {
+                        "no file matches the filter".into()
+                    };
+                    return;
+                }
                 let target = s.selected_file;
                 self.open_file(target);
             }
@@ -458,7 +469,10 @@ impl App {
             Action::Confirm => {}
             Action::Edit(e) => self.edit(e),
             Action::Save => {
-                let Some(open) = s.open.as_mut() else { return };
+                let Some(open) = s.open.as_mut() else {
+                    s.message = "nothing to save: no file open".into();
+                    return;
+                };
                 // A change the watcher did not report (a missed event, a
                 // link's target elsewhere) is still never overwritten
                 // silently: the disk must hold what was loaded or saved.
@@ -473,12 +487,13 @@ impl App {
                     self.write_open();
                 }
             }
-            Action::ReloadFromDisk => {
-                if let Some(open) = &s.open {
+            Action::ReloadFromDisk => match &s.open {
+                Some(open) => {
                     let path = open.path.clone();
                     self.load_from_disk(&path, None);
                 }
-            }
+                None => s.message = "nothing to reload: no file open".into(),
+            },
         }
     }
 

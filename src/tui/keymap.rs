@@ -445,12 +445,33 @@ const HINT_ORDER: &[&str] = &[
     "heap",
 ];
 
+/// Whether `action` has something to act on in `state`: a file to open,
+/// to edit or to save, a script to run, an isolate to remove, a failing
+/// isolate to jump to, files to filter. Hints show only such actions; the
+/// others, pressed anyway, say why they do nothing.
+pub fn has_target(action: &Action, s: &State) -> bool {
+    match action {
+        Action::RunOnce => s.engine.version > 0,
+        Action::ToggleLoad => s.engine.loading || s.engine.version > 0,
+        Action::RemoveIsolates(_) => s.engine.isolates > 1,
+        Action::Open => s.focus == Pane::Files && !s.shown_files().is_empty(),
+        Action::Focus(Pane::Editor) | Action::Save | Action::ReloadFromDisk => s.open.is_some(),
+        Action::NextFailing => (0..s.results.len()).any(|i| s.is_failing(i)),
+        Action::Filter => !s.files.is_empty(),
+        _ => true,
+    }
+}
+
 /// The hints true in `state`: for each hint word, the keys of the first
-/// active row that has it, ordered by [`HINT_ORDER`].
+/// active row that has it, ordered by [`HINT_ORDER`]; actions with
+/// nothing to act on (see [`has_target`]) are left out.
 pub fn hints(state: &State) -> Vec<Hint> {
     let mut out: Vec<Hint> = Vec::new();
     for b in active(state) {
         let Some(label) = b.hint else { continue };
+        if !has_target(&b.action, state) {
+            continue;
+        }
         if out.iter().any(|h| h.label == label) {
             continue;
         }

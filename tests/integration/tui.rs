@@ -1247,6 +1247,87 @@ fn tab_cycles_the_panes_and_never_edits_the_file() {
     assert_eq!(app.state.focus, Pane::Isolates);
 }
 
+/// Actions with nothing to act on are not hinted, and pressed anyway
+/// they say so instead of asking about unsaved edits or doing nothing:
+/// the only file deleted while open, an empty folder, one isolate, no
+/// failing isolate.
+#[test]
+fn nothing_to_act_on_is_not_hinted_and_says_so() {
+    let none = KeyModifiers::NONE;
+    let (dir, mut app) = playground(&[("only.js", "'one'")]);
+    pump(&mut app, |s| all_say(s, "one"));
+    app.apply(Action::Ask(Setting::Isolates));
+    type_text(&mut app, "1");
+    app.apply(Action::Confirm);
+    let line = keymap::hints_line(&app.state);
+    for gone in ["−isolate", "next failing"] {
+        assert!(!line.contains(gone), "{gone}: {line}");
+    }
+    hit(&mut app, KeyCode::Char('-'), none);
+    assert_eq!(app.state.message, "already 1 isolate, the fewest");
+    hit(&mut app, KeyCode::Char('x'), none);
+    assert!(
+        app.state.message.starts_with("no isolate failed"),
+        "{}",
+        app.state.message
+    );
+    // The open file is deleted: the list is empty, the buffer kept.
+    let path = dir.path().join("only.js");
+    std::fs::remove_file(&path).unwrap();
+    app.on_files_changed(&[path], Instant::now());
+    assert!(app.state.files.is_empty());
+    assert!(app.state.open.as_ref().unwrap().deleted);
+    let line = keymap::hints_line(&app.state);
+    for gone in ["open", "filter"] {
+        assert!(!line.contains(gone), "{gone}: {line}");
+    }
+    assert_eq!(hit(&mut app, KeyCode::Enter, none), Some(Action::Open));
+    assert_eq!(app.state.prompt, None, "nothing to open, nothing to lose");
+    assert!(
+        app.state.message.starts_with("no file to open"),
+        "{}",
+        app.state.message
+    );
+    hit(&mut app, KeyCode::Char('/'), none);
+    assert_eq!(app.state.filter, None);
+    assert!(
+        app.state.message.starts_with("no files to filter"),
+        "{}",
+        app.state.message
+    );
+    // An empty folder: nothing to run, open, edit or save.
+    let empty = tempfile::tempdir().unwrap();
+    let mut app = App::new(empty.path().to_path_buf(), EngineConfig::default()).unwrap();
+    let line = keymap::hints_line(&app.state);
+    for gone in ["F5 run", "F6 load", "open", "edit", "save", "filter"] {
+        assert!(!line.contains(gone), "{gone}: {line}");
+    }
+    assert!(
+        line.contains("q quit") && line.contains("F1 help"),
+        "{line}"
+    );
+    for (code, mods, says) in [
+        (KeyCode::Char('e'), none, "no file to edit"),
+        (KeyCode::Char('s'), KeyModifiers::CONTROL, "nothing to save"),
+        (
+            KeyCode::Char('o'),
+            KeyModifiers::CONTROL,
+            "nothing to reload",
+        ),
+        (KeyCode::Enter, none, "no file to open"),
+        (KeyCode::F(5), none, "nothing to run"),
+    ] {
+        app.state.message.clear();
+        hit(&mut app, code, mods);
+        assert!(
+            app.state.message.starts_with(says),
+            "{code:?}: {}",
+            app.state.message
+        );
+        assert_eq!(app.state.focus, Pane::Files);
+    }
+}
+
 /// The README's key table is the one the program uses.
 #[test]
 fn readme_key_table_is_generated_from_the_key_table() {
