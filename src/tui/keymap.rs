@@ -321,6 +321,20 @@ pub struct Override {
 pub struct Overrides(pub Vec<Override>);
 
 impl Overrides {
+    /// The user's binding that takes `key` from a table row active in
+    /// `ctx` (overrides are matched first wherever they are active: one
+    /// for anywhere takes the key in every context but prompts and help,
+    /// one outside the editor takes it there only).
+    pub fn taking(&self, key: Key, ctx: Context) -> Option<&Override> {
+        self.0.iter().find(|o| {
+            o.key == key
+                && match o.context {
+                    Anywhere => matches!(ctx, Anywhere | Panes | Editor | Filter),
+                    c => c == ctx,
+                }
+        })
+    }
+
     /// Parses `key = action` pairs such as `"ctrl-r" = "run"`; the error
     /// names the key or action not understood.
     pub fn parse(keys: &BTreeMap<String, String>) -> anyhow::Result<Self> {
@@ -341,9 +355,17 @@ impl Overrides {
                 })?;
             let plain_char = matches!(code, KeyCode::Char(_))
                 && !mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+            // Stored as matching compares it (see `normalize`).
+            let (code, mods) = match code {
+                KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => {
+                    (KeyCode::BackTab, mods - KeyModifiers::SHIFT)
+                }
+                KeyCode::Char(_) => (code, mods - KeyModifiers::SHIFT),
+                _ => (code, mods),
+            };
             out.push(Override {
                 written: written.clone(),
-                key: Key::Is(code, mods - KeyModifiers::SHIFT),
+                key: Key::Is(code, mods),
                 context: if plain_char { Panes } else { Anywhere },
                 name: name.clone(),
                 action,
@@ -475,7 +497,14 @@ pub fn hints(state: &State) -> Vec<Hint> {
         if out.iter().any(|h| h.label == label) {
             continue;
         }
-        let Some(&key) = b.keys.first() else { continue };
+        // A key the user bound to something else is not this row's.
+        let Some(&key) = b
+            .keys
+            .iter()
+            .find(|k| state.overrides.taking(**k, b.context).is_none())
+        else {
+            continue;
+        };
         out.push(Hint {
             keys: key.label(),
             label,
@@ -526,34 +555,59 @@ pub fn tiny_hint(state: &State) -> String {
 /// One line of help: keys by context, and what they do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HelpLine {
-    /// (context, key labels) in table order.
+    /// (context, key labels) in table order; empty when the user's
+    /// bindings took every key.
     pub keys: Vec<(Context, String)>,
     pub help: &'static str,
+    /// Keys of these rows the user's `[ui.keys]` bound to something else:
+    /// (key label, the action's name there).
+    pub taken: Vec<(String, String)>,
 }
 
-/// The help overlay's and the README's lines: rows with the same help text
-/// merged, in table order; prompt and help rows left out (they explain
-/// themselves on screen).
-pub fn help_lines() -> Vec<HelpLine> {
+/// The help overlay's lines with `overrides` in force (the README's with
+/// none): rows with the same help text merged, in table order, without
+/// the keys the overrides took (those are listed in `taken`); prompt and
+/// help rows left out (they explain themselves on screen).
+pub fn help_lines(overrides: &Overrides) -> Vec<HelpLine> {
     let mut out: Vec<HelpLine> = Vec::new();
     for b in KEYS.iter() {
         if b.help.is_empty() || matches!(b.context, Prompt | Entry | Help | Filter) {
             continue;
         }
-        let labels: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
-        let keys = (b.context, labels.join(" "));
-        match out.iter_mut().find(|l| l.help == b.help) {
-            Some(l) => match l.keys.iter_mut().find(|(c, _)| *c == b.context) {
-                Some((_, k)) => {
-                    k.push(' ');
-                    k.push_str(&keys.1);
-                }
-                None => l.keys.push(keys),
-            },
-            None => out.push(HelpLine {
-                keys: vec![keys],
-                help: b.help,
-            }),
+        let mut labels: Vec<String> = Vec::new();
+        let mut taken = Vec::new();
+        for k in b.keys {
+            match overrides.taking(*k, b.context) {
+                Some(o) => taken.push((k.label(), o.name.clone())),
+                None => labels.push(k.label()),
+            }
+        }
+        let line = match out.iter().position(|l| l.help == b.help) {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(HelpLine {
+                    keys: Vec::new(),
+                    help: b.help,
+                    taken: Vec::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        for t in taken {
+            if !line.taken.contains(&t) {
+                line.taken.push(t);
+            }
+        }
+        if labels.is_empty() {
+            continue;
+        }
+        let keys = labels.join(" ");
+        match line.keys.iter_mut().find(|(c, _)| *c == b.context) {
+            Some((_, k)) => {
+                k.push(' ');
+                k.push_str(&keys);
+            }
+            None => line.keys.push((b.context, keys)),
         }
     }
     out
@@ -562,7 +616,7 @@ pub fn help_lines() -> Vec<HelpLine> {
 /// The README's key table, in Markdown, generated from [`KEYS`].
 pub fn markdown_table() -> String {
     let mut s = String::from("| keys | where | what |\n| --- | --- | --- |\n");
-    for l in help_lines() {
+    for l in help_lines(&Overrides::default()) {
         for (i, (ctx, keys)) in l.keys.iter().enumerate() {
             let keys = keys
                 .split(' ')

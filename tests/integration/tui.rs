@@ -604,7 +604,7 @@ fn keys_for_the_isolates_prompt_and_threads() {
     );
     assert_eq!(map(&s, key(KeyCode::F(5))), None);
     // Help lists them, from the same table; the status bar hints at them.
-    let help: Vec<String> = keymap::help_lines()
+    let help: Vec<String> = keymap::help_lines(&Overrides::default())
         .iter()
         .map(|l| {
             l.keys
@@ -1326,6 +1326,88 @@ fn nothing_to_act_on_is_not_hinted_and_says_so() {
         );
         assert_eq!(app.state.focus, Pane::Files);
     }
+}
+
+/// A key the user bound to something else is no longer listed for its
+/// default action, in help or hints (the README keeps the defaults):
+/// with `"ctrl-l" = "load"` and `"f5" = "mode"` help does not say Ctrl-L
+/// redraws, nor the hint that F5 runs.
+#[test]
+fn overridden_keys_are_shown_once_as_the_users() {
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("ctrl-l".to_string(), "load".to_string());
+    keys.insert("f5".to_string(), "mode".to_string());
+    keys.insert("r".to_string(), "threads".to_string());
+    keys.insert("shift-tab".to_string(), "help".to_string());
+    let o = Overrides::parse(&keys).unwrap();
+    let mut s = model();
+    s.overrides = o.clone();
+    // Matching: the user's keys win where they are active.
+    let ctrl = KeyModifiers::CONTROL;
+    let map = |s: &State, code, mods| keymap::map(KeyEvent::new(code, mods), s, &o);
+    assert_eq!(map(&s, KeyCode::Char('l'), ctrl), Some(Action::ToggleLoad));
+    assert_eq!(
+        map(&s, KeyCode::F(5), KeyModifiers::NONE),
+        Some(Action::CycleMode)
+    );
+    assert_eq!(
+        map(&s, KeyCode::BackTab, KeyModifiers::SHIFT),
+        Some(Action::ToggleHelp)
+    );
+    assert_eq!(
+        map(&s, KeyCode::Tab, KeyModifiers::NONE),
+        Some(Action::FocusNext)
+    );
+    // Help: each key once, the user's meaning.
+    let lines = keymap::help_lines(&s.overrides);
+    let line = |help: &str| {
+        lines
+            .iter()
+            .find(|l| l.help.starts_with(help))
+            .unwrap()
+            .clone()
+    };
+    let redraw = line("redraw");
+    assert!(redraw.keys.is_empty(), "{redraw:?}");
+    assert_eq!(
+        redraw.taken,
+        vec![("Ctrl-L".to_string(), "load".to_string())]
+    );
+    let run = line("run once");
+    let run_keys: Vec<&str> = run.keys.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(run_keys, ["Ctrl-R"], "{run:?}");
+    let pane = line("next / previous pane");
+    assert_eq!(pane.keys, vec![(keymap::Context::Panes, "Tab".to_string())]);
+    s.help = true;
+    let screen = draw(&s, 160, 48);
+    assert!(!screen.contains("Ctrl-L            redraw"), "{screen}");
+    assert!(
+        screen.contains("redraw the screen (Ctrl-L is your load)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("F5 Ctrl-R"), "{screen}");
+    assert!(screen.contains("load (\"ctrl-l\" = \"load\")"), "{screen}");
+    // Hints: F5 no longer runs, so the run hint names Ctrl-R.
+    s.help = false;
+    let hints = keymap::hints_line(&s);
+    assert!(
+        hints.contains("Ctrl-R run") && !hints.contains("F5 run"),
+        "{hints}"
+    );
+    // Every hint is still what its key does.
+    for h in keymap::hints(&s) {
+        let keymap::Key::Is(code, mods) = h.key else {
+            unreachable!()
+        };
+        assert_eq!(map(&s, code, mods).as_ref(), Some(&h.action), "{h:?}");
+    }
+    // In the editor the plain-letter override does not apply: r is text,
+    // so the run row keeps F5's place... taken by the user: Ctrl-R.
+    s.focus = Pane::Editor;
+    let hints = keymap::hints_line(&s);
+    assert!(hints.contains("Ctrl-R run"), "{hints}");
+    // The README's table is the defaults'.
+    assert!(keymap::markdown_table().contains("| `Ctrl-L` | anywhere | redraw the screen |"));
 }
 
 /// The README's key table is the one the program uses.

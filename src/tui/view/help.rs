@@ -94,7 +94,7 @@ fn legend_lines(inner: usize) -> Vec<Line<'static>> {
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let w = area.width.min(78);
     let inner = usize::from(w.saturating_sub(2));
-    let help = keymap::help_lines();
+    let help = keymap::help_lines(&s.overrides);
     let key_text = |l: &keymap::HelpLine| {
         l.keys
             .iter()
@@ -128,7 +128,21 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             spans.push(Span::styled(keys.clone(), context_style(*ctx)));
             used += keys.chars().count();
         }
-        let pieces = wrap(l.help, inner.saturating_sub(key_w));
+        if l.keys.is_empty() {
+            spans.push(Span::styled("—", dim));
+            used += 1;
+        }
+        // Keys the user bound to something else are named as theirs.
+        let mut text = l.help.to_string();
+        if !l.taken.is_empty() {
+            let taken: Vec<String> = l
+                .taken
+                .iter()
+                .map(|(k, name)| format!("{k} is your {name}"))
+                .collect();
+            text.push_str(&format!(" ({})", taken.join(", ")));
+        }
+        let pieces = wrap(&text, inner.saturating_sub(key_w));
         let pad = key_w.saturating_sub(used).max(1);
         spans.push(Span::raw(" ".repeat(pad)));
         spans.push(Span::raw(pieces[0].clone()));
