@@ -52,6 +52,10 @@ pub enum Action {
     Redraw,
     /// Select the next isolate whose last result is an error, wrapping.
     NextFailing,
+    /// A key (as labelled, e.g. `Ctrl-S`) or a click that does nothing
+    /// while a prompt or help is open: the status line says so and names
+    /// the keys that work there.
+    NotHere(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::action::{Action, EditAction, Pane, Setting};
 use super::editor::Buffer;
+use super::keymap;
 use super::state::{
     EngineStatus, FileEntry, IsolateResults, OpenFile, Prompt, State, THREADS_WINDOW, ValueEntry,
 };
@@ -50,6 +51,13 @@ pub struct App {
     /// The folders the file list walked: the loop has the watcher watch
     /// these.
     pub dirs: Vec<PathBuf>,
+}
+
+/// Opens a yes/no prompt; the status message is cleared (the prompt names
+/// its keys, an older message may name keys that now do nothing).
+fn ask(s: &mut State, p: Prompt) {
+    s.prompt = Some(p);
+    s.message.clear();
 }
 
 /// The typed number of isolates, held to the flag's rule.
@@ -190,6 +198,10 @@ impl App {
 
     fn apply_action(&mut self, action: Action) {
         let s = &mut self.state;
+        if let Action::NotHere(key) = &action {
+            s.message = keymap::not_here(s, key);
+            return;
+        }
         if let Some(entry) = s.entry.as_mut() {
             let max = entry.max_chars();
             let push = |entry: &mut ValueEntry, c: char| {
@@ -259,6 +271,12 @@ impl App {
                 Action::Cancel | Action::Quit => {
                     s.prompt = None;
                     s.message = "kept your edits".into();
+                    if prompt == Prompt::OverwriteDisk
+                        && let Some(k) =
+                            keymap::key_says(s, &Action::ReloadFromDisk, "loads the disk version")
+                    {
+                        s.message = format!("kept your edits, not saved · {k}");
+                    }
                 }
                 _ => {}
             }
@@ -310,7 +328,7 @@ impl App {
         match action {
             Action::Quit => {
                 if s.open.as_ref().is_some_and(OpenFile::unsaved) {
-                    s.prompt = Some(Prompt::QuitUnsaved);
+                    ask(s, Prompt::QuitUnsaved);
                 } else {
                     s.quit = true;
                 }
@@ -345,6 +363,8 @@ impl App {
             }
             Action::Ask(setting) => {
                 s.entry = Some(ValueEntry::new(setting, s));
+                // The prompt names its keys; an older message may not.
+                s.message.clear();
             }
             Action::SwitchThreads => {
                 if self.deferred.is_none() {
@@ -373,7 +393,10 @@ impl App {
                 s.message = if s.files.is_empty() {
                     "no file to edit: create a .js file in this folder first".into()
                 } else {
-                    "no file open: Enter on a file in Files opens it".into()
+                    match keymap::key_for(s, &Action::Open) {
+                        Some(k) => format!("no file open: {k} on a file in Files opens it"),
+                        None => "no file open: open one from Files".into(),
+                    }
                 };
             }
             Action::Focus(p) => s.focus = p,
@@ -425,7 +448,12 @@ impl App {
             Action::Filter => {
                 s.focus = Pane::Files;
                 s.filter = Some(String::new());
-                s.message = "filter: type part of a file's path · Enter opens · Esc clears".into();
+                s.message = "filter: type part of a file's path".into();
+                for (action, what) in [(Action::Open, "opens"), (Action::Cancel, "clears")] {
+                    if let Some(k) = keymap::key_says(s, &action, what) {
+                        s.message.push_str(&format!(" · {k}"));
+                    }
+                }
             }
             Action::ClickFile(i) => {
                 if i >= s.files.len() {
@@ -467,6 +495,8 @@ impl App {
                 }
             }
             Action::Confirm => {}
+            // Handled first, above.
+            Action::NotHere(_) => {}
             Action::Edit(e) => self.edit(e),
             Action::Save => {
                 let Some(open) = s.open.as_mut() else {
@@ -482,7 +512,7 @@ impl App {
                     open.disk_conflict = true;
                 }
                 if open.disk_conflict && !open.deleted {
-                    s.prompt = Some(Prompt::OverwriteDisk);
+                    ask(s, Prompt::OverwriteDisk);
                 } else {
                     self.write_open();
                 }
@@ -587,8 +617,11 @@ impl App {
     /// Settings changes don't run the script (a person may change several
     /// first): the status message says what to press, unless load runs.
     fn say_how_to_run(&mut self) {
-        if !self.engine.is_loading() && self.engine.source().is_some() {
-            self.state.message.push_str(" · F5 runs it");
+        if !self.engine.is_loading()
+            && self.engine.source().is_some()
+            && let Some(k) = keymap::key_says(&self.state, &Action::RunOnce, "runs it")
+        {
+            self.state.message.push_str(&format!(" · {k}"));
         }
     }
 
@@ -600,7 +633,10 @@ impl App {
         self.state.message = if self.state.files.is_empty() {
             "nothing to run: create a .js file in this folder first".into()
         } else {
-            "nothing to run: open a file first (Enter on a file)".into()
+            match keymap::key_for(&self.state, &Action::Open) {
+                Some(k) => format!("nothing to run: open a file first ({k} on a file)"),
+                None => "nothing to run: open a file first".into(),
+            }
         };
         true
     }
@@ -693,7 +729,7 @@ impl App {
         if same {
             s.focus = Pane::Editor;
         } else if s.open.as_ref().is_some_and(OpenFile::unsaved) {
-            s.prompt = Some(Prompt::SwitchUnsaved(target));
+            ask(s, Prompt::SwitchUnsaved(target));
         } else {
             s.selected_file = target;
             self.open_selected();
@@ -858,10 +894,14 @@ impl App {
             && let Some(first) = self.state.files.first()
             && self.state.open.is_none()
         {
-            self.state.message = format!(
-                "{} appeared · Enter opens it",
+            let mut m = format!(
+                "{} appeared",
                 super::view::shown_path(&self.state, &first.path)
             );
+            if let Some(k) = keymap::key_says(&self.state, &Action::Open, "opens it") {
+                m.push_str(&format!(" · {k}"));
+            }
+            self.state.message = m;
         }
         let open_path = self.state.open.as_ref().map(|o| o.path.clone());
         for p in paths {
@@ -888,10 +928,14 @@ impl App {
         if !open.path.exists() {
             if !open.deleted {
                 open.deleted = true;
-                self.state.message = format!(
-                    "{} was deleted or renamed on disk; your text is kept (Ctrl-S writes it back)",
+                let mut m = format!(
+                    "{} was deleted or renamed on disk; your text is kept",
                     open.name
                 );
+                if let Some(k) = keymap::key_says(&self.state, &Action::Save, "writes it back") {
+                    m.push_str(&format!(" ({k})"));
+                }
+                self.state.message = m;
             }
             return;
         }
@@ -913,10 +957,18 @@ impl App {
         } else {
             open.disk_conflict = true;
             open.deleted = false;
-            self.state.message = format!(
-                "{} changed on disk while you have unsaved edits: Ctrl-S overwrites the disk, Ctrl-O loads the disk version",
-                open.name
-            );
+            let name = open.name.clone();
+            // Short: the keys must fit beside the hints at 80 columns.
+            let mut m = format!("{name} changed on disk, your edits kept");
+            for (a, what) in [
+                (Action::Save, "overwrites it"),
+                (Action::ReloadFromDisk, "loads it"),
+            ] {
+                if let Some(k) = keymap::key_says(&self.state, &a, what) {
+                    m.push_str(&format!(" · {k}"));
+                }
+            }
+            self.state.message = m;
         }
     }
 

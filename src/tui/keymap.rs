@@ -403,7 +403,8 @@ fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
 }
 
 /// The action for a key press in `state`, or None when the key does
-/// nothing there.
+/// nothing there. While a prompt or help is open, a key that does nothing
+/// there is [`Action::NotHere`], so it is answered rather than swallowed.
 pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action> {
     let ctx = contexts(state);
     overrides
@@ -414,6 +415,72 @@ pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action
         .or_else(|| {
             active(state).find_map(|b| b.keys.iter().find_map(|k| k.matches(&key, &b.action)))
         })
+        .or_else(|| match ctx.first() {
+            Some(Prompt | Entry | Help) if !matches!(key.code, KeyCode::Modifier(_)) => {
+                let (code, mods) = normalize(&key);
+                Some(Action::NotHere(Key::Is(code, mods).label()))
+            }
+            _ => None,
+        })
+}
+
+/// The label of the key that does `action` in `state` (the user's
+/// binding first, then the table's first key not taken by one), or None
+/// when no key does it there. Messages name keys through this, so they
+/// are true where they are shown.
+pub fn key_for(state: &State, action: &Action) -> Option<String> {
+    let ctx = contexts(state);
+    if let Some(o) = state
+        .overrides
+        .0
+        .iter()
+        .find(|o| ctx.contains(&o.context) && o.action == *action)
+    {
+        return Some(o.key.label());
+    }
+    active(state)
+        .filter(|b| b.action == *action)
+        .flat_map(|b| b.keys.iter().map(move |k| (b.context, *k)))
+        .find(|(c, k)| state.overrides.taking(*k, *c).is_none())
+        .map(|(_, k)| k.label())
+}
+
+/// `"KEY what"` (`"F5 runs it"`) for the key that does `action` in
+/// `state`, or None when none does there.
+pub fn key_says(state: &State, action: &Action, what: &str) -> Option<String> {
+    key_for(state, action).map(|k| format!("{k} {what}"))
+}
+
+/// What the status line says when `key` does nothing while a prompt or
+/// help is open: that it does nothing there, and why. Short, because the
+/// keys that work are the hints beside it (kept first, see
+/// [`is_essential`]).
+pub fn not_here(state: &State, key: &str) -> String {
+    match contexts(state).first() {
+        Some(Prompt) => format!("{key} does nothing until you answer"),
+        Some(Entry) => format!("{key} does nothing in this prompt"),
+        Some(Help) => format!("{key} does nothing in help"),
+        _ => format!("{key} does nothing here"),
+    }
+}
+
+/// Hint words that answer what is open or say how to quit or get help:
+/// the status bar keeps these before anything else.
+pub const ESSENTIAL: &[&str] = &[
+    "yes",
+    "no",
+    "applies",
+    "cancels",
+    "closes help",
+    "quit",
+    "help",
+];
+
+/// Whether a status-bar hint piece (`"y yes"`) is one of [`ESSENTIAL`].
+pub fn is_essential(piece: &str) -> bool {
+    ESSENTIAL
+        .iter()
+        .any(|w| piece.strip_suffix(w).is_some_and(|k| k.ends_with(' ')))
 }
 
 /// Text pasted in one piece (bracketed paste): into the editor as is, or
@@ -550,6 +617,15 @@ pub fn tiny_hint(state: &State) -> String {
         .map(|h| format!("{} {}", h.keys, h.label))
         .collect::<Vec<_>>()
         .join(" · ")
+}
+
+/// The labels of the table's keys for `action` in rows of `ctx`, in
+/// table order.
+pub fn labels(ctx: Context, action: &Action) -> Vec<String> {
+    KEYS.iter()
+        .filter(|b| b.context == ctx && b.action == *action)
+        .flat_map(|b| b.keys.iter().map(|k| k.label()))
+        .collect()
 }
 
 /// One line of help: keys by context, and what they do.

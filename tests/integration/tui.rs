@@ -14,7 +14,7 @@ use isolate_play::tui::app::App;
 use isolate_play::tui::editor::Buffer;
 use isolate_play::tui::keymap::{self, Overrides};
 use isolate_play::tui::state::{
-    FileEntry, IsolateResults, OpenFile, State, ThreadsWindow, ValueEntry,
+    FileEntry, IsolateResults, OpenFile, Prompt, State, ThreadsWindow, ValueEntry,
 };
 use isolate_play::tui::threads::ThreadsMeter;
 use isolate_play::tui::view;
@@ -602,7 +602,10 @@ fn keys_for_the_isolates_prompt_and_threads() {
         map(&s, key(KeyCode::Backspace)),
         Some(Action::Edit(EditAction::Backspace))
     );
-    assert_eq!(map(&s, key(KeyCode::F(5))), None);
+    assert_eq!(
+        map(&s, key(KeyCode::F(5))),
+        Some(Action::NotHere("F5".into()))
+    );
     // Help lists them, from the same table; the status bar hints at them.
     let help: Vec<String> = keymap::help_lines(&Overrides::default())
         .iter()
@@ -1159,7 +1162,10 @@ fn keys_through_the_table() {
         press(&s, KeyCode::Char('q'), none),
         Some(Action::ToggleHelp)
     );
-    assert_eq!(press(&s, KeyCode::F(5), none), None);
+    assert_eq!(
+        press(&s, KeyCode::F(5), none),
+        Some(Action::NotHere("F5".into()))
+    );
     // A plain-letter override binds outside the editor only.
     let mut keys = std::collections::BTreeMap::new();
     keys.insert("z".to_string(), "run".to_string());
@@ -1410,6 +1416,111 @@ fn overridden_keys_are_shown_once_as_the_users() {
     assert!(keymap::markdown_table().contains("| `Ctrl-L` | anywhere | redraw the screen |"));
 }
 
+/// While a prompt is open, every message and hint names keys that work
+/// in it, and a key (or click) that does nothing there says so instead of
+/// being swallowed: the "changed on disk" prompt after Ctrl-S, the value
+/// prompt, help.
+#[test]
+fn prompts_name_their_keys_and_answer_the_others() {
+    let none = KeyModifiers::NONE;
+    let ctrl = KeyModifiers::CONTROL;
+    let (dir, mut app) = playground(&[("a.js", "'one'")]);
+    pump(&mut app, |s| all_say(s, "one"));
+    let path = dir.path().join("a.js");
+    hit(&mut app, KeyCode::Char('e'), none);
+    hit(&mut app, KeyCode::End, none);
+    hit(&mut app, KeyCode::Char('!'), none);
+    std::fs::write(&path, "'disk'").unwrap();
+    app.on_files_changed(std::slice::from_ref(&path), Instant::now());
+    // Outside a prompt the message names the keys that do it here.
+    assert!(
+        app.state.message.ends_with(
+            "a.js changed on disk, your edits kept · Ctrl-S overwrites it · Ctrl-O loads it"
+        ),
+        "{}",
+        app.state.message
+    );
+    hit(&mut app, KeyCode::Char('s'), ctrl);
+    assert_eq!(app.state.prompt, Some(Prompt::OverwriteDisk));
+    assert_eq!(app.state.message, "", "the prompt names its own keys");
+    assert_eq!(keymap::hints_line(&app.state), "y yes  n no");
+    // Keys that do nothing here say so and change nothing.
+    for (code, mods, label) in [
+        (KeyCode::Char('s'), ctrl, "Ctrl-S"),
+        (KeyCode::Char('o'), ctrl, "Ctrl-O"),
+        (KeyCode::F(1), none, "F1"),
+        (KeyCode::Char('x'), none, "x"),
+    ] {
+        assert_eq!(
+            hit(&mut app, code, mods),
+            Some(Action::NotHere(label.into()))
+        );
+        assert_eq!(
+            app.state.message,
+            format!("{label} does nothing until you answer")
+        );
+        assert_eq!(app.state.prompt, Some(Prompt::OverwriteDisk));
+        assert!(!app.state.help);
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "'disk'");
+    let screen = app.state.screen;
+    let m = isolate_play::tui::mouse::map(
+        click(5, 5),
+        &app.state,
+        ratatui::layout::Rect::new(0, 0, screen.0.max(160), screen.1.max(48)),
+    );
+    assert_eq!(m, Some(Action::NotHere("a click".into())));
+    // The answers stay on the status bar beside the message, at any size.
+    for (w, h) in [(160, 48), (80, 24), (60, 16)] {
+        let screen = draw(&app.state, w, h);
+        let bar = screen.lines().last().unwrap();
+        assert!(bar.contains("│ y yes  n no"), "{w}x{h}:\n{screen}");
+        if w == 160 {
+            assert!(bar.contains("x does nothing until you answer"), "{screen}");
+        }
+    }
+    // A change on disk while the prompt is open names no key that does
+    // nothing in it.
+    std::fs::write(&path, "'disk again'").unwrap();
+    app.on_files_changed(std::slice::from_ref(&path), Instant::now());
+    assert!(
+        !app.state.message.contains("Ctrl-"),
+        "{}",
+        app.state.message
+    );
+    hit(&mut app, KeyCode::Char('n'), none);
+    assert_eq!(
+        app.state.message,
+        "kept your edits, not saved · Ctrl-O loads the disk version"
+    );
+    hit(&mut app, KeyCode::Char('o'), ctrl);
+    assert_eq!(
+        app.state.open.as_ref().unwrap().buffer.text(),
+        "'disk again'"
+    );
+    // The value prompt and help answer keys that do nothing there.
+    app.apply(Action::Ask(Setting::Timeout));
+    assert_eq!(app.state.message, "");
+    hit(&mut app, KeyCode::F(1), none);
+    assert_eq!(app.state.message, "F1 does nothing in this prompt");
+    assert!(app.state.entry.is_some());
+    let screen = draw(&app.state, 100, 30);
+    assert!(screen.contains("Enter applies · Esc cancels"), "{screen}");
+    hit(&mut app, KeyCode::Esc, none);
+    hit(&mut app, KeyCode::Esc, none);
+    hit(&mut app, KeyCode::F(1), none);
+    assert!(app.state.help);
+    hit(&mut app, KeyCode::Char('x'), none);
+    assert_eq!(app.state.message, "x does nothing in help");
+    // Help leaves the status bar in sight, where that is said.
+    let screen = draw(&app.state, 80, 24);
+    let last = screen.lines().last().unwrap();
+    assert!(
+        last.contains("x does nothing in help │ Esc closes help"),
+        "{screen}"
+    );
+}
+
 /// The README's key table is the one the program uses.
 #[test]
 fn readme_key_table_is_generated_from_the_key_table() {
@@ -1628,7 +1739,22 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
             "#{alternate_on} #{cursor_flag} #{mouse_any_flag}",
         ])
     };
-    assert_eq!(flags().trim(), "1 0 1", "the playground has the terminal");
+    // The flags follow the screen's text by a write or two: poll them.
+    let wait_flags = |want: &str, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = flags();
+            if got.trim() == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: flags {got:?}, want {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_flags("1 0 1", "the playground has the terminal");
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     for round in 0..2 {
         let ok = std::process::Command::new("kill")
@@ -1637,11 +1763,7 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
             .unwrap();
         assert!(ok.success());
         wait_screen(&session, "Stopped");
-        assert_eq!(
-            flags().trim(),
-            "0 1 0",
-            "round {round}: given back while stopped"
-        );
+        wait_flags("0 1 0", &format!("round {round}: given back while stopped"));
         tmux(&[
             "send-keys",
             "-t",
@@ -1657,11 +1779,7 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
         );
         tmux(&["send-keys", "-t", &session, "clear; fg", "Enter"]);
         let s = wait_screen(&session, "Isolates (");
-        assert_eq!(
-            flags().trim(),
-            "1 0 1",
-            "round {round}: taken again after fg"
-        );
+        wait_flags("1 0 1", &format!("round {round}: taken again after fg"));
         // Whole: the shell's lines are gone, the panes' borders are there.
         std::thread::sleep(Duration::from_millis(300));
         let s2 = screen(&session);
@@ -1683,7 +1801,7 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
     tmux(&["send-keys", "-t", &session, "Enter"]);
     let s = wait_screen(&session, "EXITED-0");
     assert!(!s.contains("Isolates ("), "{s}");
-    assert_eq!(flags().trim(), "0 1 0");
+    wait_flags("0 1 0", "after quitting");
 }
 
 // ---- files in folders, the filter, the mouse, value prompts ----
@@ -2173,12 +2291,15 @@ fn mouse_events_map_to_actions_where_they_are_drawn() {
         let mut up = click(a.files.x + 2, a.files.y + 2);
         up.kind = MouseEventKind::Up(MouseButton::Left);
         assert_eq!(map(&s, up), None);
-        // A prompt takes keys only; help scrolls with the wheel.
+        // A prompt takes keys only (a click is told so, the wheel does
+        // nothing); help scrolls with the wheel.
+        let not_here = Some(Action::NotHere("a click".into()));
         s.prompt = Some(isolate_play::tui::state::Prompt::QuitUnsaved);
-        assert_eq!(map(&s, click(list.x + 2, list.y)), None);
+        assert_eq!(map(&s, click(list.x + 2, list.y)), not_here);
+        assert_eq!(map(&s, wheel(list.x + 2, list.y, true)), None);
         s.prompt = None;
         s.entry = Some(ValueEntry::default());
-        assert_eq!(map(&s, click(list.x + 2, list.y)), None);
+        assert_eq!(map(&s, click(list.x + 2, list.y)), not_here);
         s.entry = None;
         s.help = true;
         assert_eq!(map(&s, wheel(5, 5, true)), Some(Action::Down));

@@ -92,6 +92,16 @@ fn legend_lines(inner: usize) -> Vec<Line<'static>> {
 /// Every binding in force, from the key table; scrolls with ↑ ↓ when
 /// taller than the screen (the title says which lines are shown).
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
+    // The status bar (its last row) stays visible: it says what a key
+    // pressed in help did, and how to close it.
+    let area = if area.height > 8 {
+        Rect {
+            height: area.height - 1,
+            ..area
+        }
+    } else {
+        area
+    };
     let w = area.width.min(78);
     let inner = usize::from(w.saturating_sub(2));
     let help = keymap::help_lines(&s.overrides);
@@ -169,8 +179,17 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             ]));
         }
     }
+    let closes = keymap::labels(Context::Help, &crate::tui::action::Action::ToggleHelp);
     lines.push(Line::from(Span::styled(
-        "Files: * unsaved  ! failing  ~ changed on disk.  Esc or ? closes.",
+        format!(
+            "Files: * unsaved  ! failing  ~ changed on disk.  {} closes.",
+            closes
+                .iter()
+                .take(2)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
         dim,
     )));
     for piece in wrap(MOUSE, inner) {
@@ -288,7 +307,7 @@ pub fn entry(f: &mut Frame, area: Rect, e: &ValueEntry, s: &State) {
     }
     lines.push(match &e.error {
         Some(err) => Line::from(Span::styled(err.clone(), Style::default().fg(Color::Red))),
-        None => Line::from(Span::styled("Enter applies · Esc cancels", dim)),
+        None => Line::from(Span::styled(keymap::tiny_hint(s), dim)),
     });
     super::overlay(f, area, title, &lines, Color::Yellow);
 }
