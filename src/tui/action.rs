@@ -52,6 +52,10 @@ pub enum Action {
     Redraw,
     /// Select the next isolate whose last result is an error, wrapping.
     NextFailing,
+    /// A key (as labelled, e.g. `Ctrl-S`) or a click that does nothing
+    /// while a prompt or help is open: the status line says so and names
+    /// the keys that work there.
+    NotHere(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,16 +109,22 @@ pub enum Pane {
 }
 
 impl Pane {
-    /// Tab order: Files → Editor → Isolates → Results → Files.
+    /// Tab order: Files → Isolates → Results → Files. The editor is no
+    /// Tab stop (Tab indents there): it is entered with `e`, Enter on a
+    /// file or a click, and left with Esc; from it, the next pane is
+    /// Isolates and the previous Files.
     pub fn next(self) -> Pane {
         match self {
-            Pane::Files => Pane::Editor,
-            Pane::Editor => Pane::Isolates,
+            Pane::Files | Pane::Editor => Pane::Isolates,
             Pane::Isolates => Pane::Results,
             Pane::Results => Pane::Files,
         }
     }
     pub fn prev(self) -> Pane {
-        self.next().next().next()
+        match self {
+            Pane::Files => Pane::Results,
+            Pane::Editor | Pane::Isolates => Pane::Files,
+            Pane::Results => Pane::Isolates,
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::action::{Action, EditAction, Pane, Setting};
 use super::editor::Buffer;
+use super::keymap;
 use super::state::{
     EngineStatus, FileEntry, IsolateResults, OpenFile, Prompt, State, THREADS_WINDOW, ValueEntry,
 };
@@ -51,6 +52,13 @@ pub struct App {
     /// The folders the file list walked: the loop has the watcher watch
     /// these.
     pub dirs: Vec<PathBuf>,
+}
+
+/// Opens a yes/no prompt; the status message is cleared (the prompt names
+/// its keys, an older message may name keys that now do nothing).
+fn ask(s: &mut State, p: Prompt) {
+    s.prompt = Some(p);
+    s.message.clear();
 }
 
 /// The typed number of isolates, held to the flag's rule.
@@ -191,6 +199,10 @@ impl App {
 
     fn apply_action(&mut self, action: Action) {
         let s = &mut self.state;
+        if let Action::NotHere(key) = &action {
+            s.message = keymap::not_here(s, key);
+            return;
+        }
         if let Some(entry) = s.entry.as_mut() {
             let max = entry.max_chars();
             let push = |entry: &mut ValueEntry, c: char| {
@@ -260,6 +272,12 @@ impl App {
                 Action::Cancel | Action::Quit => {
                     s.prompt = None;
                     s.message = "kept your edits".into();
+                    if prompt == Prompt::OverwriteDisk
+                        && let Some(k) =
+                            keymap::key_says(s, &Action::ReloadFromDisk, "loads the disk version")
+                    {
+                        s.message = format!("kept your edits, not saved · {k}");
+                    }
                 }
                 _ => {}
             }
@@ -311,7 +329,7 @@ impl App {
         match action {
             Action::Quit => {
                 if s.open.as_ref().is_some_and(OpenFile::unsaved) {
-                    s.prompt = Some(Prompt::QuitUnsaved);
+                    ask(s, Prompt::QuitUnsaved);
                 } else {
                     s.quit = true;
                 }
@@ -349,6 +367,8 @@ impl App {
             }
             Action::Ask(setting) => {
                 s.entry = Some(ValueEntry::new(setting, s));
+                // The prompt names its keys; an older message may not.
+                s.message.clear();
             }
             Action::SwitchThreads => {
                 if self.deferred.is_none() {
@@ -373,6 +393,16 @@ impl App {
             }
             Action::FocusNext => s.focus = s.focus.next(),
             Action::FocusPrev => s.focus = s.focus.prev(),
+            Action::Focus(Pane::Editor) if s.open.is_none() => {
+                s.message = if s.files.is_empty() {
+                    "no file to edit: create a .js file in this folder first".into()
+                } else {
+                    match keymap::key_for(s, &Action::Open) {
+                        Some(k) => format!("no file open: {k} on a file in Files opens it"),
+                        None => "no file open: open one from Files".into(),
+                    }
+                };
+            }
             Action::Focus(p) => s.focus = p,
             Action::NextFailing => match s.select_next_failing() {
                 Some(i) => {
@@ -416,10 +446,18 @@ impl App {
                 }
             }
             Action::Scroll(pane, rows) => self.scroll(pane, rows),
+            Action::Filter if s.files.is_empty() => {
+                s.message = "no files to filter: this folder has no .js or .mjs files".into();
+            }
             Action::Filter => {
                 s.focus = Pane::Files;
                 s.filter = Some(String::new());
-                s.message = "filter: type part of a file's path · Enter opens · Esc clears".into();
+                s.message = "filter: type part of a file's path".into();
+                for (action, what) in [(Action::Open, "opens"), (Action::Cancel, "clears")] {
+                    if let Some(k) = keymap::key_says(s, &action, what) {
+                        s.message.push_str(&format!(" · {k}"));
+                    }
+                }
             }
             Action::ClickFile(i) => {
                 if i >= s.files.len() {
@@ -443,6 +481,14 @@ impl App {
                 }
             }
             Action::Open => {
+                if s.shown_files().is_empty() {
+                    s.message = if s.files.is_empty() {
+                        "no file to open: this folder has no .js or .mjs files".into()
+                    } else {
+                        "no file matches the filter".into()
+                    };
+                    return;
+                }
                 let target = s.selected_file;
                 self.open_file(target);
             }
@@ -453,9 +499,14 @@ impl App {
                 }
             }
             Action::Confirm => {}
+            // Handled first, above.
+            Action::NotHere(_) => {}
             Action::Edit(e) => self.edit(e),
             Action::Save => {
-                let Some(open) = s.open.as_mut() else { return };
+                let Some(open) = s.open.as_mut() else {
+                    s.message = "nothing to save: no file open".into();
+                    return;
+                };
                 // A change the watcher did not report (a missed event, a
                 // link's target elsewhere) is still never overwritten
                 // silently: the disk must hold what was loaded or saved.
@@ -465,17 +516,18 @@ impl App {
                     open.disk_conflict = true;
                 }
                 if open.disk_conflict && !open.deleted {
-                    s.prompt = Some(Prompt::OverwriteDisk);
+                    ask(s, Prompt::OverwriteDisk);
                 } else {
                     self.write_open();
                 }
             }
-            Action::ReloadFromDisk => {
-                if let Some(open) = &s.open {
+            Action::ReloadFromDisk => match &s.open {
+                Some(open) => {
                     let path = open.path.clone();
                     self.load_from_disk(&path, None);
                 }
-            }
+                None => s.message = "nothing to reload: no file open".into(),
+            },
         }
     }
 
@@ -570,8 +622,11 @@ impl App {
     /// Settings changes don't run the script (a person may change several
     /// first): the status message says what to press, unless load runs.
     fn say_how_to_run(&mut self) {
-        if !self.engine.is_loading() && self.engine.source().is_some() {
-            self.state.message.push_str(" · F5 runs it");
+        if !self.engine.is_loading()
+            && self.engine.source().is_some()
+            && let Some(k) = keymap::key_says(&self.state, &Action::RunOnce, "runs it")
+        {
+            self.state.message.push_str(&format!(" · {k}"));
         }
     }
 
@@ -583,7 +638,10 @@ impl App {
         self.state.message = if self.state.files.is_empty() {
             "nothing to run: create a .js file in this folder first".into()
         } else {
-            "nothing to run: open a file first (Enter on a file)".into()
+            match keymap::key_for(&self.state, &Action::Open) {
+                Some(k) => format!("nothing to run: open a file first ({k} on a file)"),
+                None => "nothing to run: open a file first".into(),
+            }
         };
         true
     }
@@ -677,7 +735,7 @@ impl App {
         if same {
             s.focus = Pane::Editor;
         } else if s.open.as_ref().is_some_and(OpenFile::unsaved) {
-            s.prompt = Some(Prompt::SwitchUnsaved(target));
+            ask(s, Prompt::SwitchUnsaved(target));
         } else {
             s.selected_file = target;
             self.open_selected();
@@ -842,10 +900,14 @@ impl App {
             && let Some(first) = self.state.files.first()
             && self.state.open.is_none()
         {
-            self.state.message = format!(
-                "{} appeared · Enter opens it",
+            let mut m = format!(
+                "{} appeared",
                 super::view::shown_path(&self.state, &first.path)
             );
+            if let Some(k) = keymap::key_says(&self.state, &Action::Open, "opens it") {
+                m.push_str(&format!(" · {k}"));
+            }
+            self.state.message = m;
         }
         let open_path = self.state.open.as_ref().map(|o| o.path.clone());
         for p in paths {
@@ -872,10 +934,14 @@ impl App {
         if !open.path.exists() {
             if !open.deleted {
                 open.deleted = true;
-                self.state.message = format!(
-                    "{} was deleted or renamed on disk; your text is kept (Ctrl-S writes it back)",
+                let mut m = format!(
+                    "{} was deleted or renamed on disk; your text is kept",
                     open.name
                 );
+                if let Some(k) = keymap::key_says(&self.state, &Action::Save, "writes it back") {
+                    m.push_str(&format!(" ({k})"));
+                }
+                self.state.message = m;
             }
             return;
         }
@@ -897,10 +963,18 @@ impl App {
         } else {
             open.disk_conflict = true;
             open.deleted = false;
-            self.state.message = format!(
-                "{} changed on disk while you have unsaved edits: Ctrl-S overwrites the disk, Ctrl-O loads the disk version",
-                open.name
-            );
+            let name = open.name.clone();
+            // Short: the keys must fit beside the hints at 80 columns.
+            let mut m = format!("{name} changed on disk, your edits kept");
+            for (a, what) in [
+                (Action::Save, "overwrites it"),
+                (Action::ReloadFromDisk, "loads it"),
+            ] {
+                if let Some(k) = keymap::key_says(&self.state, &a, what) {
+                    m.push_str(&format!(" · {k}"));
+                }
+            }
+            self.state.message = m;
         }
     }
 

@@ -218,8 +218,9 @@ pub static KEYS: &[Binding] = &[
     row(&[f(9)], Anywhere, Action::NextFailing, "jump to the next failing isolate", Some("next failing")),
     row(&[c('x')], Panes, Action::NextFailing, "jump to the next failing isolate", None),
     // Panes.
-    row(&[k(Tab)], Panes, Action::FocusNext, "next / previous pane: files → editor → isolates → results", Some("pane")),
-    row(&[k(BackTab)], Panes, Action::FocusPrev, "next / previous pane: files → editor → isolates → results", None),
+    row(&[k(Tab)], Panes, Action::FocusNext, "next / previous pane: files → isolates → results", Some("pane")),
+    row(&[k(BackTab)], Panes, Action::FocusPrev, "next / previous pane: files → isolates → results", None),
+    row(&[c('e')], Panes, Action::Focus(Pane::Editor), "edit the open file (so do Enter on it and a click)", Some("edit")),
     row(&[k(Esc)], Editor, Action::Cancel, "leave the editor (Tab indents there)", Some("leave editor")),
     row(&[k(Up), c('k')], Panes, Action::Up, "move in the focused pane (files, isolates, results)", None),
     row(&[k(Down), c('j')], Panes, Action::Down, "move in the focused pane (files, isolates, results)", None),
@@ -227,7 +228,7 @@ pub static KEYS: &[Binding] = &[
     row(&[k(PageDown)], Panes, Action::PageDown, "move in the focused pane (files, isolates, results)", None),
     row(&[k(Home), c('g')], Panes, Action::Home, "first / last in the focused pane", None),
     row(&[k(End), c('G')], Panes, Action::End, "first / last in the focused pane", None),
-    row(&[k(Enter), c('e')], Panes, Action::Open, "open the selected file in the editor", Some("open")),
+    row(&[k(Enter)], Panes, Action::Open, "open the selected file in the editor", Some("open")),
     row(&[c('/')], Panes, Action::Filter, "filter the files by typing (Enter opens, Esc clears)", Some("filter")),
     // Files.
     row(&[ctrl('s')], Anywhere, Action::Save, "save (re-runs the new version on every isolate)", Some("save")),
@@ -320,6 +321,20 @@ pub struct Override {
 pub struct Overrides(pub Vec<Override>);
 
 impl Overrides {
+    /// The user's binding that takes `key` from a table row active in
+    /// `ctx` (overrides are matched first wherever they are active: one
+    /// for anywhere takes the key in every context but prompts and help,
+    /// one outside the editor takes it there only).
+    pub fn taking(&self, key: Key, ctx: Context) -> Option<&Override> {
+        self.0.iter().find(|o| {
+            o.key == key
+                && match o.context {
+                    Anywhere => matches!(ctx, Anywhere | Panes | Editor | Filter),
+                    c => c == ctx,
+                }
+        })
+    }
+
     /// Parses `key = action` pairs such as `"ctrl-r" = "run"`; the error
     /// names the key or action not understood.
     pub fn parse(keys: &BTreeMap<String, String>) -> anyhow::Result<Self> {
@@ -340,9 +355,17 @@ impl Overrides {
                 })?;
             let plain_char = matches!(code, KeyCode::Char(_))
                 && !mods.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+            // Stored as matching compares it (see `normalize`).
+            let (code, mods) = match code {
+                KeyCode::Tab if mods.contains(KeyModifiers::SHIFT) => {
+                    (KeyCode::BackTab, mods - KeyModifiers::SHIFT)
+                }
+                KeyCode::Char(_) => (code, mods - KeyModifiers::SHIFT),
+                _ => (code, mods),
+            };
             out.push(Override {
                 written: written.clone(),
-                key: Key::Is(code, mods - KeyModifiers::SHIFT),
+                key: Key::Is(code, mods),
                 context: if plain_char { Panes } else { Anywhere },
                 name: name.clone(),
                 action,
@@ -380,7 +403,8 @@ fn parse_key(s: &str) -> Option<(KeyCode, KeyModifiers)> {
 }
 
 /// The action for a key press in `state`, or None when the key does
-/// nothing there.
+/// nothing there. While a prompt or help is open, a key that does nothing
+/// there is [`Action::NotHere`], so it is answered rather than swallowed.
 pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action> {
     let ctx = contexts(state);
     overrides
@@ -391,6 +415,72 @@ pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action
         .or_else(|| {
             active(state).find_map(|b| b.keys.iter().find_map(|k| k.matches(&key, &b.action)))
         })
+        .or_else(|| match ctx.first() {
+            Some(Prompt | Entry | Help) if !matches!(key.code, KeyCode::Modifier(_)) => {
+                let (code, mods) = normalize(&key);
+                Some(Action::NotHere(Key::Is(code, mods).label()))
+            }
+            _ => None,
+        })
+}
+
+/// The label of the key that does `action` in `state` (the user's
+/// binding first, then the table's first key not taken by one), or None
+/// when no key does it there. Messages name keys through this, so they
+/// are true where they are shown.
+pub fn key_for(state: &State, action: &Action) -> Option<String> {
+    let ctx = contexts(state);
+    if let Some(o) = state
+        .overrides
+        .0
+        .iter()
+        .find(|o| ctx.contains(&o.context) && o.action == *action)
+    {
+        return Some(o.key.label());
+    }
+    active(state)
+        .filter(|b| b.action == *action)
+        .flat_map(|b| b.keys.iter().map(move |k| (b.context, *k)))
+        .find(|(c, k)| state.overrides.taking(*k, *c).is_none())
+        .map(|(_, k)| k.label())
+}
+
+/// `"KEY what"` (`"F5 runs it"`) for the key that does `action` in
+/// `state`, or None when none does there.
+pub fn key_says(state: &State, action: &Action, what: &str) -> Option<String> {
+    key_for(state, action).map(|k| format!("{k} {what}"))
+}
+
+/// What the status line says when `key` does nothing while a prompt or
+/// help is open: that it does nothing there, and why. Short, because the
+/// keys that work are the hints beside it (kept first, see
+/// [`is_essential`]).
+pub fn not_here(state: &State, key: &str) -> String {
+    match contexts(state).first() {
+        Some(Prompt) => format!("{key} does nothing until you answer"),
+        Some(Entry) => format!("{key} does nothing in this prompt"),
+        Some(Help) => format!("{key} does nothing in help"),
+        _ => format!("{key} does nothing here"),
+    }
+}
+
+/// Hint words that answer what is open or say how to quit or get help:
+/// the status bar keeps these before anything else.
+pub const ESSENTIAL: &[&str] = &[
+    "yes",
+    "no",
+    "applies",
+    "cancels",
+    "closes help",
+    "quit",
+    "help",
+];
+
+/// Whether a status-bar hint piece (`"y yes"`) is one of [`ESSENTIAL`].
+pub fn is_essential(piece: &str) -> bool {
+    ESSENTIAL
+        .iter()
+        .any(|w| piece.strip_suffix(w).is_some_and(|k| k.ends_with(' ')))
 }
 
 /// Text pasted in one piece (bracketed paste): into the editor as is, or
@@ -431,6 +521,7 @@ const HINT_ORDER: &[&str] = &[
     "quit",
     "help",
     "open",
+    "edit",
     "N",
     "+isolate",
     "−isolate",
@@ -443,16 +534,44 @@ const HINT_ORDER: &[&str] = &[
     "heap",
 ];
 
+/// Whether `action` has something to act on in `state`: a file to open,
+/// to edit or to save, a script to run, an isolate to remove, a failing
+/// isolate to jump to, files to filter. Hints show only such actions; the
+/// others, pressed anyway, say why they do nothing.
+pub fn has_target(action: &Action, s: &State) -> bool {
+    match action {
+        Action::RunOnce => s.engine.version > 0,
+        Action::ToggleLoad => s.engine.loading || s.engine.version > 0,
+        Action::RemoveIsolates(_) => s.engine.isolates > 1,
+        Action::Open => s.focus == Pane::Files && !s.shown_files().is_empty(),
+        Action::Focus(Pane::Editor) | Action::Save | Action::ReloadFromDisk => s.open.is_some(),
+        Action::NextFailing => (0..s.results.len()).any(|i| s.is_failing(i)),
+        Action::Filter => !s.files.is_empty(),
+        _ => true,
+    }
+}
+
 /// The hints true in `state`: for each hint word, the keys of the first
-/// active row that has it, ordered by [`HINT_ORDER`].
+/// active row that has it, ordered by [`HINT_ORDER`]; actions with
+/// nothing to act on (see [`has_target`]) are left out.
 pub fn hints(state: &State) -> Vec<Hint> {
     let mut out: Vec<Hint> = Vec::new();
     for b in active(state) {
         let Some(label) = b.hint else { continue };
+        if !has_target(&b.action, state) {
+            continue;
+        }
         if out.iter().any(|h| h.label == label) {
             continue;
         }
-        let Some(&key) = b.keys.first() else { continue };
+        // A key the user bound to something else is not this row's.
+        let Some(&key) = b
+            .keys
+            .iter()
+            .find(|k| state.overrides.taking(**k, b.context).is_none())
+        else {
+            continue;
+        };
         out.push(Hint {
             keys: key.label(),
             label,
@@ -500,37 +619,71 @@ pub fn tiny_hint(state: &State) -> String {
         .join(" · ")
 }
 
+/// The labels of the table's keys for `action` in rows of `ctx`, in
+/// table order.
+pub fn labels(ctx: Context, action: &Action) -> Vec<String> {
+    KEYS.iter()
+        .filter(|b| b.context == ctx && b.action == *action)
+        .flat_map(|b| b.keys.iter().map(|k| k.label()))
+        .collect()
+}
+
 /// One line of help: keys by context, and what they do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HelpLine {
-    /// (context, key labels) in table order.
+    /// (context, key labels) in table order; empty when the user's
+    /// bindings took every key.
     pub keys: Vec<(Context, String)>,
     pub help: &'static str,
+    /// Keys of these rows the user's `[ui.keys]` bound to something else:
+    /// (key label, the action's name there).
+    pub taken: Vec<(String, String)>,
 }
 
-/// The help overlay's and the README's lines: rows with the same help text
-/// merged, in table order; prompt and help rows left out (they explain
-/// themselves on screen).
-pub fn help_lines() -> Vec<HelpLine> {
+/// The help overlay's lines with `overrides` in force (the README's with
+/// none): rows with the same help text merged, in table order, without
+/// the keys the overrides took (those are listed in `taken`); prompt and
+/// help rows left out (they explain themselves on screen).
+pub fn help_lines(overrides: &Overrides) -> Vec<HelpLine> {
     let mut out: Vec<HelpLine> = Vec::new();
     for b in KEYS.iter() {
         if b.help.is_empty() || matches!(b.context, Prompt | Entry | Help | Filter) {
             continue;
         }
-        let labels: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
-        let keys = (b.context, labels.join(" "));
-        match out.iter_mut().find(|l| l.help == b.help) {
-            Some(l) => match l.keys.iter_mut().find(|(c, _)| *c == b.context) {
-                Some((_, k)) => {
-                    k.push(' ');
-                    k.push_str(&keys.1);
-                }
-                None => l.keys.push(keys),
-            },
-            None => out.push(HelpLine {
-                keys: vec![keys],
-                help: b.help,
-            }),
+        let mut labels: Vec<String> = Vec::new();
+        let mut taken = Vec::new();
+        for k in b.keys {
+            match overrides.taking(*k, b.context) {
+                Some(o) => taken.push((k.label(), o.name.clone())),
+                None => labels.push(k.label()),
+            }
+        }
+        let line = match out.iter().position(|l| l.help == b.help) {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(HelpLine {
+                    keys: Vec::new(),
+                    help: b.help,
+                    taken: Vec::new(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        for t in taken {
+            if !line.taken.contains(&t) {
+                line.taken.push(t);
+            }
+        }
+        if labels.is_empty() {
+            continue;
+        }
+        let keys = labels.join(" ");
+        match line.keys.iter_mut().find(|(c, _)| *c == b.context) {
+            Some((_, k)) => {
+                k.push(' ');
+                k.push_str(&keys);
+            }
+            None => line.keys.push((b.context, keys)),
         }
     }
     out
@@ -539,7 +692,7 @@ pub fn help_lines() -> Vec<HelpLine> {
 /// The README's key table, in Markdown, generated from [`KEYS`].
 pub fn markdown_table() -> String {
     let mut s = String::from("| keys | where | what |\n| --- | --- | --- |\n");
-    for l in help_lines() {
+    for l in help_lines(&Overrides::default()) {
         for (i, (ctx, keys)) in l.keys.iter().enumerate() {
             let keys = keys
                 .split(' ')

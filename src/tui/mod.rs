@@ -114,12 +114,27 @@ enum Ended {
     Fatal(Fatal),
 }
 
-/// The signals that end the playground cleanly (terminal restored).
+/// The signals the loop handles: those that end the playground cleanly
+/// (terminal restored), and job control's stop and continue.
 struct Signals {
     term: Signal,
     int: Signal,
     hup: Signal,
     quit: Signal,
+    tstp: Signal,
+    cont: Signal,
+}
+
+/// A signal the loop acts on.
+enum Sig {
+    /// Ends the playground: the signal's name and number.
+    End(&'static str, u8),
+    /// SIGTSTP (a shell's Ctrl-Z, `kill -TSTP`): give the terminal back
+    /// and stop.
+    Stop,
+    /// SIGCONT: continued after a stop (also one the loop did not see,
+    /// `kill -STOP`): take the terminal again and redraw.
+    Cont,
 }
 
 impl Signals {
@@ -129,16 +144,20 @@ impl Signals {
             int: signal(SignalKind::interrupt())?,
             hup: signal(SignalKind::hangup())?,
             quit: signal(SignalKind::quit())?,
+            tstp: signal(SignalKind::from_raw(libc::SIGTSTP))?,
+            cont: signal(SignalKind::from_raw(libc::SIGCONT))?,
         })
     }
 
-    /// The next one to arrive, by name and number.
-    async fn recv(&mut self) -> (&'static str, u8) {
+    /// The next one to arrive.
+    async fn recv(&mut self) -> Sig {
         tokio::select! {
-            _ = self.term.recv() => ("SIGTERM", 15),
-            _ = self.int.recv() => ("SIGINT", 2),
-            _ = self.hup.recv() => ("SIGHUP", 1),
-            _ = self.quit.recv() => ("SIGQUIT", 3),
+            _ = self.term.recv() => Sig::End("SIGTERM", 15),
+            _ = self.int.recv() => Sig::End("SIGINT", 2),
+            _ = self.hup.recv() => Sig::End("SIGHUP", 1),
+            _ = self.quit.recv() => Sig::End("SIGQUIT", 3),
+            _ = self.tstp.recv() => Sig::Stop,
+            _ = self.cont.recv() => Sig::Cont,
         }
     }
 }
@@ -277,7 +296,16 @@ impl Loop<'_> {
                         self.on_terminal(ev, session)?;
                     }
                 }
-                (name, number) = signals.recv() => return Ok(Ended::Signal(name, number)),
+                sig = signals.recv() => match sig {
+                    Sig::End(name, number) => return Ok(Ended::Signal(name, number)),
+                    Sig::Stop => {
+                        // Returns after `fg`; the SIGCONT that continued
+                        // the process is handled below too (harmless).
+                        session.suspend();
+                        self.resume(session)?;
+                    }
+                    Sig::Cont => self.resume(session)?,
+                },
                 f = fatal.recv_async() => {
                     if let Ok(f) = f {
                         return Ok(Ended::Fatal(f));
@@ -335,6 +363,14 @@ impl Loop<'_> {
             }
             self.after_events(session)?;
         }
+    }
+
+    /// After a stop: the terminal taken again and every cell drawn anew.
+    fn resume(&mut self, session: &mut Session) -> anyhow::Result<()> {
+        session.resume()?;
+        redraw_all(&mut session.terminal)?;
+        self.frames.dirty = true;
+        Ok(())
     }
 
     /// A key, a mouse event, a paste or a resize.

@@ -18,10 +18,13 @@ pub const WHEEL_ROWS: isize = 3;
 
 /// The action for `ev` on a screen of `screen` cells (the size of the
 /// frame the person sees, `State::screen`), or None when it does nothing
-/// there: prompts take keys only, the one-screen summary has no panes.
+/// there: prompts take keys only (a click says so), the one-screen
+/// summary has no panes.
 pub fn map(ev: MouseEvent, s: &State, screen: Rect) -> Option<Action> {
     if s.prompt.is_some() || s.entry.is_some() {
-        return None;
+        // A click is answered (the keys that work), the wheel ignored.
+        return (ev.kind == MouseEventKind::Down(MouseButton::Left))
+            .then(|| Action::NotHere("a click".into()));
     }
     let wheel = match ev.kind {
         MouseEventKind::ScrollUp => Some(-WHEEL_ROWS),

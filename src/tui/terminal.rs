@@ -10,6 +10,11 @@
 //! then stops drawing, restores the terminal and exits with the message
 //! (a hook that restored the terminal itself would let the loop keep
 //! drawing over the shell).
+//!
+//! Job control: [`Session::suspend`] gives the terminal back and stops the
+//! process (a shell's Ctrl-Z, `kill -TSTP`); [`Session::resume`] takes it
+//! again after `fg` (or any SIGCONT), since the shell may have put the tty
+//! back to cooked mode meanwhile.
 
 use std::io::{Stdout, Write, stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,18 +64,46 @@ impl Session {
         enable_raw_mode()?;
         ACTIVE.store(true, Ordering::SeqCst);
         // From here on, a failure still restores (the session is dropped).
-        let mut out = stdout();
         let session = Session {
             terminal: Terminal::new(CrosstermBackend::new(stdout()))?,
         };
-        execute!(
-            out,
-            EnterAlternateScreen,
-            EnableBracketedPaste,
-            Print(MOUSE_CLICKS_AND_WHEEL)
-        )?;
+        enter_modes()?;
         Ok((session, rx))
     }
+
+    /// Gives the terminal back (as on exit) and stops the process with
+    /// SIGSTOP, the default action of the SIGTSTP the loop caught; returns
+    /// once the process is continued (`fg`), with the terminal still the
+    /// shell's: call [`Session::resume`] next.
+    pub fn suspend(&mut self) {
+        restore();
+        // SAFETY: raise only sends a signal to this process.
+        unsafe {
+            libc::raise(libc::SIGSTOP);
+        }
+    }
+
+    /// Takes the terminal again after a stop: raw mode (set afresh: the
+    /// shell may have restored cooked mode while the process was stopped,
+    /// which crossterm cannot know), the alternate screen, bracketed paste
+    /// and the mouse. The caller redraws every cell.
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        let _ = disable_raw_mode();
+        enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        enter_modes()
+    }
+}
+
+/// The alternate screen, bracketed paste and mouse clicks and wheel.
+fn enter_modes() -> anyhow::Result<()> {
+    execute!(
+        stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        Print(MOUSE_CLICKS_AND_WHEEL)
+    )?;
+    Ok(())
 }
 
 impl Drop for Session {

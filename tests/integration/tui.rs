@@ -14,7 +14,7 @@ use isolate_play::tui::app::App;
 use isolate_play::tui::editor::Buffer;
 use isolate_play::tui::keymap::{self, Overrides};
 use isolate_play::tui::state::{
-    FileEntry, IsolateResults, OpenFile, State, ThreadsWindow, ValueEntry,
+    FileEntry, IsolateResults, OpenFile, Prompt, State, ThreadsWindow, ValueEntry,
 };
 use isolate_play::tui::threads::ThreadsMeter;
 use isolate_play::tui::view;
@@ -603,9 +603,12 @@ fn keys_for_the_isolates_prompt_and_threads() {
         map(&s, key(KeyCode::Backspace)),
         Some(Action::Edit(EditAction::Backspace))
     );
-    assert_eq!(map(&s, key(KeyCode::F(5))), None);
+    assert_eq!(
+        map(&s, key(KeyCode::F(5))),
+        Some(Action::NotHere("F5".into()))
+    );
     // Help lists them, from the same table; the status bar hints at them.
-    let help: Vec<String> = keymap::help_lines()
+    let help: Vec<String> = keymap::help_lines(&Overrides::default())
         .iter()
         .map(|l| {
             l.keys
@@ -872,8 +875,18 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
 
 // ---- the real binary under tmux ----
 
+/// tmux on a server of the session's own (`-L`, named after the session
+/// given with `-t` or `-s`): other tmux users on the machine (and what
+/// they kill) don't meet these sessions, and tests running in parallel
+/// don't race to start one server.
 pub(super) fn tmux(args: &[&str]) -> String {
+    let session = args
+        .windows(2)
+        .find(|w| w[0] == "-t" || w[0] == "-s")
+        .map_or("default", |w| w[1]);
+    let socket = format!("isolate-play-{session}");
     let o = std::process::Command::new("tmux")
+        .args(["-L", &socket])
         .args(args)
         .output()
         .expect("tmux is installed");
@@ -955,7 +968,7 @@ fn end_to_end_under_tmux() {
     std::fs::write(&file, code).unwrap();
     wait_screen(&session, "→ HelloDisk");
     // Edit and save inside the TUI.
-    keys(&session, &["Tab", "PageDown", "Up", "End", " + '!'", "C-s"]);
+    keys(&session, &["e", "PageDown", "Up", "End", " + '!'", "C-s"]);
     wait_screen(&session, "→ HelloDisk!");
     assert!(
         std::fs::read_to_string(&file)
@@ -1104,7 +1117,7 @@ fn keys_through_the_table() {
         edit(EditAction::Paste("a\n  b".into()))
     );
     // Outside the editor: letters command; Tab / Shift-Tab move focus
-    // through Files → Editor → Isolates → Results.
+    // through Files → Isolates → Results (the editor is no Tab stop).
     s.focus = Pane::Isolates;
     assert_eq!(keymap::paste("x".into(), &s), None);
     assert_eq!(
@@ -1133,13 +1146,16 @@ fn keys_through_the_table() {
         order,
         [
             Pane::Files,
-            Pane::Editor,
             Pane::Isolates,
             Pane::Results,
-            Pane::Files
+            Pane::Files,
+            Pane::Isolates
         ]
     );
     assert_eq!(Pane::Files.prev(), Pane::Results);
+    assert_eq!(Pane::Results.prev(), Pane::Isolates);
+    assert_eq!(Pane::Editor.next(), Pane::Isolates);
+    assert_eq!(Pane::Editor.prev(), Pane::Files);
     // Help takes the keys: scrolling and closing, nothing else.
     s.help = true;
     assert_eq!(press(&s, KeyCode::Down, none), Some(Action::Down));
@@ -1147,7 +1163,10 @@ fn keys_through_the_table() {
         press(&s, KeyCode::Char('q'), none),
         Some(Action::ToggleHelp)
     );
-    assert_eq!(press(&s, KeyCode::F(5), none), None);
+    assert_eq!(
+        press(&s, KeyCode::F(5), none),
+        Some(Action::NotHere("F5".into()))
+    );
     // A plain-letter override binds outside the editor only.
     let mut keys = std::collections::BTreeMap::new();
     keys.insert("z".to_string(), "run".to_string());
@@ -1176,6 +1195,331 @@ fn keys_through_the_table() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("unknown action \"fly\""), "{err}");
+}
+
+/// Presses a key through the table (overrides included) and applies
+/// what it maps to; returns the action.
+fn hit(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Option<Action> {
+    let s = &app.state;
+    let a = keymap::map(KeyEvent::new(code, mods), s, &s.overrides)?;
+    app.apply(a.clone());
+    Some(a)
+}
+
+/// Tab does what the key table, help and the hint say: it cycles files →
+/// isolates → results and never enters the editor (where Tab would
+/// indent and mark the file unsaved); `e` enters the editor, Esc leaves.
+#[test]
+fn tab_cycles_the_panes_and_never_edits_the_file() {
+    let none = KeyModifiers::NONE;
+    let (_dir, mut app) = playground(&[("a.js", "'one'")]);
+    pump(&mut app, |s| all_say(s, "one"));
+    assert_eq!(app.state.focus, Pane::Files);
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        assert_eq!(hit(&mut app, KeyCode::Tab, none), Some(Action::FocusNext));
+        seen.push(app.state.focus);
+    }
+    for _ in 0..6 {
+        hit(&mut app, KeyCode::BackTab, KeyModifiers::SHIFT);
+        seen.push(app.state.focus);
+    }
+    assert!(!seen.contains(&Pane::Editor), "{seen:?}");
+    assert_eq!(
+        &seen[..3],
+        &[Pane::Isolates, Pane::Results, Pane::Files],
+        "{seen:?}"
+    );
+    assert!(!app.state.open.as_ref().unwrap().unsaved());
+    // The hint and help say the same.
+    let line = keymap::hints_line(&app.state);
+    assert!(
+        line.contains("Tab pane") && line.contains("e edit"),
+        "{line}"
+    );
+    let help = keymap::markdown_table();
+    assert!(help.contains("files → isolates → results"), "{help}");
+    assert!(!help.contains("files → editor"), "{help}");
+    // e enters the editor; there Tab indents (as help says); Esc leaves.
+    hit(&mut app, KeyCode::Char('e'), none);
+    assert_eq!(app.state.focus, Pane::Editor);
+    assert_eq!(
+        hit(&mut app, KeyCode::Tab, none),
+        Some(Action::Edit(EditAction::Indent))
+    );
+    assert!(app.state.open.as_ref().unwrap().unsaved());
+    hit(&mut app, KeyCode::Esc, none);
+    assert_eq!(app.state.focus, Pane::Files);
+    hit(&mut app, KeyCode::Tab, none);
+    assert_eq!(app.state.focus, Pane::Isolates);
+}
+
+/// Actions with nothing to act on are not hinted, and pressed anyway
+/// they say so instead of asking about unsaved edits or doing nothing:
+/// the only file deleted while open, an empty folder, one isolate, no
+/// failing isolate.
+#[test]
+fn nothing_to_act_on_is_not_hinted_and_says_so() {
+    let none = KeyModifiers::NONE;
+    let (dir, mut app) = playground(&[("only.js", "'one'")]);
+    pump(&mut app, |s| all_say(s, "one"));
+    app.apply(Action::Ask(Setting::Isolates));
+    type_text(&mut app, "1");
+    app.apply(Action::Confirm);
+    let line = keymap::hints_line(&app.state);
+    for gone in ["−isolate", "next failing"] {
+        assert!(!line.contains(gone), "{gone}: {line}");
+    }
+    hit(&mut app, KeyCode::Char('-'), none);
+    assert_eq!(app.state.message, "already 1 isolate, the fewest");
+    hit(&mut app, KeyCode::Char('x'), none);
+    assert!(
+        app.state.message.starts_with("no isolate failed"),
+        "{}",
+        app.state.message
+    );
+    // The open file is deleted: the list is empty, the buffer kept.
+    let path = dir.path().join("only.js");
+    std::fs::remove_file(&path).unwrap();
+    app.on_files_changed(&[path], Instant::now());
+    assert!(app.state.files.is_empty());
+    assert!(app.state.open.as_ref().unwrap().deleted);
+    let line = keymap::hints_line(&app.state);
+    for gone in ["open", "filter"] {
+        assert!(!line.contains(gone), "{gone}: {line}");
+    }
+    assert_eq!(hit(&mut app, KeyCode::Enter, none), Some(Action::Open));
+    assert_eq!(app.state.prompt, None, "nothing to open, nothing to lose");
+    assert!(
+        app.state.message.starts_with("no file to open"),
+        "{}",
+        app.state.message
+    );
+    hit(&mut app, KeyCode::Char('/'), none);
+    assert_eq!(app.state.filter, None);
+    assert!(
+        app.state.message.starts_with("no files to filter"),
+        "{}",
+        app.state.message
+    );
+    // An empty folder: nothing to run, open, edit or save.
+    let empty = tempfile::tempdir().unwrap();
+    let mut app = App::new(empty.path().to_path_buf(), EngineConfig::default()).unwrap();
+    let line = keymap::hints_line(&app.state);
+    for gone in ["F5 run", "F6 load", "open", "edit", "save", "filter"] {
+        assert!(!line.contains(gone), "{gone}: {line}");
+    }
+    assert!(
+        line.contains("q quit") && line.contains("F1 help"),
+        "{line}"
+    );
+    for (code, mods, says) in [
+        (KeyCode::Char('e'), none, "no file to edit"),
+        (KeyCode::Char('s'), KeyModifiers::CONTROL, "nothing to save"),
+        (
+            KeyCode::Char('o'),
+            KeyModifiers::CONTROL,
+            "nothing to reload",
+        ),
+        (KeyCode::Enter, none, "no file to open"),
+        (KeyCode::F(5), none, "nothing to run"),
+    ] {
+        app.state.message.clear();
+        hit(&mut app, code, mods);
+        assert!(
+            app.state.message.starts_with(says),
+            "{code:?}: {}",
+            app.state.message
+        );
+        assert_eq!(app.state.focus, Pane::Files);
+    }
+}
+
+/// A key the user bound to something else is no longer listed for its
+/// default action, in help or hints (the README keeps the defaults):
+/// with `"ctrl-l" = "load"` and `"f5" = "mode"` help does not say Ctrl-L
+/// redraws, nor the hint that F5 runs.
+#[test]
+fn overridden_keys_are_shown_once_as_the_users() {
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("ctrl-l".to_string(), "load".to_string());
+    keys.insert("f5".to_string(), "mode".to_string());
+    keys.insert("r".to_string(), "threads".to_string());
+    keys.insert("shift-tab".to_string(), "help".to_string());
+    let o = Overrides::parse(&keys).unwrap();
+    let mut s = model();
+    s.overrides = o.clone();
+    // Matching: the user's keys win where they are active.
+    let ctrl = KeyModifiers::CONTROL;
+    let map = |s: &State, code, mods| keymap::map(KeyEvent::new(code, mods), s, &o);
+    assert_eq!(map(&s, KeyCode::Char('l'), ctrl), Some(Action::ToggleLoad));
+    assert_eq!(
+        map(&s, KeyCode::F(5), KeyModifiers::NONE),
+        Some(Action::CycleMode)
+    );
+    assert_eq!(
+        map(&s, KeyCode::BackTab, KeyModifiers::SHIFT),
+        Some(Action::ToggleHelp)
+    );
+    assert_eq!(
+        map(&s, KeyCode::Tab, KeyModifiers::NONE),
+        Some(Action::FocusNext)
+    );
+    // Help: each key once, the user's meaning.
+    let lines = keymap::help_lines(&s.overrides);
+    let line = |help: &str| {
+        lines
+            .iter()
+            .find(|l| l.help.starts_with(help))
+            .unwrap()
+            .clone()
+    };
+    let redraw = line("redraw");
+    assert!(redraw.keys.is_empty(), "{redraw:?}");
+    assert_eq!(
+        redraw.taken,
+        vec![("Ctrl-L".to_string(), "load".to_string())]
+    );
+    let run = line("run once");
+    let run_keys: Vec<&str> = run.keys.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(run_keys, ["Ctrl-R"], "{run:?}");
+    let pane = line("next / previous pane");
+    assert_eq!(pane.keys, vec![(keymap::Context::Panes, "Tab".to_string())]);
+    s.help = true;
+    let screen = draw(&s, 160, 48);
+    assert!(!screen.contains("Ctrl-L            redraw"), "{screen}");
+    assert!(
+        screen.contains("redraw the screen (Ctrl-L is your load)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("F5 Ctrl-R"), "{screen}");
+    assert!(screen.contains("load (\"ctrl-l\" = \"load\")"), "{screen}");
+    // Hints: F5 no longer runs, so the run hint names Ctrl-R.
+    s.help = false;
+    let hints = keymap::hints_line(&s);
+    assert!(
+        hints.contains("Ctrl-R run") && !hints.contains("F5 run"),
+        "{hints}"
+    );
+    // Every hint is still what its key does.
+    for h in keymap::hints(&s) {
+        let keymap::Key::Is(code, mods) = h.key else {
+            unreachable!()
+        };
+        assert_eq!(map(&s, code, mods).as_ref(), Some(&h.action), "{h:?}");
+    }
+    // In the editor the plain-letter override does not apply: r is text,
+    // so the run row keeps F5's place... taken by the user: Ctrl-R.
+    s.focus = Pane::Editor;
+    let hints = keymap::hints_line(&s);
+    assert!(hints.contains("Ctrl-R run"), "{hints}");
+    // The README's table is the defaults'.
+    assert!(keymap::markdown_table().contains("| `Ctrl-L` | anywhere | redraw the screen |"));
+}
+
+/// While a prompt is open, every message and hint names keys that work
+/// in it, and a key (or click) that does nothing there says so instead of
+/// being swallowed: the "changed on disk" prompt after Ctrl-S, the value
+/// prompt, help.
+#[test]
+fn prompts_name_their_keys_and_answer_the_others() {
+    let none = KeyModifiers::NONE;
+    let ctrl = KeyModifiers::CONTROL;
+    let (dir, mut app) = playground(&[("a.js", "'one'")]);
+    pump(&mut app, |s| all_say(s, "one"));
+    let path = dir.path().join("a.js");
+    hit(&mut app, KeyCode::Char('e'), none);
+    hit(&mut app, KeyCode::End, none);
+    hit(&mut app, KeyCode::Char('!'), none);
+    std::fs::write(&path, "'disk'").unwrap();
+    app.on_files_changed(std::slice::from_ref(&path), Instant::now());
+    // Outside a prompt the message names the keys that do it here.
+    assert!(
+        app.state.message.ends_with(
+            "a.js changed on disk, your edits kept · Ctrl-S overwrites it · Ctrl-O loads it"
+        ),
+        "{}",
+        app.state.message
+    );
+    hit(&mut app, KeyCode::Char('s'), ctrl);
+    assert_eq!(app.state.prompt, Some(Prompt::OverwriteDisk));
+    assert_eq!(app.state.message, "", "the prompt names its own keys");
+    assert_eq!(keymap::hints_line(&app.state), "y yes  n no");
+    // Keys that do nothing here say so and change nothing.
+    for (code, mods, label) in [
+        (KeyCode::Char('s'), ctrl, "Ctrl-S"),
+        (KeyCode::Char('o'), ctrl, "Ctrl-O"),
+        (KeyCode::F(1), none, "F1"),
+        (KeyCode::Char('x'), none, "x"),
+    ] {
+        assert_eq!(
+            hit(&mut app, code, mods),
+            Some(Action::NotHere(label.into()))
+        );
+        assert_eq!(
+            app.state.message,
+            format!("{label} does nothing until you answer")
+        );
+        assert_eq!(app.state.prompt, Some(Prompt::OverwriteDisk));
+        assert!(!app.state.help);
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "'disk'");
+    let screen = app.state.screen;
+    let m = isolate_play::tui::mouse::map(
+        click(5, 5),
+        &app.state,
+        ratatui::layout::Rect::new(0, 0, screen.0.max(160), screen.1.max(48)),
+    );
+    assert_eq!(m, Some(Action::NotHere("a click".into())));
+    // The answers stay on the status bar beside the message, at any size.
+    for (w, h) in [(160, 48), (80, 24), (60, 16)] {
+        let screen = draw(&app.state, w, h);
+        let bar = screen.lines().last().unwrap();
+        assert!(bar.contains("│ y yes  n no"), "{w}x{h}:\n{screen}");
+        if w == 160 {
+            assert!(bar.contains("x does nothing until you answer"), "{screen}");
+        }
+    }
+    // A change on disk while the prompt is open names no key that does
+    // nothing in it.
+    std::fs::write(&path, "'disk again'").unwrap();
+    app.on_files_changed(std::slice::from_ref(&path), Instant::now());
+    assert!(
+        !app.state.message.contains("Ctrl-"),
+        "{}",
+        app.state.message
+    );
+    hit(&mut app, KeyCode::Char('n'), none);
+    assert_eq!(
+        app.state.message,
+        "kept your edits, not saved · Ctrl-O loads the disk version"
+    );
+    hit(&mut app, KeyCode::Char('o'), ctrl);
+    assert_eq!(
+        app.state.open.as_ref().unwrap().buffer.text(),
+        "'disk again'"
+    );
+    // The value prompt and help answer keys that do nothing there.
+    app.apply(Action::Ask(Setting::Timeout));
+    assert_eq!(app.state.message, "");
+    hit(&mut app, KeyCode::F(1), none);
+    assert_eq!(app.state.message, "F1 does nothing in this prompt");
+    assert!(app.state.entry.is_some());
+    let screen = draw(&app.state, 100, 30);
+    assert!(screen.contains("Enter applies · Esc cancels"), "{screen}");
+    hit(&mut app, KeyCode::Esc, none);
+    hit(&mut app, KeyCode::Esc, none);
+    hit(&mut app, KeyCode::F(1), none);
+    assert!(app.state.help);
+    hit(&mut app, KeyCode::Char('x'), none);
+    assert_eq!(app.state.message, "x does nothing in help");
+    // Help leaves the status bar in sight, where that is said.
+    let screen = draw(&app.state, 80, 24);
+    let last = screen.lines().last().unwrap();
+    assert!(
+        last.contains("x does nothing in help │ Esc closes help"),
+        "{screen}"
+    );
 }
 
 /// The README's key table is the one the program uses.
@@ -1366,6 +1710,103 @@ fn signals_restore_the_terminal_under_tmux() {
             "0"
         );
     }
+}
+
+/// Job control: SIGTSTP (a shell's Ctrl-Z, `kill -TSTP`) gives the
+/// terminal back before the process stops (echo on, the main screen, the
+/// cursor shown, the mouse the terminal's); `fg` takes it again: raw mode
+/// (keys reach the playground, not echoed), the alternate screen, the
+/// mouse, and every cell redrawn.
+#[test]
+fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    let session = format!("isolate-play-tstp-{}", std::process::id());
+    let _kill = TmuxSession::start(&session, "bash --norc --noprofile -i");
+    let pidfile = root.join("pid");
+    let line = format!(
+        "PS1='$ '; sh -c 'echo $$ > {pid}; exec env XDG_CONFIG_HOME={root} {bin} {root} -n 2'; echo EXITED-$?",
+        pid = pidfile.display(),
+        root = root.display(),
+        bin = env!("CARGO_BIN_EXE_isolate-play")
+    );
+    tmux(&["send-keys", "-t", &session, "-l", &line]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    wait_screen(&session, "→ HelloWorld");
+    let flags = || {
+        tmux(&[
+            "display",
+            "-p",
+            "-t",
+            &session,
+            "#{alternate_on} #{cursor_flag} #{mouse_any_flag}",
+        ])
+    };
+    // The flags follow the screen's text by a write or two: poll them.
+    let wait_flags = |want: &str, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = flags();
+            if got.trim() == want {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: flags {got:?}, want {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_flags("1 0 1", "the playground has the terminal");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    for round in 0..2 {
+        let ok = std::process::Command::new("kill")
+            .args(["-TSTP", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        wait_screen(&session, "Stopped");
+        wait_flags("0 1 0", &format!("round {round}: given back while stopped"));
+        tmux(&[
+            "send-keys",
+            "-t",
+            &session,
+            "-l",
+            "stty -a | grep -o -- ' -*echo '; echo STTY-DONE",
+        ]);
+        tmux(&["send-keys", "-t", &session, "Enter"]);
+        let s = wait_screen(&session, "\nSTTY-DONE");
+        assert!(
+            s.lines().any(|l| l.trim() == "echo") && !s.contains("-echo "),
+            "round {round}: echo is on while stopped:\n{s}"
+        );
+        tmux(&["send-keys", "-t", &session, "clear; fg", "Enter"]);
+        let s = wait_screen(&session, "Isolates (");
+        wait_flags("1 0 1", &format!("round {round}: taken again after fg"));
+        // Whole: the shell's lines are gone, the panes' borders are there.
+        std::thread::sleep(Duration::from_millis(300));
+        let s2 = screen(&session);
+        assert!(
+            !s2.contains("STTY-DONE") && !s2.contains("$ "),
+            "round {round}:\n{s}\n{s2}"
+        );
+        assert!(
+            s2.lines().next().is_some_and(|l| l.starts_with("┌Files")),
+            "{s2}"
+        );
+        // Keys reach the playground, unechoed: F8 adds an isolate.
+        keys(&session, &["F8"]);
+        wait_screen(&session, &format!("{} isolates ·", 3 + round));
+    }
+    // A stopped job's list is abandoned by the shell: ask for `fg`'s status.
+    keys(&session, &["q"]);
+    tmux(&["send-keys", "-t", &session, "-l", "echo EXITED-$?"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let s = wait_screen(&session, "EXITED-0");
+    assert!(!s.contains("Isolates ("), "{s}");
+    wait_flags("0 1 0", "after quitting");
 }
 
 // ---- files in folders, the filter, the mouse, value prompts ----
@@ -1855,12 +2296,15 @@ fn mouse_events_map_to_actions_where_they_are_drawn() {
         let mut up = click(a.files.x + 2, a.files.y + 2);
         up.kind = MouseEventKind::Up(MouseButton::Left);
         assert_eq!(map(&s, up), None);
-        // A prompt takes keys only; help scrolls with the wheel.
+        // A prompt takes keys only (a click is told so, the wheel does
+        // nothing); help scrolls with the wheel.
+        let not_here = Some(Action::NotHere("a click".into()));
         s.prompt = Some(isolate_play::tui::state::Prompt::QuitUnsaved);
-        assert_eq!(map(&s, click(list.x + 2, list.y)), None);
+        assert_eq!(map(&s, click(list.x + 2, list.y)), not_here);
+        assert_eq!(map(&s, wheel(list.x + 2, list.y, true)), None);
         s.prompt = None;
         s.entry = Some(ValueEntry::default());
-        assert_eq!(map(&s, click(list.x + 2, list.y)), None);
+        assert_eq!(map(&s, click(list.x + 2, list.y)), not_here);
         s.entry = None;
         s.help = true;
         assert_eq!(map(&s, wheel(5, 5, true)), Some(Action::Down));

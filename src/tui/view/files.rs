@@ -107,7 +107,11 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
                 "No .js or .mjs files yet.",
                 Style::default().fg(Color::Yellow),
             )),
-            Line::from("Create one here, e.g. hello.js: it shows up at once; Enter opens it."),
+            Line::from(format!(
+                "Create one here, e.g. hello.js: it shows up at once{}.",
+                crate::tui::keymap::key_says(s, &crate::tui::action::Action::Open, "opens it")
+                    .map_or(String::new(), |k| format!("; {k}"))
+            )),
             Line::from(Span::styled(
                 "'Hello, ' + 'world'",
                 Style::default().fg(Color::Green),

@@ -92,9 +92,19 @@ fn legend_lines(inner: usize) -> Vec<Line<'static>> {
 /// Every binding in force, from the key table; scrolls with ↑ ↓ when
 /// taller than the screen (the title says which lines are shown).
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
+    // The status bar (its last row) stays visible: it says what a key
+    // pressed in help did, and how to close it.
+    let area = if area.height > 8 {
+        Rect {
+            height: area.height - 1,
+            ..area
+        }
+    } else {
+        area
+    };
     let w = area.width.min(78);
     let inner = usize::from(w.saturating_sub(2));
-    let help = keymap::help_lines();
+    let help = keymap::help_lines(&s.overrides);
     let key_text = |l: &keymap::HelpLine| {
         l.keys
             .iter()
@@ -128,7 +138,21 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             spans.push(Span::styled(keys.clone(), context_style(*ctx)));
             used += keys.chars().count();
         }
-        let pieces = wrap(l.help, inner.saturating_sub(key_w));
+        if l.keys.is_empty() {
+            spans.push(Span::styled("—", dim));
+            used += 1;
+        }
+        // Keys the user bound to something else are named as theirs.
+        let mut text = l.help.to_string();
+        if !l.taken.is_empty() {
+            let taken: Vec<String> = l
+                .taken
+                .iter()
+                .map(|(k, name)| format!("{k} is your {name}"))
+                .collect();
+            text.push_str(&format!(" ({})", taken.join(", ")));
+        }
+        let pieces = wrap(&text, inner.saturating_sub(key_w));
         let pad = key_w.saturating_sub(used).max(1);
         spans.push(Span::raw(" ".repeat(pad)));
         spans.push(Span::raw(pieces[0].clone()));
@@ -155,8 +179,17 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             ]));
         }
     }
+    let closes = keymap::labels(Context::Help, &crate::tui::action::Action::ToggleHelp);
     lines.push(Line::from(Span::styled(
-        "Files: * unsaved  ! failing  ~ changed on disk.  Esc or ? closes.",
+        format!(
+            "Files: * unsaved  ! failing  ~ changed on disk.  {} closes.",
+            closes
+                .iter()
+                .take(2)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
         dim,
     )));
     for piece in wrap(MOUSE, inner) {
@@ -274,7 +307,7 @@ pub fn entry(f: &mut Frame, area: Rect, e: &ValueEntry, s: &State) {
     }
     lines.push(match &e.error {
         Some(err) => Line::from(Span::styled(err.clone(), Style::default().fg(Color::Red))),
-        None => Line::from(Span::styled("Enter applies · Esc cancels", dim)),
+        None => Line::from(Span::styled(keymap::tiny_hint(s), dim)),
     });
     super::overlay(f, area, title, &lines, Color::Yellow);
 }

@@ -245,7 +245,7 @@ fn hint_pieces(s: &State) -> Vec<String> {
 /// and where help is, then the table's order.
 fn hints_by_priority(s: &State) -> Vec<String> {
     let mut all = hint_pieces(s);
-    all.sort_by_key(|h| !(h.contains("quit") || h.contains("help")));
+    all.sort_by_key(|h| !keymap::is_essential(h));
     all
 }
 
@@ -281,7 +281,7 @@ fn status_bar(f: &mut Frame, area: Rect, s: &State) {
     let essential: Vec<&str> = by_priority
         .iter()
         .map(String::as_str)
-        .take_while(|h| h.contains("quit") || h.contains("help"))
+        .take_while(|h| keymap::is_essential(h))
         .collect();
     let essential = essential.join("  ");
     let sep = " │ ";
