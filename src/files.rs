@@ -36,6 +36,19 @@ pub struct Scan {
     pub cut: Option<String>,
 }
 
+/// `path` (found under `root`, or `root` itself) as a person reads it:
+/// relative to the root (`lib/util.js`), or the file's name when the root
+/// is that file. Messages, the editor and error locations all use it.
+pub fn name_under(root: &Path, path: &Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+    }
+}
+
 /// A file the playground runs.
 pub fn is_js(p: &Path) -> bool {
     matches!(p.extension().and_then(|e| e.to_str()), Some("js" | "mjs"))

@@ -12,6 +12,7 @@ use super::state::{
     EngineStatus, FileEntry, IsolateResults, OpenFile, Prompt, State, THREADS_WINDOW, ValueEntry,
 };
 use super::threads::ThreadsMeter;
+use super::view::fit::plural;
 use crate::config::{HEAP_MB, ISOLATES, Range, TIMEOUT_MS};
 use crate::engine::{Engine, EngineConfig, Report, Source, Threads};
 use crate::metrics::{Metrics, fmt_bytes, fmt_duration};
@@ -53,6 +54,12 @@ pub struct App {
     pub dirs: Vec<PathBuf>,
 }
 
+/// `text` (an error naming `path` as it was opened, maybe absolute) with
+/// the path as the playground names the file (relative to the root).
+fn named(text: &str, path: &Path, name: &str) -> String {
+    text.replace(&path.display().to_string(), name)
+}
+
 /// Opens a yes/no prompt; the status message is cleared (the prompt names
 /// its keys, an older message may name keys that now do nothing).
 fn ask(s: &mut State, p: Prompt) {
@@ -73,13 +80,15 @@ pub fn parse_isolates(text: &str) -> Result<usize, String> {
 
 /// The files under `root` as the list shows them (see `files::scan`),
 /// with the folders walked and what the bounds left out.
+/// Each is named relative to the root (see `files::name_under`), in the
+/// list, in messages and in the engine's error locations.
 pub fn scan(root: &Path) -> (Vec<FileEntry>, Vec<PathBuf>, Option<String>) {
     let found = crate::files::scan(root);
     let files = found
         .files
         .into_iter()
         .map(|path| FileEntry {
-            name: path.display().to_string(),
+            name: crate::files::name_under(root, &path),
             path,
             ..Default::default()
         })
@@ -338,7 +347,10 @@ impl App {
                     return;
                 }
                 self.engine.run(1);
-                self.state.message = format!("ran once on {} isolates", self.engine.isolates());
+                self.state.message = format!(
+                    "ran once on {}",
+                    plural(self.engine.isolates() as u64, "isolate", "isolates")
+                );
             }
             Action::ToggleLoad => {
                 let on = !self.engine.is_loading();
@@ -370,12 +382,13 @@ impl App {
                 if self.deferred.is_none() {
                     self.state.message = match self.engine.threads() {
                         Threads::Pool(_) => format!(
-                            "switching to one thread per isolate: starting {} threads…",
-                            self.engine.isolates()
+                            "switching to one thread per isolate: starting {}…",
+                            plural(self.engine.isolates() as u64, "thread", "threads")
                         ),
-                        Threads::PerIsolate => {
-                            format!("switching to a pool of {} threads…", self.pool_size)
-                        }
+                        Threads::PerIsolate => format!(
+                            "switching to a pool of {}…",
+                            plural(self.pool_size as u64, "thread", "threads")
+                        ),
                     };
                     self.deferred = Some(Deferred::SwitchThreads);
                 }
@@ -542,11 +555,12 @@ impl App {
             Value::Isolates(n) => {
                 let before = self.engine.isolates();
                 if n == before {
-                    self.state.message = format!("already {n} isolates");
+                    self.state.message =
+                        format!("already {}", plural(n as u64, "isolate", "isolates"));
                     return Ok(());
                 }
                 self.resize(n);
-                format!("{before} → {n} isolates")
+                format!("{before} → {}", plural(n as u64, "isolate", "isolates"))
             }
             Value::Payload(json) => {
                 if json == self.engine.config().payload {
@@ -610,7 +624,7 @@ impl App {
         let s = &mut self.state;
         s.results.resize(n, IsolateResults::default());
         s.selected_isolate = s.selected_isolate.min(n - 1);
-        s.message = format!("{n} isolates");
+        s.message = plural(n as u64, "isolate", "isolates");
         self.say_how_to_run();
     }
 
@@ -704,10 +718,13 @@ impl App {
         s.threads.model = next;
         s.threads.window = None;
         s.message = match next {
-            Threads::Pool(t) => format!("threads: a pool of {t}; every isolate replaced"),
+            Threads::Pool(t) => format!(
+                "threads: a pool of {}; every isolate replaced",
+                plural(t as u64, "thread", "threads")
+            ),
             Threads::PerIsolate => format!(
-                "threads: one per isolate ({} threads); every isolate replaced",
-                self.engine.isolates()
+                "threads: one per isolate ({}); every isolate replaced",
+                plural(self.engine.isolates() as u64, "thread", "threads")
             ),
         };
         if took >= SLOW_CALL {
@@ -795,7 +812,7 @@ impl App {
                 self.install(Source::new(entry.name, src.code));
             }
             Err(e) => {
-                self.state.message = format!("{e:#}");
+                self.state.message = named(&format!("{e:#}"), &entry.path, &entry.name);
                 self.state.files[self.state.selected_file].failing = true;
             }
         }
@@ -828,7 +845,7 @@ impl App {
             }
             Err(e) => {
                 tracing::warn!(path = %open.path.display(), error = %e, "cannot save");
-                self.state.message = format!("cannot save {}: {e}", open.path.display());
+                self.state.message = format!("cannot save {}: {e}", open.name);
             }
         }
     }
@@ -857,7 +874,7 @@ impl App {
             }
             Err(e) => {
                 tracing::warn!(path = %path.display(), "cannot reload from disk: {e:#}");
-                self.state.message = format!("{e:#}");
+                self.state.message = named(&format!("{e:#}"), path, &open.name);
             }
         }
     }
@@ -944,7 +961,7 @@ impl App {
             Err(e) => {
                 let path = open.path.display();
                 tracing::warn!(%path, error = %e, "cannot read a changed file");
-                self.state.message = format!("cannot read {}: {e}", open.path.display());
+                self.state.message = format!("cannot read {}: {e}", open.name);
                 return;
             }
         };

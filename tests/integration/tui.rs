@@ -1521,6 +1521,63 @@ fn prompts_name_their_keys_and_answer_the_others() {
     );
 }
 
+/// Messages count in words that agree with the number (`1 isolate`) and
+/// name files relative to the root, also when the root is one file given
+/// by its absolute path, and in errors about the file.
+#[test]
+fn messages_use_plurals_and_paths_relative_to_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("concat.js");
+    std::fs::write(&file, "'Hello' + 'World'").unwrap();
+    let mut app = App::new(
+        file.clone(),
+        EngineConfig {
+            isolates: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(app.state.files[0].name, "concat.js");
+    assert_eq!(app.state.message, "opened concat.js");
+    pump(&mut app, |s| all_say(s, "HelloWorld"));
+    let tmp = dir.path().display().to_string();
+    let screen = draw(&app.state, 160, 48);
+    assert!(!screen.contains(&tmp), "{screen}");
+    app.apply(Action::RemoveIsolates(1));
+    assert_eq!(app.state.message, "1 isolate · F5 runs it");
+    app.apply(Action::RunOnce);
+    assert_eq!(app.state.message, "ran once on 1 isolate");
+    app.apply(Action::Ask(Setting::Isolates));
+    type_text(&mut app, "1");
+    app.apply(Action::Confirm);
+    assert_eq!(app.state.message, "already 1 isolate");
+    // A file that cannot be loaded is named as the list names it.
+    std::fs::write(&file, b"'\xff'").unwrap();
+    app.apply(Action::ReloadFromDisk);
+    assert_eq!(app.state.message, "concat.js is not UTF-8 text");
+    // Nested files are named from the root, in messages and errors.
+    let (dir, mut app) = playground(&[("a.js", "'a'")]);
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    std::fs::write(dir.path().join("lib/bad.js"), "throw new Error('no')").unwrap();
+    app.on_files_changed(&[dir.path().join("lib/bad.js")], Instant::now());
+    let i = app.state.files.iter().position(|f| f.name == "lib/bad.js");
+    app.state.selected_file = i.expect("lib/bad.js listed by its relative name");
+    app.apply(Action::Open);
+    assert_eq!(app.state.message, "opened lib/bad.js");
+    pump(&mut app, |s| {
+        s.results.iter().all(|r| {
+            r.last
+                .as_ref()
+                .is_some_and(|l| l.version == s.engine.version)
+        })
+    });
+    let err = app
+        .state
+        .error_marker()
+        .expect("the error points into the open file");
+    assert_eq!(err.location.as_ref().unwrap().file, "lib/bad.js");
+}
+
 /// The README's key table is the one the program uses.
 #[test]
 fn readme_key_table_is_generated_from_the_key_table() {
