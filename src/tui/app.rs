@@ -202,7 +202,23 @@ impl App {
         if self.state.focus != Pane::Files {
             self.state.filter = None;
         }
+        self.keep_editor_view();
         self.sync_status();
+    }
+
+    /// Keeps the editor's view where the screen last showed it (moved
+    /// only as far as the cursor needs), so the text doesn't jump under a
+    /// click; sized from the last frame's screen.
+    fn keep_editor_view(&mut self) {
+        let (w, h) = self.state.screen;
+        let Some(areas) = super::view::layout(ratatui::layout::Rect::new(0, 0, w, h), &self.state)
+        else {
+            return;
+        };
+        let (rows, cols) = super::view::editor_text_size(areas.editor, &self.state);
+        if let Some(open) = self.state.open.as_mut() {
+            open.buffer.keep_view(rows, cols);
+        }
     }
 
     fn apply_action(&mut self, action: Action) {
@@ -478,6 +494,15 @@ impl App {
                 } else {
                     s.focus = Pane::Files;
                     s.selected_file = i;
+                }
+            }
+            Action::ClickEditor(..) if s.open.is_none() => {
+                self.apply_action(Action::Focus(Pane::Editor));
+            }
+            Action::ClickEditor(line, col) => {
+                s.focus = Pane::Editor;
+                if let Some(open) = s.open.as_mut() {
+                    open.buffer.move_to(line, col);
                 }
             }
             Action::ClickIsolate(i) => {
@@ -857,8 +882,9 @@ impl App {
         };
         match Source::from_file(path) {
             Ok(src) => {
-                let cursor = open.buffer.cursor;
+                let (cursor, scroll) = (open.buffer.cursor, open.buffer.scroll);
                 open.buffer = Buffer::new(&src.code);
+                open.buffer.scroll = scroll;
                 let row = cursor.0.min(open.buffer.lines.len() - 1);
                 open.buffer.cursor = (row, cursor.1.min(open.buffer.lines[row].chars().count()));
                 open.saved_text = src.code.clone();

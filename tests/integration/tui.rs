@@ -1578,6 +1578,85 @@ fn messages_use_plurals_and_paths_relative_to_the_root() {
     assert_eq!(err.location.as_ref().unwrap().file, "lib/bad.js");
 }
 
+/// The editor's keys do what help says: Tab inserts indentation at the
+/// cursor (help says so), Ctrl-Home / Ctrl-End go to the ends of the file;
+/// a click puts the cursor on the cell clicked (wide characters, tabs,
+/// a scrolled view) and the text does not move under the mouse.
+#[test]
+fn editor_keys_and_clicks_land_where_help_and_the_screen_say() {
+    let none = KeyModifiers::NONE;
+    let ctrl = KeyModifiers::CONTROL;
+    let mut code: Vec<String> = vec!["'日本語 😀 é';".into(), "\tconst x = 1;".into()];
+    code.extend((0..80).map(|i| format!("const v{i} = {i};")));
+    let (_dir, mut app) = playground(&[("a.js", &code.join("\n"))]);
+    app.state.screen = (160, 48);
+    hit(&mut app, KeyCode::Char('e'), none);
+    let help = keymap::markdown_table();
+    assert!(
+        help.contains("| `Tab` | in the editor | insert indentation at the cursor"),
+        "{help}"
+    );
+    assert!(
+        help.contains("| `Ctrl-Home` `Ctrl-End` | in the editor | start / end of the file |"),
+        "{help}"
+    );
+    hit(&mut app, KeyCode::End, ctrl);
+    assert_eq!(
+        app.state.open.as_ref().unwrap().buffer.cursor,
+        (81, "const v79 = 79;".len())
+    );
+    hit(&mut app, KeyCode::Home, ctrl);
+    assert_eq!(app.state.open.as_ref().unwrap().buffer.cursor, (0, 0));
+    // Clicks, hit-tested on the frame the person sees.
+    let screen = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let areas = view::layout(screen, &app.state).unwrap();
+    let text = areas.editor.x + 1 + 3; // border, gutter "NN", edge
+    let row0 = areas.editor.y + 1;
+    let click_at = |app: &mut App, col: u16, row: u16| {
+        let a = isolate_play::tui::mouse::map(click(col, row), &app.state, screen).unwrap();
+        app.apply(a.clone());
+        a
+    };
+    // 本 is drawn in cells 3–4 of the text (after the quote and 日).
+    app.apply(Action::Focus(Pane::Files));
+    assert_eq!(
+        click_at(&mut app, text + 4, row0),
+        Action::ClickEditor(0, 4)
+    );
+    assert_eq!(app.state.focus, Pane::Editor);
+    let b = &app.state.open.as_ref().unwrap().buffer;
+    assert_eq!((b.cursor, b.cursor_col()), ((0, 2), 3));
+    // Inside the tab's four cells: before it; right after: the c.
+    click_at(&mut app, text + 2, row0 + 1);
+    assert_eq!(app.state.open.as_ref().unwrap().buffer.cursor, (1, 0));
+    click_at(&mut app, text + 4, row0 + 1);
+    assert_eq!(app.state.open.as_ref().unwrap().buffer.cursor, (1, 1));
+    // Scrolled to the end: a click on a row shown moves the cursor there
+    // and the view stays (the same cell shows the same line).
+    hit(&mut app, KeyCode::End, ctrl);
+    let (rows, _) = view::editor_text_size(areas.editor, &app.state);
+    let first = app
+        .state
+        .open
+        .as_ref()
+        .unwrap()
+        .buffer
+        .rows_shown(rows)
+        .start;
+    assert!(first > 0);
+    click_at(&mut app, text + 6, row0 + 2);
+    let b = &app.state.open.as_ref().unwrap().buffer;
+    assert_eq!(b.cursor, (first + 2, 6));
+    assert_eq!(
+        b.rows_shown(rows).start,
+        first,
+        "the text stayed under the mouse"
+    );
+    let drawn = draw(&app.state, 160, 48);
+    let row = drawn.lines().nth(usize::from(row0) + 2).unwrap();
+    assert!(row.contains(&format!("const v{}", first + 2 - 2)), "{row}");
+}
+
 /// The README's key table is the one the program uses.
 #[test]
 fn readme_key_table_is_generated_from_the_key_table() {
@@ -2309,9 +2388,14 @@ fn mouse_events_map_to_actions_where_they_are_drawn() {
             Some(Action::ClickIsolate(first))
         );
         assert!(draw(&s, w, h).contains(&format!("Isolates {first}–39 of 40")));
-        // Panes without rows take focus; the wheel scrolls the pane under it.
+        // A click in the editor's text puts the cursor there (on its
+        // border it only focuses); the wheel scrolls the pane under it.
         assert_eq!(
             map(&s, click(a.editor.x + 5, a.editor.y + 2)),
+            Some(Action::ClickEditor(1, 1))
+        );
+        assert_eq!(
+            map(&s, click(a.editor.x + 5, a.editor.y)),
             Some(Action::Focus(Pane::Editor))
         );
         assert_eq!(
