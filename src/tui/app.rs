@@ -17,6 +17,7 @@ use crate::config::{HEAP_MB, ISOLATES, Range, TIMEOUT_MS};
 use crate::engine::{Engine, EngineConfig, Report, Source, Threads};
 use crate::metrics::{Metrics, fmt_bytes, fmt_duration};
 use crate::system::SystemSample;
+use crate::watch::{Batch, FileRead, STABLE_AFTER};
 
 /// How often the tick reads the engine's per-isolate counters (a pass over
 /// every isolate): often enough for people, rare enough that 10,000
@@ -52,6 +53,24 @@ pub struct App {
     /// The folders the file list walked: the loop has the watcher watch
     /// these.
     pub dirs: Vec<PathBuf>,
+    /// A read of the open file during a write storm, waiting to be
+    /// confirmed by another (see `watch::stable`).
+    recheck: Option<Recheck>,
+}
+
+/// How many times a read during a write storm is tried before waiting
+/// for the storm's next release (each try [`STABLE_AFTER`] apart).
+const RECHECK_TRIES: u8 = 3;
+
+/// A read of the open file waiting for its confirming read.
+#[derive(Clone, Debug)]
+struct Recheck {
+    path: PathBuf,
+    first: FileRead,
+    seen_at: Instant,
+    /// When to read again.
+    at: Instant,
+    tries: u8,
 }
 
 /// `text` (an error naming `path` as it was opened, maybe absolute) with
@@ -184,6 +203,7 @@ impl App {
             pending_reload: None,
             reload_drawn: None,
             dirs,
+            recheck: None,
         };
         app.open_selected();
         app.sync_status();
@@ -558,7 +578,7 @@ impl App {
             Action::ReloadFromDisk => match &s.open {
                 Some(open) => {
                     let path = open.path.clone();
-                    self.load_from_disk(&path, None);
+                    self.load_from_disk(&path, None, None);
                 }
                 None => s.message = "nothing to reload: no file open".into(),
             },
@@ -875,12 +895,17 @@ impl App {
         }
     }
 
-    /// Replaces the buffer with the disk text (cursor kept where possible).
-    fn load_from_disk(&mut self, path: &Path, seen_at: Option<Instant>) {
+    /// Replaces the buffer with the disk text (cursor and view kept where
+    /// possible): `bytes` already read from `path`, or read now.
+    fn load_from_disk(&mut self, path: &Path, seen_at: Option<Instant>, bytes: Option<Vec<u8>>) {
         let Some(open) = self.state.open.as_mut() else {
             return;
         };
-        match Source::from_file(path) {
+        let loaded = match bytes {
+            Some(b) => Source::from_bytes(path, b),
+            None => Source::from_file(path),
+        };
+        match loaded {
             Ok(src) => {
                 let (cursor, scroll) = (open.buffer.cursor, open.buffer.scroll);
                 open.buffer = Buffer::new(&src.code);
@@ -905,13 +930,58 @@ impl App {
         }
     }
 
-    /// Debounced file-system changes under the watched path.
+    /// Debounced file-system changes under the watched path, quiet since
+    /// (the open file is read once, as it is).
     pub fn on_files_changed(&mut self, paths: &[PathBuf], seen_at: Instant) {
-        self.files_changed(paths, seen_at);
+        self.files_changed(paths, seen_at, true);
         self.sync_status();
     }
 
-    fn files_changed(&mut self, paths: &[PathBuf], seen_at: Instant) {
+    /// A burst released by the debounce: when it was released by its
+    /// maximum wait (writes still going on), the open file's read is
+    /// confirmed [`STABLE_AFTER`] later before it is used
+    /// ([`App::wake_at`], [`App::on_wake`]).
+    pub fn on_batch(&mut self, batch: &Batch) {
+        self.files_changed(&batch.paths, batch.first_seen, batch.settled);
+        self.sync_status();
+    }
+
+    /// When the loop should call [`App::on_wake`] (a read to confirm).
+    pub fn wake_at(&self) -> Option<Instant> {
+        self.recheck.as_ref().map(|r| r.at)
+    }
+
+    /// Reads the open file again to confirm a read made during a write
+    /// storm: used when unchanged; else tried again a few times, then
+    /// left to the storm's next release (a change in between raised an
+    /// event, so one comes).
+    pub fn on_wake(&mut self, now: Instant) {
+        let Some(r) = self.recheck.take_if(|r| r.at <= now) else {
+            return;
+        };
+        if self.state.open.as_ref().is_none_or(|o| o.path != r.path) {
+            return;
+        }
+        match FileRead::of(&r.path) {
+            Ok(again) if crate::watch::stable(&r.first, &again) => {
+                self.use_disk(again.bytes, r.seen_at);
+            }
+            Ok(again) if r.tries < RECHECK_TRIES => {
+                self.recheck = Some(Recheck {
+                    first: again,
+                    at: now + STABLE_AFTER,
+                    tries: r.tries + 1,
+                    ..r
+                });
+            }
+            Ok(_) => tracing::debug!(path = %r.path.display(), "still being written"),
+            // Gone meanwhile: its own event says so.
+            Err(_) => {}
+        }
+        self.sync_status();
+    }
+
+    fn files_changed(&mut self, paths: &[PathBuf], seen_at: Instant, settled: bool) {
         let selected_path = self
             .state
             .files
@@ -957,14 +1027,19 @@ impl App {
                     || a.file_name() == b.file_name() && !b.exists()
             };
             if open_path.as_deref().is_some_and(|o| same_file(o, p)) {
-                self.open_file_changed(seen_at);
+                self.open_file_changed(seen_at, settled);
             } else if let Some(f) = self.state.files.iter_mut().find(|f| same_file(&f.path, p)) {
                 f.changed_on_disk = true;
             }
         }
     }
 
-    fn open_file_changed(&mut self, seen_at: Instant) {
+    /// The open file changed on disk: deleted, reloaded (no unsaved
+    /// edits) or a conflict. `settled`: read it now; else read it now and
+    /// confirm it later (see [`App::on_batch`]).
+    fn open_file_changed(&mut self, seen_at: Instant, settled: bool) {
+        // A newer change: any read waiting for confirmation is stale.
+        self.recheck = None;
         let Some(open) = self.state.open.as_mut() else {
             return;
         };
@@ -982,8 +1057,8 @@ impl App {
             }
             return;
         }
-        let disk = match std::fs::read(&open.path) {
-            Ok(b) => b,
+        let disk = match FileRead::of(&open.path) {
+            Ok(r) => r,
             Err(e) => {
                 let path = open.path.display();
                 tracing::warn!(%path, error = %e, "cannot read a changed file");
@@ -991,12 +1066,31 @@ impl App {
                 return;
             }
         };
+        if settled {
+            self.use_disk(disk.bytes, seen_at);
+        } else {
+            self.recheck = Some(Recheck {
+                path: open.path.clone(),
+                first: disk,
+                seen_at,
+                at: Instant::now() + STABLE_AFTER,
+                tries: 1,
+            });
+        }
+    }
+
+    /// The open file's text on disk, read whole and stable: nothing to do
+    /// (the buffer's own), loaded (no unsaved edits), or a conflict.
+    fn use_disk(&mut self, disk: Vec<u8>, seen_at: Instant) {
+        let Some(open) = self.state.open.as_mut() else {
+            return;
+        };
         if disk == open.saved_text.as_bytes() && !open.deleted {
             return; // our own save, or a touch
         }
         if open.buffer.text() == open.saved_text && !open.deleted {
             let path = open.path.clone();
-            self.load_from_disk(&path, Some(seen_at));
+            self.load_from_disk(&path, Some(seen_at), Some(disk));
         } else {
             open.disk_conflict = true;
             open.deleted = false;

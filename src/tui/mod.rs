@@ -276,6 +276,7 @@ impl Loop<'_> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let debounce_at = self.debounce.deadline();
+            let wake_at = self.app.wake_at();
             tokio::select! {
                 ev = events.next() => {
                     // The events of one read arrive together: take them
@@ -343,9 +344,19 @@ impl Loop<'_> {
                 _ = tick.tick() => self.frames.dirty |= self.app.on_tick(Instant::now()),
                 // Wake exactly when the debounce is due, not at the next tick.
                 _ = tokio::time::sleep_until(debounce_at.unwrap_or_else(Instant::now).into()), if debounce_at.is_some() => {}
+                // A read made during a write storm, to confirm.
+                _ = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now).into()), if wake_at.is_some() => {
+                    self.app.on_wake(Instant::now());
+                    self.frames.dirty = true;
+                }
+            }
+            // Events that arrived while the loop was busy count first: a
+            // burst is quiet only if none is waiting.
+            for paths in files.try_iter() {
+                self.debounce.push(paths, Instant::now());
             }
             if let Some(batch) = self.debounce.take_due(Instant::now()) {
-                self.app.on_files_changed(&batch.paths, batch.first_seen);
+                self.app.on_batch(&batch);
                 // A new folder's files made before its watch began are
                 // found by listing once more.
                 if watch.watch_dirs(&self.app.dirs) {

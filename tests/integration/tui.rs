@@ -1657,6 +1657,87 @@ fn editor_keys_and_clicks_land_where_help_and_the_screen_say() {
     assert!(row.contains(&format!("const v{}", first + 2 - 2)), "{row}");
 }
 
+/// A file rewritten 100 times a second by a writer that truncates it and
+/// writes it a moment later (as `echo … > file` does, slowed down) is
+/// never loaded half-written while the storm goes on, yet storm versions
+/// still show; once the writes stop, a file truly emptied loads as empty.
+/// Driven like the loop drives it: the real watcher, the debounce, and
+/// the confirming reads when `wake_at` says.
+#[test]
+fn write_storms_never_load_a_half_written_file() {
+    use isolate_play::watch::{Debounce, watch};
+    let (dir, mut app) = playground(&[("storm.js", "'v0'")]);
+    let path = dir.path().join("storm.js");
+    let (tx, rx) = flume::unbounded();
+    let _watch = watch(dir.path(), tx).unwrap();
+    let mut debounce = Debounce::new(Duration::from_millis(30), Duration::from_millis(150));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut i = 1;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut f = std::fs::File::create(&path).unwrap(); // truncates
+                std::thread::sleep(Duration::from_millis(2));
+                f.write_all(format!("'v{i}'").as_bytes()).unwrap();
+                drop(f);
+                i += 1;
+                std::thread::sleep(Duration::from_millis(8));
+            }
+        })
+    };
+    let mut loaded = std::collections::BTreeSet::new();
+    let mut step = |app: &mut App, debounce: &mut Debounce, until: Instant| {
+        while Instant::now() < until {
+            let next = [debounce.deadline(), app.wake_at()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(until)
+                .min(until);
+            if let Ok(paths) = rx.recv_deadline(next) {
+                debounce.push(paths, Instant::now());
+            }
+            // As the loop does: what waits counts before a release.
+            for paths in rx.try_iter() {
+                debounce.push(paths, Instant::now());
+            }
+            if let Some(b) = debounce.take_due(Instant::now()) {
+                app.on_batch(&b);
+            }
+            app.on_wake(Instant::now());
+            let text = app.state.open.as_ref().unwrap().buffer.text();
+            assert!(
+                text.starts_with("'v") && text.ends_with('\''),
+                "a half-written file was loaded: {text:?}"
+            );
+            loaded.insert(text);
+        }
+    };
+    step(
+        &mut app,
+        &mut debounce,
+        Instant::now() + Duration::from_secs(3),
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(loaded.len() > 2, "the storm showed progress: {loaded:?}");
+    // Quiet now: a file truly emptied loads, as empty.
+    std::fs::write(&path, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.open.as_ref().unwrap().buffer.text() != "" {
+        assert!(Instant::now() < deadline, "the emptied file never loaded");
+        if let Ok(paths) = rx.recv_timeout(Duration::from_millis(10)) {
+            debounce.push(paths, Instant::now());
+        }
+        if let Some(b) = debounce.take_due(Instant::now()) {
+            assert!(b.settled);
+            app.on_batch(&b);
+        }
+    }
+}
+
 /// The README's key table is the one the program uses.
 #[test]
 fn readme_key_table_is_generated_from_the_key_table() {
