@@ -56,6 +56,11 @@ pub struct App {
     /// A read of the open file during a write storm, waiting to be
     /// confirmed by another (see `watch::stable`).
     recheck: Option<Recheck>,
+    /// Walks the root off the UI loop after changes; the loop awaits its
+    /// results and hands them to [`App::on_walked`].
+    pub walker: crate::files::Walker,
+    /// The last walk request a result applied answered.
+    walked: u64,
 }
 
 /// How many times a read during a write storm is tried before waiting
@@ -102,7 +107,15 @@ pub fn parse_isolates(text: &str) -> Result<usize, String> {
 /// Each is named relative to the root (see `files::name_under`), in the
 /// list, in messages and in the engine's error locations.
 pub fn scan(root: &Path) -> (Vec<FileEntry>, Vec<PathBuf>, Option<String>) {
-    let found = crate::files::scan(root);
+    entries(root, crate::files::scan(root))
+}
+
+/// A walk of `root` as the list's entries, the folders walked and what
+/// the bounds left out.
+fn entries(
+    root: &Path,
+    found: crate::files::Scan,
+) -> (Vec<FileEntry>, Vec<PathBuf>, Option<String>) {
     let files = found
         .files
         .into_iter()
@@ -176,7 +189,9 @@ impl App {
         if !root.exists() {
             anyhow::bail!("{} does not exist", root.display());
         }
+        // The first walk before the screen is up; later ones on the walker.
         let (files, dirs, cut) = scan(&root);
+        let root_for_walks = root.clone();
         let mut state = State::new(
             root,
             config.mode,
@@ -192,6 +207,7 @@ impl App {
             _ => 1,
         };
         let engine = Engine::new(config);
+        let walker = crate::files::Walker::spawn(root_for_walks)?;
         let mut app = App {
             state,
             engine,
@@ -204,6 +220,8 @@ impl App {
             reload_drawn: None,
             dirs,
             recheck: None,
+            walker,
+            walked: 0,
         };
         app.open_selected();
         app.sync_status();
@@ -981,14 +999,37 @@ impl App {
         self.sync_status();
     }
 
-    fn files_changed(&mut self, paths: &[PathBuf], seen_at: Instant, settled: bool) {
+    /// Asks the walker to list the files again (the result comes to
+    /// [`App::on_walked`]).
+    pub fn request_walk(&mut self) {
+        self.walker.request();
+    }
+
+    /// Waits up to `timeout` for the walk that answers the last request
+    /// and applies what comes, for callers without a loop (tests, tools);
+    /// returns whether it came.
+    pub fn await_walk(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.walked < self.walker.asked() {
+            let Ok(w) = self.walker.results.recv_deadline(deadline) else {
+                return false;
+            };
+            self.on_walked(w);
+        }
+        true
+    }
+
+    /// A walk's result: the file list anew, selection, marks and filter
+    /// kept; the folders to watch in [`App::dirs`].
+    pub fn on_walked(&mut self, walked: crate::files::Walked) {
+        self.walked = self.walked.max(walked.answers);
         let selected_path = self
             .state
             .files
             .get(self.state.selected_file)
             .map(|f| f.path.clone());
         let old: Vec<FileEntry> = std::mem::take(&mut self.state.files);
-        let (mut files, dirs, cut) = scan(&self.state.root);
+        let (mut files, dirs, cut) = entries(&self.state.root, walked.scan);
         self.dirs = dirs;
         self.state.files_cut = cut;
         for f in &mut files {
@@ -1016,6 +1057,14 @@ impl App {
             }
             self.state.message = m;
         }
+        self.sync_status();
+    }
+
+    /// Changes on disk: the file list is walked again off the loop; the
+    /// open file is reloaded (or a conflict said) and other listed files
+    /// marked changed now.
+    fn files_changed(&mut self, paths: &[PathBuf], seen_at: Instant, settled: bool) {
+        self.request_walk();
         let open_path = self.state.open.as_ref().map(|o| o.path.clone());
         for p in paths {
             let same_file = |a: &Path, b: &Path| {

@@ -2,8 +2,8 @@
 //! awaits every source directly in one `select!`: the terminal's events
 //! (crossterm's async stream: keys, mouse, paste, resize), catchable signals,
 //! the frame timer, and the channels that other threads send into without
-//! blocking (engine reports, file changes, highlighted text, system
-//! samples, panics). Slow work (V8, highlighting, sysinfo) stays on those
+//! blocking (engine reports, file changes, file walks, highlighted text,
+//! system samples, panics). Slow work (V8, highlighting, sysinfo) stays on those
 //! threads; this loop only updates the model and draws it, at most `fps`
 //! times a second and only when something changed.
 
@@ -272,6 +272,7 @@ impl Loop<'_> {
         let mut events = EventStream::new();
         let reports = self.app.engine.reports().clone();
         let highlighted = self.highlighter.rx.clone();
+        let walked = self.app.walker.results.clone();
         let mut tick = tokio::time::interval(self.frames.frame);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -325,6 +326,19 @@ impl Loop<'_> {
                     Ok(paths) => self.debounce.push(paths, Instant::now()),
                     Err(_) => return Ok(stopped(fatal, "the file watcher")),
                 },
+                w = walked.recv_async() => match w {
+                    Ok(w) => {
+                        self.app.on_walked(w);
+                        // A new folder's files made before its watch began
+                        // are found by walking once more.
+                        if watch.watch_dirs(&self.app.dirs) {
+                            self.app.request_walk();
+                        }
+                        watch.follow_links(self.app.state.files.iter().map(|f| f.path.as_path()));
+                        self.frames.dirty = true;
+                    }
+                    Err(_) => return Ok(stopped(fatal, "the file walk thread")),
+                },
                 h = highlighted.recv_async() => match h {
                     Ok((rev, h)) => {
                         if self.app.state.open.as_ref().is_some_and(|o| o.buffer.revision == rev) {
@@ -356,14 +370,8 @@ impl Loop<'_> {
                 self.debounce.push(paths, Instant::now());
             }
             if let Some(batch) = self.debounce.take_due(Instant::now()) {
+                // Asks for a walk of the files; its result is an event.
                 self.app.on_batch(&batch);
-                // A new folder's files made before its watch began are
-                // found by listing once more.
-                if watch.watch_dirs(&self.app.dirs) {
-                    self.app.on_files_changed(&[], batch.first_seen);
-                    watch.watch_dirs(&self.app.dirs);
-                }
-                watch.follow_links(self.app.state.files.iter().map(|f| f.path.as_path()));
                 self.frames.dirty = true;
             }
             if self.app.state.quit {
