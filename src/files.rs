@@ -2,22 +2,25 @@
 //! bounded so that pointing the playground at a home directory or a
 //! project with a huge `node_modules` stays quick (it runs again after
 //! every change on disk) and cannot loop through symlinks. What the bounds
-//! left out is said, never silently dropped.
+//! left out is said, never silently dropped. After the first, walks run on
+//! their own thread ([`Walker`]): the UI loop asks for one and takes its
+//! result as an event, answering keys meanwhile.
 //!
 //! The folders walked are returned too: the watcher watches exactly those
 //! (see `watch::Watch::watch_dirs`), so a file saved in a subfolder reloads
 //! like one at the top.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// At most this many files are listed.
 pub const MAX_FILES: usize = 2_000;
 /// Folders nested deeper than this below the root are not looked into.
 pub const MAX_DEPTH: usize = 8;
 /// At most this many directory entries are looked at in one walk (files
-/// of any kind and folders), so a huge tree costs a bounded time (the walk
-/// runs on the UI loop after each change on disk: ~50 ms for this many
-/// with the tree in the page cache).
+/// of any kind and folders), so a huge tree costs a bounded time (~50 ms
+/// for this many with the tree in the page cache, on the walker's thread
+/// after each change on disk).
 pub const MAX_ENTRIES: usize = 20_000;
 
 /// Folder names never walked into: dependencies and build output.
@@ -34,6 +37,19 @@ pub struct Scan {
     pub dirs: Vec<PathBuf>,
     /// What a bound left out, as a person reads it; None when nothing was.
     pub cut: Option<String>,
+}
+
+/// `path` (found under `root`, or `root` itself) as a person reads it:
+/// relative to the root (`lib/util.js`), or the file's name when the root
+/// is that file. Messages, the editor and error locations all use it.
+pub fn name_under(root: &Path, path: &Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+    }
 }
 
 /// A file the playground runs.
@@ -113,4 +129,75 @@ pub fn scan(root: &Path) -> Scan {
         out.cut = Some(cuts.join("; "));
     }
     out
+}
+
+/// A walk's result, with when it ran.
+#[derive(Clone, Debug)]
+pub struct Walked {
+    pub scan: Scan,
+    /// The last request (see [`Walker::request`]) this walk answers: every
+    /// one up to it was made before the walk began.
+    pub answers: u64,
+    pub started: Instant,
+    pub finished: Instant,
+}
+
+/// A thread that walks the root when asked ([`Walker::request`]) and
+/// sends each [`Walked`] on [`Walker::results`], which the UI loop awaits.
+/// Requests made while a walk runs are served by one walk after it (a
+/// burst of changes costs two walks, not one each). The thread ends when
+/// the walker is dropped.
+pub struct Walker {
+    requests: flume::Sender<u64>,
+    pub results: flume::Receiver<Walked>,
+    /// The last request's number (from 1).
+    asked: u64,
+}
+
+impl Walker {
+    /// Starts the thread for `root`; fails only when no thread can start.
+    pub fn spawn(root: PathBuf) -> std::io::Result<Walker> {
+        let (requests, asked) = flume::unbounded::<u64>();
+        let (done, results) = flume::unbounded();
+        std::thread::Builder::new()
+            .name("file walk".into())
+            .spawn(move || {
+                while let Ok(mut answers) = asked.recv() {
+                    // Everything asked so far is answered by this walk.
+                    for n in asked.try_iter() {
+                        answers = answers.max(n);
+                    }
+                    let started = Instant::now();
+                    let scan = scan(&root);
+                    let walked = Walked {
+                        scan,
+                        answers,
+                        started,
+                        finished: Instant::now(),
+                    };
+                    if done.send(walked).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Walker {
+            requests,
+            results,
+            asked: 0,
+        })
+    }
+
+    /// Asks for a walk (never blocks); returns the request's number, which
+    /// the walk that answers it carries in [`Walked::answers`].
+    pub fn request(&mut self) -> u64 {
+        self.asked += 1;
+        // The thread ended only if it panicked, which the panic hook reports.
+        let _ = self.requests.send(self.asked);
+        self.asked
+    }
+
+    /// The last request's number (0 before any).
+    pub fn asked(&self) -> u64 {
+        self.asked
+    }
 }

@@ -6,6 +6,13 @@
 //! wait after the burst began, so a file rewritten 100 times a second still
 //! reloads a few times a second instead of never. It is pure (the caller
 //! passes the time), so tests drive it with made-up instants.
+//!
+//! A burst released by its maximum wait is one whose writes are still
+//! going on: a file read then may be half-written (truncated, not yet
+//! written again). [`FileRead`] and [`stable`] decide whether such a read
+//! can be used: the same bytes and modification time read again a moment
+//! later ([`STABLE_AFTER`]). A burst released after its quiet period is
+//! read once, as it is (a file emptied and left alone loads as empty).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -134,6 +141,43 @@ pub struct Batch {
     pub paths: Vec<PathBuf>,
     /// When the burst's first event arrived (reload latency counts from here).
     pub first_seen: Instant,
+    /// Released after its quiet period (true), or by its maximum wait
+    /// while events kept coming (false: files may be mid-write; read them
+    /// with [`stable`]).
+    pub settled: bool,
+}
+
+/// How long after a read during a write storm a file is read again to
+/// confirm it: longer than a writer's gap between truncating a file and
+/// writing it again, short enough to leave most versions of a file
+/// rewritten 100 times a second confirmable.
+pub const STABLE_AFTER: Duration = Duration::from_millis(5);
+
+/// One read of a file: its bytes and modification time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRead {
+    pub bytes: Vec<u8>,
+    /// None where the platform has no modification times.
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl FileRead {
+    /// Reads `path` (the time first, so a write during the read shows as
+    /// a changed time on the next read).
+    pub fn of(path: &Path) -> std::io::Result<FileRead> {
+        let modified = std::fs::metadata(path)?.modified().ok();
+        let bytes = std::fs::read(path)?;
+        Ok(FileRead { bytes, modified })
+    }
+}
+
+/// Whether a file read during a write storm (`first`) can be used, given
+/// a read [`STABLE_AFTER`] later (`again`): only when nothing changed in
+/// between, bytes or time. A half-written file (emptied, or partly written,
+/// by a writer still at it) is changed again within that time; a file
+/// that truly is empty reads empty both times.
+pub fn stable(first: &FileRead, again: &FileRead) -> bool {
+    first == again
 }
 
 /// Collects file events until they are due: `quiet` after the last event,
@@ -183,10 +227,11 @@ impl Debounce {
         if self.deadline()? > now {
             return None;
         }
-        let (first, _) = self.seen.take()?;
+        let (first, last) = self.seen.take()?;
         Some(Batch {
             paths: std::mem::take(&mut self.paths),
             first_seen: first,
+            settled: now >= last + self.quiet,
         })
     }
 }
@@ -252,6 +297,58 @@ mod tests {
         for (now, first) in &released {
             assert!(*now - *first <= 500 * MS);
         }
+    }
+
+    #[test]
+    fn a_batch_says_whether_its_writes_went_quiet() {
+        let t0 = Instant::now();
+        let mut d = Debounce::new(30 * MS, 100 * MS);
+        d.push([p("a.js")], t0);
+        assert!(d.take_due(t0 + 30 * MS).expect("due").settled);
+        for i in 0..=10u32 {
+            d.push([p("a.js")], t0 + 100 * MS + i * 10 * MS);
+        }
+        let b = d.take_due(t0 + 200 * MS).expect("due by max wait");
+        assert!(!b.settled, "writes were still coming");
+    }
+
+    fn read(bytes: &[u8], at_ms: u64) -> FileRead {
+        FileRead {
+            bytes: bytes.to_vec(),
+            modified: Some(std::time::UNIX_EPOCH + Duration::from_millis(at_ms)),
+        }
+    }
+
+    /// A read during a storm is used only when a read a moment later
+    /// finds the same bytes and time; an emptied file that stays empty
+    /// is used (as empty).
+    #[test]
+    fn a_read_mid_storm_is_used_only_when_it_reads_the_same_again() {
+        // Truncated by `echo … > file`, then written: not used.
+        assert!(!stable(&read(b"", 10), &read(b"'v10'", 10)));
+        // Partly written.
+        assert!(!stable(&read(b"'v1", 10), &read(b"'v10'", 11)));
+        // Rewritten with other text in between.
+        assert!(!stable(&read(b"'v10'", 10), &read(b"'v11'", 20)));
+        // The same text rewritten in between (a new time): not yet.
+        assert!(!stable(&read(b"'v10'", 10), &read(b"'v10'", 20)));
+        // Unchanged: used, an empty file too.
+        assert!(stable(&read(b"'v10'", 10), &read(b"'v10'", 10)));
+        assert!(stable(&read(b"", 10), &read(b"", 10)));
+    }
+
+    /// FileRead reads what is on disk; a write changes what it reads.
+    #[test]
+    fn file_reads_see_writes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let f = dir.path().join("a.js");
+        std::fs::write(&f, "one").expect("write");
+        let a = FileRead::of(&f).expect("read");
+        assert!(stable(&a, &FileRead::of(&f).expect("read")));
+        std::fs::write(&f, "").expect("write");
+        let b = FileRead::of(&f).expect("read");
+        assert_eq!(b.bytes, b"");
+        assert!(!stable(&a, &b));
     }
 
     #[test]

@@ -59,6 +59,12 @@ impl Source {
         file.take(MAX_SOURCE_BYTES as u64 + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// [`Source::from_file`] for bytes already read from `path` (the same
+    /// checks and errors).
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Self> {
         if bytes.len() > MAX_SOURCE_BYTES {
             anyhow::bail!(
                 "{} is larger than {} MiB: not a script isolate-play runs",

@@ -34,6 +34,9 @@ pub enum Action {
     ClickFile(usize),
     /// Focus the Isolates pane and select this isolate.
     ClickIsolate(usize),
+    /// Focus the editor and put the cursor on this line (from 0) at this
+    /// screen column (from 0; see `Buffer::move_to`).
+    ClickEditor(usize, usize),
     /// The mouse wheel over a pane: move its selection (Files, Isolates),
     /// scroll it (Results) or move the editor's cursor by this many rows
     /// (negative: up). Focus stays where it is.
@@ -61,7 +64,8 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EditAction {
     Insert(char),
-    /// One level of indentation: a tab in a file indented with tabs, else two spaces.
+    /// One level of indentation inserted at the cursor: a tab in a file
+    /// indented with tabs, else two spaces.
     Indent,
     Newline,
     Backspace,
@@ -74,6 +78,9 @@ pub enum EditAction {
     End,
     PageUp,
     PageDown,
+    /// The start of the file / the end of its last line.
+    FileStart,
+    FileEnd,
     DeleteLine,
     DuplicateLine,
     Undo,

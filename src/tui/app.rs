@@ -17,6 +17,7 @@ use crate::config::{HEAP_MB, ISOLATES, Range, TIMEOUT_MS};
 use crate::engine::{Engine, EngineConfig, Report, Source, Threads};
 use crate::metrics::{Metrics, fmt_bytes, fmt_duration};
 use crate::system::SystemSample;
+use crate::watch::{Batch, FileRead, STABLE_AFTER};
 
 /// How often the tick reads the engine's per-isolate counters (a pass over
 /// every isolate): often enough for people, rare enough that 10,000
@@ -52,6 +53,35 @@ pub struct App {
     /// The folders the file list walked: the loop has the watcher watch
     /// these.
     pub dirs: Vec<PathBuf>,
+    /// A read of the open file during a write storm, waiting to be
+    /// confirmed by another (see `watch::stable`).
+    recheck: Option<Recheck>,
+    /// Walks the root off the UI loop after changes; the loop awaits its
+    /// results and hands them to [`App::on_walked`].
+    pub walker: crate::files::Walker,
+    /// The last walk request a result applied answered.
+    walked: u64,
+}
+
+/// How many times a read during a write storm is tried before waiting
+/// for the storm's next release (each try [`STABLE_AFTER`] apart).
+const RECHECK_TRIES: u8 = 3;
+
+/// A read of the open file waiting for its confirming read.
+#[derive(Clone, Debug)]
+struct Recheck {
+    path: PathBuf,
+    first: FileRead,
+    seen_at: Instant,
+    /// When to read again.
+    at: Instant,
+    tries: u8,
+}
+
+/// `text` (an error naming `path` as it was opened, maybe absolute) with
+/// the path as the playground names the file (relative to the root).
+fn named(text: &str, path: &Path, name: &str) -> String {
+    text.replace(&path.display().to_string(), name)
 }
 
 /// Opens a yes/no prompt; the status message is cleared (the prompt names
@@ -74,13 +104,23 @@ pub fn parse_isolates(text: &str) -> Result<usize, String> {
 
 /// The files under `root` as the list shows them (see `files::scan`),
 /// with the folders walked and what the bounds left out.
+/// Each is named relative to the root (see `files::name_under`), in the
+/// list, in messages and in the engine's error locations.
 pub fn scan(root: &Path) -> (Vec<FileEntry>, Vec<PathBuf>, Option<String>) {
-    let found = crate::files::scan(root);
+    entries(root, crate::files::scan(root))
+}
+
+/// A walk of `root` as the list's entries, the folders walked and what
+/// the bounds left out.
+fn entries(
+    root: &Path,
+    found: crate::files::Scan,
+) -> (Vec<FileEntry>, Vec<PathBuf>, Option<String>) {
     let files = found
         .files
         .into_iter()
         .map(|path| FileEntry {
-            name: path.display().to_string(),
+            name: crate::files::name_under(root, &path),
             path,
             ..Default::default()
         })
@@ -149,7 +189,9 @@ impl App {
         if !root.exists() {
             anyhow::bail!("{} does not exist", root.display());
         }
+        // The first walk before the screen is up; later ones on the walker.
         let (files, dirs, cut) = scan(&root);
+        let root_for_walks = root.clone();
         let mut state = State::new(
             root,
             config.mode,
@@ -165,6 +207,7 @@ impl App {
             _ => 1,
         };
         let engine = Engine::new(config);
+        let walker = crate::files::Walker::spawn(root_for_walks)?;
         let mut app = App {
             state,
             engine,
@@ -176,6 +219,9 @@ impl App {
             pending_reload: None,
             reload_drawn: None,
             dirs,
+            recheck: None,
+            walker,
+            walked: 0,
         };
         app.open_selected();
         app.sync_status();
@@ -194,7 +240,23 @@ impl App {
         if self.state.focus != Pane::Files {
             self.state.filter = None;
         }
+        self.keep_editor_view();
         self.sync_status();
+    }
+
+    /// Keeps the editor's view where the screen last showed it (moved
+    /// only as far as the cursor needs), so the text doesn't jump under a
+    /// click; sized from the last frame's screen.
+    fn keep_editor_view(&mut self) {
+        let (w, h) = self.state.screen;
+        let Some(areas) = super::view::layout(ratatui::layout::Rect::new(0, 0, w, h), &self.state)
+        else {
+            return;
+        };
+        let (rows, cols) = super::view::editor_text_size(areas.editor, &self.state);
+        if let Some(open) = self.state.open.as_mut() {
+            open.buffer.keep_view(rows, cols);
+        }
     }
 
     fn apply_action(&mut self, action: Action) {
@@ -377,9 +439,10 @@ impl App {
                             "switching to one thread per isolate: starting {}…",
                             plural(self.engine.isolates() as u64, "thread", "threads")
                         ),
-                        Threads::PerIsolate => {
-                            format!("switching to a pool of {} threads…", self.pool_size)
-                        }
+                        Threads::PerIsolate => format!(
+                            "switching to a pool of {}…",
+                            plural(self.pool_size as u64, "thread", "threads")
+                        ),
                     };
                     self.deferred = Some(Deferred::SwitchThreads);
                 }
@@ -471,6 +534,15 @@ impl App {
                     s.selected_file = i;
                 }
             }
+            Action::ClickEditor(..) if s.open.is_none() => {
+                self.apply_action(Action::Focus(Pane::Editor));
+            }
+            Action::ClickEditor(line, col) => {
+                s.focus = Pane::Editor;
+                if let Some(open) = s.open.as_mut() {
+                    open.buffer.move_to(line, col);
+                }
+            }
             Action::ClickIsolate(i) => {
                 s.focus = Pane::Isolates;
                 if i < s.results.len() {
@@ -524,7 +596,7 @@ impl App {
             Action::ReloadFromDisk => match &s.open {
                 Some(open) => {
                     let path = open.path.clone();
-                    self.load_from_disk(&path, None);
+                    self.load_from_disk(&path, None, None);
                 }
                 None => s.message = "nothing to reload: no file open".into(),
             },
@@ -710,7 +782,10 @@ impl App {
         s.threads.model = next;
         s.threads.window = None;
         s.message = match next {
-            Threads::Pool(t) => format!("threads: a pool of {t}; every isolate replaced"),
+            Threads::Pool(t) => format!(
+                "threads: a pool of {}; every isolate replaced",
+                plural(t as u64, "thread", "threads")
+            ),
             Threads::PerIsolate => format!(
                 "threads: one per isolate ({}); every isolate replaced",
                 plural(self.engine.isolates() as u64, "thread", "threads")
@@ -801,7 +876,7 @@ impl App {
                 self.install(Source::new(entry.name, src.code));
             }
             Err(e) => {
-                self.state.message = format!("{e:#}");
+                self.state.message = named(&format!("{e:#}"), &entry.path, &entry.name);
                 self.state.files[self.state.selected_file].failing = true;
             }
         }
@@ -834,20 +909,26 @@ impl App {
             }
             Err(e) => {
                 tracing::warn!(path = %open.path.display(), error = %e, "cannot save");
-                self.state.message = format!("cannot save {}: {e}", open.path.display());
+                self.state.message = format!("cannot save {}: {e}", open.name);
             }
         }
     }
 
-    /// Replaces the buffer with the disk text (cursor kept where possible).
-    fn load_from_disk(&mut self, path: &Path, seen_at: Option<Instant>) {
+    /// Replaces the buffer with the disk text (cursor and view kept where
+    /// possible): `bytes` already read from `path`, or read now.
+    fn load_from_disk(&mut self, path: &Path, seen_at: Option<Instant>, bytes: Option<Vec<u8>>) {
         let Some(open) = self.state.open.as_mut() else {
             return;
         };
-        match Source::from_file(path) {
+        let loaded = match bytes {
+            Some(b) => Source::from_bytes(path, b),
+            None => Source::from_file(path),
+        };
+        match loaded {
             Ok(src) => {
-                let cursor = open.buffer.cursor;
+                let (cursor, scroll) = (open.buffer.cursor, open.buffer.scroll);
                 open.buffer = Buffer::new(&src.code);
+                open.buffer.scroll = scroll;
                 let row = cursor.0.min(open.buffer.lines.len() - 1);
                 open.buffer.cursor = (row, cursor.1.min(open.buffer.lines[row].chars().count()));
                 open.saved_text = src.code.clone();
@@ -863,25 +944,93 @@ impl App {
             }
             Err(e) => {
                 tracing::warn!(path = %path.display(), "cannot reload from disk: {e:#}");
-                self.state.message = format!("{e:#}");
+                self.state.message = named(&format!("{e:#}"), path, &open.name);
             }
         }
     }
 
-    /// Debounced file-system changes under the watched path.
+    /// Debounced file-system changes under the watched path, quiet since
+    /// (the open file is read once, as it is).
     pub fn on_files_changed(&mut self, paths: &[PathBuf], seen_at: Instant) {
-        self.files_changed(paths, seen_at);
+        self.files_changed(paths, seen_at, true);
         self.sync_status();
     }
 
-    fn files_changed(&mut self, paths: &[PathBuf], seen_at: Instant) {
+    /// A burst released by the debounce: when it was released by its
+    /// maximum wait (writes still going on), the open file's read is
+    /// confirmed [`STABLE_AFTER`] later before it is used
+    /// ([`App::wake_at`], [`App::on_wake`]).
+    pub fn on_batch(&mut self, batch: &Batch) {
+        self.files_changed(&batch.paths, batch.first_seen, batch.settled);
+        self.sync_status();
+    }
+
+    /// When the loop should call [`App::on_wake`] (a read to confirm).
+    pub fn wake_at(&self) -> Option<Instant> {
+        self.recheck.as_ref().map(|r| r.at)
+    }
+
+    /// Reads the open file again to confirm a read made during a write
+    /// storm: used when unchanged; else tried again a few times, then
+    /// left to the storm's next release (a change in between raised an
+    /// event, so one comes).
+    pub fn on_wake(&mut self, now: Instant) {
+        let Some(r) = self.recheck.take_if(|r| r.at <= now) else {
+            return;
+        };
+        if self.state.open.as_ref().is_none_or(|o| o.path != r.path) {
+            return;
+        }
+        match FileRead::of(&r.path) {
+            Ok(again) if crate::watch::stable(&r.first, &again) => {
+                self.use_disk(again.bytes, r.seen_at);
+            }
+            Ok(again) if r.tries < RECHECK_TRIES => {
+                self.recheck = Some(Recheck {
+                    first: again,
+                    at: now + STABLE_AFTER,
+                    tries: r.tries + 1,
+                    ..r
+                });
+            }
+            Ok(_) => tracing::debug!(path = %r.path.display(), "still being written"),
+            // Gone meanwhile: its own event says so.
+            Err(_) => {}
+        }
+        self.sync_status();
+    }
+
+    /// Asks the walker to list the files again (the result comes to
+    /// [`App::on_walked`]).
+    pub fn request_walk(&mut self) {
+        self.walker.request();
+    }
+
+    /// Waits up to `timeout` for the walk that answers the last request
+    /// and applies what comes, for callers without a loop (tests, tools);
+    /// returns whether it came.
+    pub fn await_walk(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.walked < self.walker.asked() {
+            let Ok(w) = self.walker.results.recv_deadline(deadline) else {
+                return false;
+            };
+            self.on_walked(w);
+        }
+        true
+    }
+
+    /// A walk's result: the file list anew, selection, marks and filter
+    /// kept; the folders to watch in [`App::dirs`].
+    pub fn on_walked(&mut self, walked: crate::files::Walked) {
+        self.walked = self.walked.max(walked.answers);
         let selected_path = self
             .state
             .files
             .get(self.state.selected_file)
             .map(|f| f.path.clone());
         let old: Vec<FileEntry> = std::mem::take(&mut self.state.files);
-        let (mut files, dirs, cut) = scan(&self.state.root);
+        let (mut files, dirs, cut) = entries(&self.state.root, walked.scan);
         self.dirs = dirs;
         self.state.files_cut = cut;
         for f in &mut files {
@@ -909,6 +1058,14 @@ impl App {
             }
             self.state.message = m;
         }
+        self.sync_status();
+    }
+
+    /// Changes on disk: the file list is walked again off the loop; the
+    /// open file is reloaded (or a conflict said) and other listed files
+    /// marked changed now.
+    fn files_changed(&mut self, paths: &[PathBuf], seen_at: Instant, settled: bool) {
+        self.request_walk();
         let open_path = self.state.open.as_ref().map(|o| o.path.clone());
         for p in paths {
             let same_file = |a: &Path, b: &Path| {
@@ -920,14 +1077,19 @@ impl App {
                     || a.file_name() == b.file_name() && !b.exists()
             };
             if open_path.as_deref().is_some_and(|o| same_file(o, p)) {
-                self.open_file_changed(seen_at);
+                self.open_file_changed(seen_at, settled);
             } else if let Some(f) = self.state.files.iter_mut().find(|f| same_file(&f.path, p)) {
                 f.changed_on_disk = true;
             }
         }
     }
 
-    fn open_file_changed(&mut self, seen_at: Instant) {
+    /// The open file changed on disk: deleted, reloaded (no unsaved
+    /// edits) or a conflict. `settled`: read it now; else read it now and
+    /// confirm it later (see [`App::on_batch`]).
+    fn open_file_changed(&mut self, seen_at: Instant, settled: bool) {
+        // A newer change: any read waiting for confirmation is stale.
+        self.recheck = None;
         let Some(open) = self.state.open.as_mut() else {
             return;
         };
@@ -945,21 +1107,40 @@ impl App {
             }
             return;
         }
-        let disk = match std::fs::read(&open.path) {
-            Ok(b) => b,
+        let disk = match FileRead::of(&open.path) {
+            Ok(r) => r,
             Err(e) => {
                 let path = open.path.display();
                 tracing::warn!(%path, error = %e, "cannot read a changed file");
-                self.state.message = format!("cannot read {}: {e}", open.path.display());
+                self.state.message = format!("cannot read {}: {e}", open.name);
                 return;
             }
+        };
+        if settled {
+            self.use_disk(disk.bytes, seen_at);
+        } else {
+            self.recheck = Some(Recheck {
+                path: open.path.clone(),
+                first: disk,
+                seen_at,
+                at: Instant::now() + STABLE_AFTER,
+                tries: 1,
+            });
+        }
+    }
+
+    /// The open file's text on disk, read whole and stable: nothing to do
+    /// (the buffer's own), loaded (no unsaved edits), or a conflict.
+    fn use_disk(&mut self, disk: Vec<u8>, seen_at: Instant) {
+        let Some(open) = self.state.open.as_mut() else {
+            return;
         };
         if disk == open.saved_text.as_bytes() && !open.deleted {
             return; // our own save, or a touch
         }
         if open.buffer.text() == open.saved_text && !open.deleted {
             let path = open.path.clone();
-            self.load_from_disk(&path, Some(seen_at));
+            self.load_from_disk(&path, Some(seen_at), Some(disk));
         } else {
             open.disk_conflict = true;
             open.deleted = false;

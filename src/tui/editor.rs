@@ -112,6 +112,10 @@ pub struct Buffer {
     run: Option<OpenRun>,
     /// Changes on every edit, unique across buffers; keys the highlight cache.
     pub revision: u64,
+    /// (first row, first screen column) the view showed when last kept
+    /// (see [`Buffer::keep_view`]): the view stays put while the cursor
+    /// is inside it, so a click does not move the text under the mouse.
+    pub scroll: (usize, usize),
 }
 
 impl Default for Buffer {
@@ -159,6 +163,7 @@ impl Buffer {
             redo: Vec::new(),
             run: None,
             revision: next_revision(),
+            scroll: (0, 0),
         }
     }
 
@@ -197,26 +202,57 @@ impl Buffer {
         screen_col(line, byte_of(line, col))
     }
 
-    /// The rows a view `height` rows tall shows: the cursor's row is always
-    /// among them (the first row is derived from the cursor, not stored).
+    /// The rows a view `height` rows tall shows: from the kept first row
+    /// ([`Buffer::scroll`]), moved just enough that the cursor's row is
+    /// among them.
     pub fn rows_shown(&self, height: usize) -> Range<usize> {
         let height = height.max(1);
         let row = self.cursor.0.min(self.lines.len() - 1);
-        let first = (row + 1).saturating_sub(height);
+        let kept = self.scroll.0.min(self.lines.len() - 1);
+        let first = if row < kept {
+            row
+        } else if row >= kept + height {
+            row + 1 - height
+        } else {
+            kept
+        };
         first..(first + height).min(self.lines.len())
     }
 
-    /// The first screen column a view `width` columns wide shows, chosen so
-    /// the cursor is visible: 0 while the cursor fits, else advanced in
-    /// steps of half the width (so small moves don't shift the text).
+    /// The first screen column a view `width` columns wide shows: the kept
+    /// one ([`Buffer::scroll`]) while the cursor is inside it, else 0 while
+    /// the cursor fits, else advanced in steps of half the width (so small
+    /// moves don't shift the text).
     pub fn first_col_shown(&self, width: usize) -> usize {
         let width = width.max(2);
         let col = self.cursor_col();
+        let kept = self.scroll.1;
+        if (kept..kept + width).contains(&col) {
+            return kept;
+        }
         if col < width {
             return 0;
         }
         let step = width / 2;
         (col + 1 - width).div_ceil(step) * step
+    }
+
+    /// Keeps what a view of `height` rows and `width` columns shows now as
+    /// the view's place, so later moves inside it don't scroll.
+    pub fn keep_view(&mut self, height: usize, width: usize) {
+        self.scroll = (self.rows_shown(height).start, self.first_col_shown(width));
+    }
+
+    /// Puts the cursor on `line` at screen column `col` (a click): on the
+    /// cluster drawn there (a wide character's either cell, any cell of a
+    /// tab), or at the line's end past it; the last line when `line` is
+    /// past the end. Ends a typing run, like any move.
+    pub fn move_to(&mut self, line: usize, col: usize) {
+        let row = line.min(self.lines.len() - 1);
+        let byte = byte_at_screen_col(&self.lines[row], col);
+        self.cursor = (row, self.lines[row][..byte].chars().count());
+        self.goal = None;
+        self.run = None;
     }
 
     /// The cursor clamped into the text and onto a grapheme boundary (the
@@ -382,6 +418,15 @@ impl Buffer {
             }
             EditAction::End => {
                 self.cursor.1 = self.lines[row].chars().count();
+                self.moved()
+            }
+            EditAction::FileStart => {
+                self.cursor = (0, 0);
+                self.moved()
+            }
+            EditAction::FileEnd => {
+                let last = self.lines.len() - 1;
+                self.cursor = (last, self.lines[last].chars().count());
                 self.moved()
             }
         }
@@ -923,6 +968,69 @@ mod tests {
         assert!(first <= 266 && 266 < first + 80, "{first}");
         b.apply(&Left);
         assert_eq!(b.first_col_shown(80), first, "a small move keeps the view");
+    }
+
+    #[test]
+    fn the_view_stays_put_while_the_cursor_is_inside_it() {
+        let text: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
+        let mut b = Buffer::new(&text.join("\n"));
+        b.cursor = (60, 0);
+        assert_eq!(b.rows_shown(20), 41..61, "scrolled just enough");
+        b.keep_view(20, 80);
+        // Up inside the view, or a click on a row shown, keeps it.
+        b.apply(&Up);
+        b.move_to(45, 3);
+        assert_eq!(b.rows_shown(20), 41..61);
+        assert_eq!(b.cursor, (45, 3));
+        // Above it or below it, the view follows by as little as it can.
+        b.move_to(30, 0);
+        assert_eq!(b.rows_shown(20), 30..50);
+        b.keep_view(20, 80);
+        b.move_to(55, 0);
+        assert_eq!(b.rows_shown(20), 36..56);
+        // Sideways the same: a kept column stays while the cursor is in it.
+        let mut b = Buffer::new(&"x".repeat(300));
+        b.apply(&End);
+        let first = b.first_col_shown(80);
+        assert!(first > 200, "{first}");
+        b.keep_view(1, 80);
+        b.move_to(0, first + 5);
+        assert_eq!(b.first_col_shown(80), first);
+        b.move_to(0, 10);
+        assert_eq!(b.first_col_shown(80), 0);
+    }
+
+    #[test]
+    fn a_click_lands_on_the_cluster_drawn_in_that_cell() {
+        let mut b = Buffer::new("日本語 😀 é\n\tx = 1;\nshort");
+        // 日 takes cells 0–1, 本 2–3: either cell of 本 is before 本.
+        b.move_to(0, 3);
+        assert_eq!(b.cursor, (0, 1));
+        assert_eq!(b.cursor_col(), 2);
+        b.move_to(0, 2);
+        assert_eq!(b.cursor, (0, 1));
+        // Past the end of a line: its end (é is e + a combining mark).
+        b.move_to(0, 80);
+        assert_eq!(b.cursor, (0, "日本語 😀 é".chars().count()));
+        assert_eq!(b.cursor_col(), 11);
+        // Inside a tab: before it; just after it: the x.
+        b.move_to(1, 2);
+        assert_eq!(b.cursor, (1, 0));
+        b.move_to(1, 4);
+        assert_eq!(b.cursor, (1, 1));
+        // Below the last line: the last line.
+        b.move_to(9, 2);
+        assert_eq!(b.cursor, (2, 2));
+    }
+
+    #[test]
+    fn ctrl_home_and_ctrl_end_go_to_the_ends_of_the_file() {
+        let mut b = Buffer::new("one\ntwo\nthree");
+        b.cursor = (1, 1);
+        b.apply(&FileEnd);
+        assert_eq!(b.cursor, (2, 5));
+        b.apply(&FileStart);
+        assert_eq!(b.cursor, (0, 0));
     }
 
     #[test]

@@ -68,6 +68,9 @@ const fn c(ch: char) -> Key {
 const fn ctrl(ch: char) -> Key {
     Key::Is(KeyCode::Char(ch), KeyModifiers::CONTROL)
 }
+const fn ctrl_k(code: KeyCode) -> Key {
+    Key::Is(code, KeyModifiers::CONTROL)
+}
 const fn f(n: u8) -> Key {
     Key::Is(KeyCode::F(n), KeyModifiers::NONE)
 }
@@ -234,8 +237,10 @@ pub static KEYS: &[Binding] = &[
     row(&[ctrl('s')], Anywhere, Action::Save, "save (re-runs the new version on every isolate)", Some("save")),
     row(&[ctrl('o')], Anywhere, Action::ReloadFromDisk, "reload the file from disk, dropping unsaved edits", None),
     // The editor.
-    row(&[k(Tab)], Editor, Action::Edit(EditAction::Indent), "indent / dedent the line", None),
-    row(&[k(BackTab)], Editor, Action::Edit(EditAction::Dedent), "indent / dedent the line", None),
+    row(&[k(Tab)], Editor, Action::Edit(EditAction::Indent), "insert indentation at the cursor (a tab or 2 spaces, as the file does)", None),
+    row(&[k(BackTab)], Editor, Action::Edit(EditAction::Dedent), "remove one level of the line's indentation", None),
+    row(&[ctrl_k(Home)], Editor, Action::Edit(EditAction::FileStart), "start / end of the file", None),
+    row(&[ctrl_k(End)], Editor, Action::Edit(EditAction::FileEnd), "start / end of the file", None),
     row(&[ctrl('z')], Editor, Action::Edit(EditAction::Undo), "undo / redo", None),
     row(&[ctrl('y')], Editor, Action::Edit(EditAction::Redo), "undo / redo", None),
     row(&[ctrl('k')], Editor, Action::Edit(EditAction::DeleteLine), "delete / duplicate the line", None),

@@ -2,8 +2,8 @@
 //! awaits every source directly in one `select!`: the terminal's events
 //! (crossterm's async stream: keys, mouse, paste, resize), catchable signals,
 //! the frame timer, and the channels that other threads send into without
-//! blocking (engine reports, file changes, highlighted text, system
-//! samples, panics). Slow work (V8, highlighting, sysinfo) stays on those
+//! blocking (engine reports, file changes, file walks, highlighted text,
+//! system samples, panics). Slow work (V8, highlighting, sysinfo) stays on those
 //! threads; this loop only updates the model and draws it, at most `fps`
 //! times a second and only when something changed.
 
@@ -272,10 +272,12 @@ impl Loop<'_> {
         let mut events = EventStream::new();
         let reports = self.app.engine.reports().clone();
         let highlighted = self.highlighter.rx.clone();
+        let walked = self.app.walker.results.clone();
         let mut tick = tokio::time::interval(self.frames.frame);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let debounce_at = self.debounce.deadline();
+            let wake_at = self.app.wake_at();
             tokio::select! {
                 ev = events.next() => {
                     // The events of one read arrive together: take them
@@ -324,6 +326,19 @@ impl Loop<'_> {
                     Ok(paths) => self.debounce.push(paths, Instant::now()),
                     Err(_) => return Ok(stopped(fatal, "the file watcher")),
                 },
+                w = walked.recv_async() => match w {
+                    Ok(w) => {
+                        self.app.on_walked(w);
+                        // A new folder's files made before its watch began
+                        // are found by walking once more.
+                        if watch.watch_dirs(&self.app.dirs) {
+                            self.app.request_walk();
+                        }
+                        watch.follow_links(self.app.state.files.iter().map(|f| f.path.as_path()));
+                        self.frames.dirty = true;
+                    }
+                    Err(_) => return Ok(stopped(fatal, "the file walk thread")),
+                },
                 h = highlighted.recv_async() => match h {
                     Ok((rev, h)) => {
                         if self.app.state.open.as_ref().is_some_and(|o| o.buffer.revision == rev) {
@@ -343,16 +358,20 @@ impl Loop<'_> {
                 _ = tick.tick() => self.frames.dirty |= self.app.on_tick(Instant::now()),
                 // Wake exactly when the debounce is due, not at the next tick.
                 _ = tokio::time::sleep_until(debounce_at.unwrap_or_else(Instant::now).into()), if debounce_at.is_some() => {}
+                // A read made during a write storm, to confirm.
+                _ = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now).into()), if wake_at.is_some() => {
+                    self.app.on_wake(Instant::now());
+                    self.frames.dirty = true;
+                }
+            }
+            // Events that arrived while the loop was busy count first: a
+            // burst is quiet only if none is waiting.
+            for paths in files.try_iter() {
+                self.debounce.push(paths, Instant::now());
             }
             if let Some(batch) = self.debounce.take_due(Instant::now()) {
-                self.app.on_files_changed(&batch.paths, batch.first_seen);
-                // A new folder's files made before its watch began are
-                // found by listing once more.
-                if watch.watch_dirs(&self.app.dirs) {
-                    self.app.on_files_changed(&[], batch.first_seen);
-                    watch.watch_dirs(&self.app.dirs);
-                }
-                watch.follow_links(self.app.state.files.iter().map(|f| f.path.as_path()));
+                // Asks for a walk of the files; its result is an event.
+                self.app.on_batch(&batch);
                 self.frames.dirty = true;
             }
             if self.app.state.quit {

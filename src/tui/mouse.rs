@@ -1,5 +1,6 @@
 //! Mouse events to actions: a click focuses the pane under it and selects
-//! the file or isolate on its row (a click on the file already selected
+//! the file or isolate on its row, or puts the editor's cursor on the
+//! cell clicked (a click on the file already selected
 //! opens it, so a double click does too); the wheel scrolls the pane under
 //! the pointer. Hit-testing uses the same layout and row math the views
 //! draw with (`view::layout`, `view::file_at`, `view::isolates_first_row`),
@@ -62,6 +63,10 @@ pub fn map(ev: MouseEvent, s: &State, screen: Rect) -> Option<Action> {
         Pane::Isolates => match isolate_at(area, s, ev.row) {
             Some(i) => Action::ClickIsolate(i),
             None => Action::Focus(Pane::Isolates),
+        },
+        Pane::Editor => match view::editor_cell_at(area, s, ev.column, ev.row) {
+            Some((line, col)) => Action::ClickEditor(line, col),
+            None => Action::Focus(Pane::Editor),
         },
         other => Action::Focus(other),
     })

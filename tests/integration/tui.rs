@@ -823,11 +823,13 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
     let a = dir.path().join("a.js");
     std::fs::write(&a, "'v2'").unwrap();
     app.on_files_changed(std::slice::from_ref(&a), Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     pump(&mut app, |s| all_say(s, "v2"));
     // Unsaved edits + a disk change: reported, neither side overwritten.
     app.apply(Action::Edit(EditAction::Insert('x')));
     std::fs::write(&a, "'v3'").unwrap();
     app.on_files_changed(std::slice::from_ref(&a), Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     let open = app.state.open.as_ref().unwrap();
     assert!(open.disk_conflict);
     assert_eq!(open.buffer.text(), "x'v2'");
@@ -845,6 +847,7 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
     std::fs::write(&b, "export default () => 1").unwrap();
     std::fs::write(dir.path().join("bin.js"), [0u8, 1, 2]).unwrap();
     app.on_files_changed(std::slice::from_ref(&b), Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     assert_eq!(app.state.files.len(), 3);
     app.state.selected_file = 2;
     app.apply(Action::Open);
@@ -860,6 +863,7 @@ fn disk_changes_reload_or_conflict_and_files_come_and_go() {
     );
     std::fs::remove_file(&a).unwrap();
     app.on_files_changed(std::slice::from_ref(&a), Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     assert_eq!(app.state.files.len(), 2);
     assert!(
         app.state.open.as_ref().unwrap().deleted,
@@ -1282,6 +1286,7 @@ fn nothing_to_act_on_is_not_hinted_and_says_so() {
     let path = dir.path().join("only.js");
     std::fs::remove_file(&path).unwrap();
     app.on_files_changed(&[path], Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     assert!(app.state.files.is_empty());
     assert!(app.state.open.as_ref().unwrap().deleted);
     let line = keymap::hints_line(&app.state);
@@ -1433,6 +1438,7 @@ fn prompts_name_their_keys_and_answer_the_others() {
     hit(&mut app, KeyCode::Char('!'), none);
     std::fs::write(&path, "'disk'").unwrap();
     app.on_files_changed(std::slice::from_ref(&path), Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     // Outside a prompt the message names the keys that do it here.
     assert!(
         app.state.message.ends_with(
@@ -1484,6 +1490,7 @@ fn prompts_name_their_keys_and_answer_the_others() {
     // nothing in it.
     std::fs::write(&path, "'disk again'").unwrap();
     app.on_files_changed(std::slice::from_ref(&path), Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     assert!(
         !app.state.message.contains("Ctrl-"),
         "{}",
@@ -1520,6 +1527,298 @@ fn prompts_name_their_keys_and_answer_the_others() {
         last.contains("x does nothing in help │ Esc closes help"),
         "{screen}"
     );
+}
+
+/// Messages count in words that agree with the number (`1 isolate`) and
+/// name files relative to the root, also when the root is one file given
+/// by its absolute path, and in errors about the file.
+#[test]
+fn messages_use_plurals_and_paths_relative_to_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("concat.js");
+    std::fs::write(&file, "'Hello' + 'World'").unwrap();
+    let mut app = App::new(
+        file.clone(),
+        EngineConfig {
+            isolates: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(app.state.files[0].name, "concat.js");
+    assert_eq!(app.state.message, "opened concat.js");
+    pump(&mut app, |s| all_say(s, "HelloWorld"));
+    let tmp = dir.path().display().to_string();
+    let screen = draw(&app.state, 160, 48);
+    assert!(!screen.contains(&tmp), "{screen}");
+    app.apply(Action::RemoveIsolates(1));
+    assert_eq!(app.state.message, "1 isolate · F5 runs it");
+    app.apply(Action::RunOnce);
+    assert_eq!(app.state.message, "ran once on 1 isolate");
+    app.apply(Action::Ask(Setting::Isolates));
+    type_text(&mut app, "1");
+    app.apply(Action::Confirm);
+    assert_eq!(app.state.message, "already 1 isolate");
+    // A file that cannot be loaded is named as the list names it.
+    std::fs::write(&file, b"'\xff'").unwrap();
+    app.apply(Action::ReloadFromDisk);
+    assert_eq!(app.state.message, "concat.js is not UTF-8 text");
+    // Nested files are named from the root, in messages and errors.
+    let (dir, mut app) = playground(&[("a.js", "'a'")]);
+    std::fs::create_dir(dir.path().join("lib")).unwrap();
+    std::fs::write(dir.path().join("lib/bad.js"), "throw new Error('no')").unwrap();
+    app.on_files_changed(&[dir.path().join("lib/bad.js")], Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
+    let i = app.state.files.iter().position(|f| f.name == "lib/bad.js");
+    app.state.selected_file = i.expect("lib/bad.js listed by its relative name");
+    app.apply(Action::Open);
+    assert_eq!(app.state.message, "opened lib/bad.js");
+    pump(&mut app, |s| {
+        s.results.iter().all(|r| {
+            r.last
+                .as_ref()
+                .is_some_and(|l| l.version == s.engine.version)
+        })
+    });
+    let err = app
+        .state
+        .error_marker()
+        .expect("the error points into the open file");
+    assert_eq!(err.error.location.as_ref().unwrap().file, "lib/bad.js");
+}
+
+/// The editor's keys do what help says: Tab inserts indentation at the
+/// cursor (help says so), Ctrl-Home / Ctrl-End go to the ends of the file;
+/// a click puts the cursor on the cell clicked (wide characters, tabs,
+/// a scrolled view) and the text does not move under the mouse.
+#[test]
+fn editor_keys_and_clicks_land_where_help_and_the_screen_say() {
+    let none = KeyModifiers::NONE;
+    let ctrl = KeyModifiers::CONTROL;
+    let mut code: Vec<String> = vec!["'日本語 😀 é';".into(), "\tconst x = 1;".into()];
+    code.extend((0..80).map(|i| format!("const v{i} = {i};")));
+    let (_dir, mut app) = playground(&[("a.js", &code.join("\n"))]);
+    app.state.screen = (160, 48);
+    hit(&mut app, KeyCode::Char('e'), none);
+    let help = keymap::markdown_table();
+    assert!(
+        help.contains("| `Tab` | in the editor | insert indentation at the cursor"),
+        "{help}"
+    );
+    assert!(
+        help.contains("| `Ctrl-Home` `Ctrl-End` | in the editor | start / end of the file |"),
+        "{help}"
+    );
+    hit(&mut app, KeyCode::End, ctrl);
+    assert_eq!(
+        app.state.open.as_ref().unwrap().buffer.cursor,
+        (81, "const v79 = 79;".len())
+    );
+    hit(&mut app, KeyCode::Home, ctrl);
+    assert_eq!(app.state.open.as_ref().unwrap().buffer.cursor, (0, 0));
+    // Clicks, hit-tested on the frame the person sees.
+    let screen = ratatui::layout::Rect::new(0, 0, 160, 48);
+    let areas = view::layout(screen, &app.state).unwrap();
+    let text = areas.editor.x + 1 + 3; // border, gutter "NN", edge
+    let row0 = areas.editor.y + 1;
+    let click_at = |app: &mut App, col: u16, row: u16| {
+        let a = isolate_play::tui::mouse::map(click(col, row), &app.state, screen).unwrap();
+        app.apply(a.clone());
+        a
+    };
+    // 本 is drawn in cells 3–4 of the text (after the quote and 日).
+    app.apply(Action::Focus(Pane::Files));
+    assert_eq!(
+        click_at(&mut app, text + 4, row0),
+        Action::ClickEditor(0, 4)
+    );
+    assert_eq!(app.state.focus, Pane::Editor);
+    let b = &app.state.open.as_ref().unwrap().buffer;
+    assert_eq!((b.cursor, b.cursor_col()), ((0, 2), 3));
+    // Inside the tab's four cells: before it; right after: the c.
+    click_at(&mut app, text + 2, row0 + 1);
+    assert_eq!(app.state.open.as_ref().unwrap().buffer.cursor, (1, 0));
+    click_at(&mut app, text + 4, row0 + 1);
+    assert_eq!(app.state.open.as_ref().unwrap().buffer.cursor, (1, 1));
+    // Scrolled to the end: a click on a row shown moves the cursor there
+    // and the view stays (the same cell shows the same line).
+    hit(&mut app, KeyCode::End, ctrl);
+    let (rows, _) = view::editor_text_size(areas.editor, &app.state);
+    let first = app
+        .state
+        .open
+        .as_ref()
+        .unwrap()
+        .buffer
+        .rows_shown(rows)
+        .start;
+    assert!(first > 0);
+    click_at(&mut app, text + 6, row0 + 2);
+    let b = &app.state.open.as_ref().unwrap().buffer;
+    assert_eq!(b.cursor, (first + 2, 6));
+    assert_eq!(
+        b.rows_shown(rows).start,
+        first,
+        "the text stayed under the mouse"
+    );
+    let drawn = draw(&app.state, 160, 48);
+    let row = drawn.lines().nth(usize::from(row0) + 2).unwrap();
+    assert!(row.contains(&format!("const v{}", first + 2 - 2)), "{row}");
+}
+
+/// A file rewritten 100 times a second by a writer that truncates it and
+/// writes it a moment later (as `echo … > file` does, slowed down) is
+/// never loaded half-written while the storm goes on, yet storm versions
+/// still show; once the writes stop, a file truly emptied loads as empty.
+/// Driven like the loop drives it: the real watcher, the debounce, and
+/// the confirming reads when `wake_at` says.
+#[test]
+fn write_storms_never_load_a_half_written_file() {
+    use isolate_play::watch::{Debounce, watch};
+    let (dir, mut app) = playground(&[("storm.js", "'v0'")]);
+    let path = dir.path().join("storm.js");
+    let (tx, rx) = flume::unbounded();
+    let _watch = watch(dir.path(), tx).unwrap();
+    let quiet = Duration::from_millis(50);
+    let mut debounce = Debounce::new(quiet, Duration::from_millis(150));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // The longest the file stayed truncated: on a loaded machine the
+    // writer may stall, and a file left empty for STABLE_AFTER (a storm's
+    // confirming read) or the quiet period is, by the rule, taken as it is.
+    let longest_gap = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let writer = {
+        let (path, stop, gap) = (path.clone(), stop.clone(), longest_gap.clone());
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut i = 1;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut f = std::fs::File::create(&path).unwrap(); // truncates
+                let t = Instant::now();
+                std::thread::sleep(Duration::from_millis(2));
+                f.write_all(format!("'v{i}'").as_bytes()).unwrap();
+                gap.fetch_max(
+                    t.elapsed().as_micros() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                drop(f);
+                i += 1;
+                std::thread::sleep(Duration::from_millis(8));
+            }
+        })
+    };
+    let mut loaded = std::collections::BTreeSet::new();
+    let mut half_written = Vec::new();
+    let mut step = |app: &mut App, debounce: &mut Debounce, until: Instant| {
+        while Instant::now() < until {
+            let next = [debounce.deadline(), app.wake_at()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(until)
+                .min(until);
+            if let Ok(paths) = rx.recv_deadline(next) {
+                debounce.push(paths, Instant::now());
+            }
+            // As the loop does: what waits counts before a release.
+            for paths in rx.try_iter() {
+                debounce.push(paths, Instant::now());
+            }
+            if let Some(b) = debounce.take_due(Instant::now()) {
+                app.on_batch(&b);
+            }
+            app.on_wake(Instant::now());
+            let text = app.state.open.as_ref().unwrap().buffer.text();
+            if !(text.starts_with("'v") && text.ends_with('\'')) {
+                half_written.push(text.clone());
+            }
+            loaded.insert(text);
+        }
+    };
+    step(
+        &mut app,
+        &mut debounce,
+        Instant::now() + Duration::from_secs(3),
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let gap = Duration::from_micros(longest_gap.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(
+        half_written.is_empty() || gap >= isolate_play::watch::STABLE_AFTER,
+        "a half-written file was loaded: {half_written:?} (the writer's longest gap {gap:?})"
+    );
+    assert!(loaded.len() > 2, "the storm showed progress: {loaded:?}");
+    // Quiet now: a file truly emptied loads, as empty.
+    std::fs::write(&path, "").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.open.as_ref().unwrap().buffer.text() != "" {
+        assert!(Instant::now() < deadline, "the emptied file never loaded");
+        if let Ok(paths) = rx.recv_timeout(Duration::from_millis(10)) {
+            debounce.push(paths, Instant::now());
+        }
+        if let Some(b) = debounce.take_due(Instant::now()) {
+            assert!(b.settled);
+            app.on_batch(&b);
+        }
+    }
+}
+
+/// The file walk after a change runs off the UI loop: on a tree of
+/// 20,000 entries (the walk's bound) the change returns at once, keys are
+/// applied while the walk is still running, and its result arrives as an
+/// event that updates the list.
+#[test]
+fn keys_are_answered_while_the_file_walk_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for d in 0..100 {
+        let sub = root.join(format!("d{d:03}"));
+        std::fs::create_dir(&sub).unwrap();
+        for f in 0..200 {
+            std::fs::write(sub.join(format!("f{f}.txt")), "").unwrap();
+        }
+    }
+    std::fs::write(root.join("a.js"), "'a'").unwrap();
+    let mut app = App::new(
+        root.to_path_buf(),
+        EngineConfig {
+            isolates: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(app.state.files.len(), 1);
+    std::fs::write(root.join("b.js"), "'b'").unwrap();
+    let t0 = Instant::now();
+    app.on_files_changed(&[root.join("b.js")], Instant::now());
+    let returned = t0.elapsed();
+    // Keys while the walk runs: each is applied at once.
+    let mut applied = Vec::new();
+    for _ in 0..5 {
+        app.apply(Action::Focus(Pane::Isolates));
+        app.apply(Action::Focus(Pane::Files));
+        applied.push(Instant::now());
+    }
+    let walked = app
+        .walker
+        .results
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the walk's result arrives");
+    let took = walked.finished - walked.started;
+    assert!(
+        applied[0] < walked.finished,
+        "a key was applied while the walk ran (walk {took:?}, change returned in {returned:?})"
+    );
+    assert!(
+        returned < took,
+        "the change waited for the walk: {returned:?} vs {took:?}"
+    );
+    assert!(
+        walked.scan.cut.is_some(),
+        "the bound held: {:?}",
+        walked.scan.cut
+    );
+    app.on_walked(walked);
+    assert!(app.state.files.iter().any(|f| f.name == "b.js"));
 }
 
 /// The README's key table is the one the program uses.
@@ -1622,6 +1921,7 @@ fn symlinked_file_follows_its_target() {
         .recv_timeout(Duration::from_secs(5))
         .expect("the target's change is reported");
     app.on_files_changed(&paths, Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     pump(&mut app, |s| all_say(s, "t2"));
     // Changed again, and this time nobody told the app: Save asks first.
     app.apply(Action::Focus(Pane::Editor));
@@ -1928,6 +2228,7 @@ fn an_empty_folder_opens_with_a_hint_and_files_appear_live() {
     std::fs::create_dir_all(&sub).unwrap();
     std::fs::write(sub.join("hello.js"), "'Hello, ' + 'world'").unwrap();
     app.on_files_changed(&[sub.join("hello.js")], Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     assert_eq!(app.state.files.len(), 1);
     assert!(app.dirs.contains(&sub), "{:?}", app.dirs);
     assert_eq!(
@@ -2123,6 +2424,7 @@ fn the_filter_narrows_opens_and_clears() {
     std::fs::create_dir_all(dir.path().join("lib")).unwrap();
     std::fs::write(dir.path().join("lib/util.js"), "'util'").unwrap();
     app.on_files_changed(&[dir.path().join("lib/util.js")], Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     assert_eq!(app.state.files.len(), 3);
     pump(&mut app, |s| all_say(s, "a"));
     app.apply(Action::Focus(Pane::Isolates));
@@ -2257,9 +2559,14 @@ fn mouse_events_map_to_actions_where_they_are_drawn() {
             Some(Action::ClickIsolate(first))
         );
         assert!(draw(&s, w, h).contains(&format!("Isolates {first}–39 of 40")));
-        // Panes without rows take focus; the wheel scrolls the pane under it.
+        // A click in the editor's text puts the cursor there (on its
+        // border it only focuses); the wheel scrolls the pane under it.
         assert_eq!(
             map(&s, click(a.editor.x + 5, a.editor.y + 2)),
+            Some(Action::ClickEditor(1, 1))
+        );
+        assert_eq!(
+            map(&s, click(a.editor.x + 5, a.editor.y)),
             Some(Action::Focus(Pane::Editor))
         );
         assert_eq!(
@@ -2332,6 +2639,7 @@ fn mouse_clicks_select_open_and_scroll() {
     std::fs::create_dir_all(dir.path().join("lib")).unwrap();
     std::fs::write(dir.path().join("lib/c.js"), "'c'").unwrap();
     app.on_files_changed(&[], Instant::now());
+    assert!(app.await_walk(Duration::from_secs(10)), "the walk came");
     pump(&mut app, |s| all_say(s, "a"));
     let screen = Rect::new(0, 0, 160, 48);
     app.state.screen = (160, 48);

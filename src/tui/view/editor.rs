@@ -21,6 +21,66 @@ const CONTROL: Style = Style::new()
     .fg(Color::DarkGray)
     .add_modifier(Modifier::REVERSED);
 
+/// Where the text goes in the editor pane at `area` for `lines` lines of
+/// text: the cells right of the line-number gutter, inside the border.
+/// Drawing and click hit-testing both use it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextArea {
+    /// The text's cells (the gutter, `gutter` + 1 cells, is left of it).
+    pub text: Rect,
+    /// Digits of the line numbers.
+    pub gutter: usize,
+}
+
+/// The [`TextArea`] of the editor pane at `area` for a buffer of `lines`
+/// lines.
+pub fn text_area(area: Rect, lines: usize) -> TextArea {
+    let inner = Rect {
+        x: area.x.saturating_add(1),
+        y: area.y.saturating_add(1),
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    let gutter = format!("{lines}").len().max(2);
+    let skip = (gutter + 1).min(usize::from(inner.width)) as u16;
+    TextArea {
+        text: Rect {
+            x: inner.x + skip,
+            width: inner.width - skip,
+            ..inner
+        },
+        gutter,
+    }
+}
+
+/// The rows and columns of text the editor pane at `area` shows for the
+/// open file (0 × 0 without one).
+pub fn text_size(area: Rect, s: &State) -> (usize, usize) {
+    s.open.as_ref().map_or((0, 0), |o| {
+        let t = text_area(area, o.buffer.lines.len()).text;
+        (usize::from(t.height), usize::from(t.width))
+    })
+}
+
+/// The text position drawn at screen cell (`x`, `y`) of the editor pane
+/// at `area`: (line, screen column), both from 0, as
+/// `Buffer::move_to` takes them. A click on the gutter is the line's first
+/// column shown; below the last line, the last line. None outside the
+/// pane's inside or without an open file.
+pub fn cell_at(area: Rect, s: &State, x: u16, y: u16) -> Option<(usize, usize)> {
+    let buffer = &s.open.as_ref()?.buffer;
+    let ta = text_area(area, buffer.lines.len());
+    let t = ta.text;
+    let gutter_x = t.x - (ta.gutter as u16 + 1).min(t.x);
+    if y < t.y || y >= t.bottom() || x < gutter_x || x >= t.right() {
+        return None;
+    }
+    let rows = buffer.rows_shown(usize::from(t.height));
+    let first_col = buffer.first_col_shown(usize::from(t.width));
+    let line = rows.start + usize::from(y - t.y);
+    Some((line, first_col + usize::from(x.saturating_sub(t.x))))
+}
+
 /// The open file with line numbers, highlighting (for lines whose text the
 /// last highlight result still matches; plain until then), the cursor, and
 /// the last error's line marked. Rows and columns shown follow the cursor.
@@ -72,8 +132,9 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let inner = b.inner(area);
     f.render_widget(b, area);
 
-    let gutter = format!("{}", buffer.lines.len()).len().max(2);
-    let text_width = usize::from(inner.width).saturating_sub(gutter + 1);
+    let ta = text_area(area, buffer.lines.len());
+    let gutter = ta.gutter;
+    let text_width = usize::from(ta.text.width);
     let rows = buffer.rows_shown(usize::from(inner.height));
     let first_col = buffer.first_col_shown(text_width);
     // The error's line as mapped into the edited text; not marked when
@@ -117,7 +178,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
     if is_focused && col >= first_col {
-        let x = inner.x as usize + gutter + 1 + (col - first_col);
+        let x = usize::from(ta.text.x) + (col - first_col);
         let y = inner.y as usize + (row - rows.start);
         if x < usize::from(inner.right()) && y < usize::from(inner.bottom()) {
             f.set_cursor_position(Position::new(x as u16, y as u16));
@@ -184,6 +245,51 @@ fn columns(pieces: Vec<(Style, &str)>, from: usize, width: usize) -> Vec<Span<'s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Mode;
+    use crate::tui::state::OpenFile;
+
+    fn with_text(text: &str) -> State {
+        let mut s = State::new("x".into(), Mode::Warm, 1, 64 << 20);
+        s.open = Some(OpenFile {
+            buffer: crate::tui::editor::Buffer::new(text),
+            ..Default::default()
+        });
+        s
+    }
+
+    /// A click maps to the cell's line and screen column as drawn: after
+    /// the border and the gutter, from the first row and column shown.
+    #[test]
+    fn cells_map_to_lines_and_columns_as_drawn() {
+        let area = Rect::new(10, 5, 40, 12);
+        let s = with_text("日本語\n\tx\nlast");
+        // Border at x 10, gutter "NN" + edge at 11–13, text from 14.
+        let t = text_area(area, 3).text;
+        assert_eq!((t.x, t.y, t.width, t.height), (14, 6, 35, 10));
+        assert_eq!(cell_at(area, &s, 14, 6), Some((0, 0)));
+        assert_eq!(cell_at(area, &s, 17, 6), Some((0, 3)));
+        assert_eq!(cell_at(area, &s, 19, 7), Some((1, 5)));
+        // The gutter is the first column shown; below the text, lines past
+        // the end (move_to takes the last); the border is outside.
+        assert_eq!(cell_at(area, &s, 11, 7), Some((1, 0)));
+        assert_eq!(cell_at(area, &s, 20, 12), Some((6, 6)));
+        assert_eq!(cell_at(area, &s, 10, 7), None);
+        assert_eq!(cell_at(area, &s, 20, 5), None);
+        assert_eq!(cell_at(area, &s, 49, 7), None);
+        assert_eq!(cell_at(area, &s, 20, 16), None);
+        // Scrolled: rows and columns start where the view does.
+        let long: Vec<String> = (0..50)
+            .map(|i| format!("{i} {}", "x".repeat(100)))
+            .collect();
+        let mut s = with_text(&long.join("\n"));
+        let open = s.open.as_mut().unwrap();
+        open.buffer.cursor = (40, 90);
+        let (rows, cols) = text_size(area, &s);
+        let b = &s.open.as_ref().unwrap().buffer;
+        let (first_row, first_col) = (b.rows_shown(rows).start, b.first_col_shown(cols));
+        assert!(first_row > 0 && first_col > 0);
+        assert_eq!(cell_at(area, &s, 14, 6), Some((first_row, first_col)));
+    }
 
     fn drawn(text: &str, from: usize, width: usize) -> String {
         columns(vec![(Style::default(), text)], from, width)

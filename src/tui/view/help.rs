@@ -55,7 +55,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// What the mouse does, for help and the README.
 pub const MOUSE: &str = "Mouse: a click focuses a pane, selects a file (a second click opens it) \
-or an isolate; the wheel scrolls the pane under the pointer. While the playground has the \
+or an isolate, or puts the editor's cursor where it is; the wheel scrolls the pane under the pointer. While the playground has the \
 mouse, Shift+drag selects text in most terminals.";
 
 /// The isolates table's columns and states, from the table's own names.

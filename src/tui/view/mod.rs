@@ -12,6 +12,7 @@ mod results;
 mod threads;
 mod throughput;
 
+pub use editor::{cell_at as editor_cell_at, text_size as editor_text_size};
 pub use files::{file_at, first_row as files_first_row, list_area as files_list_area};
 pub use isolates::{first_row as isolates_first_row, legend as isolates_legend};
 pub use results::{page as results_page, scroll_max as results_scroll_max};
