@@ -4,6 +4,8 @@ use ratatui::text::{Line, Span};
 use super::fit;
 use crate::engine::Threads;
 use crate::metrics::{fmt_duration, fmt_rate};
+use crate::tui::action::Action;
+use crate::tui::keymap;
 use crate::tui::state::{State, THREADS_WINDOW};
 
 /// Up to this many pool threads are listed one by one; more as min/avg/max.
@@ -35,7 +37,13 @@ pub fn lines(s: &State, width: u16) -> Vec<Line<'static>> {
                 .fg(Color::Cyan)
                 .add_modifier(Modifier::BOLD),
         ),
-        Span::styled(format!(" (F3: {other})"), dim),
+        Span::styled(
+            match keymap::key_for(s, &Action::SwitchThreads) {
+                Some(key) => format!(" ({key}: {other})"),
+                None => String::new(),
+            },
+            dim,
+        ),
         Span::raw(" │"),
     ]];
     let mut numbers: Vec<String> = Vec::new();
