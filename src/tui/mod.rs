@@ -192,6 +192,10 @@ impl Frames {
     }
 }
 
+/// Terminal events taken in one wake (one read's worth is a few; a paste
+/// arrives as one event).
+const MAX_EVENTS_PER_READ: usize = 1024;
+
 /// Which buffer revision and rows the highlighter was last asked for, so
 /// each (revision, rows shown) is sent once: an edit or a scroll asks
 /// again, and the highlighter drops what it was doing for it.
@@ -282,8 +286,13 @@ impl Loop<'_> {
                 ev = events.next() => {
                     // The events of one read arrive together: take them
                     // all, so input::repair sees an Esc with what followed.
+                    // Bounded, and ended by an error or the end of input:
+                    // a terminal that is gone answers at once, forever.
                     let mut batch = vec![ev];
-                    while let Some(ev) = events.next().now_or_never() {
+                    while batch.len() < MAX_EVENTS_PER_READ
+                        && matches!(batch.last(), Some(Some(Ok(_))))
+                    {
+                        let Some(ev) = events.next().now_or_never() else { break };
                         batch.push(ev);
                     }
                     let mut read = Vec::with_capacity(batch.len());
