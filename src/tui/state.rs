@@ -424,32 +424,60 @@ impl State {
     /// error, largest group first; isolates without one form a pending
     /// group. One pass over the isolates.
     pub fn result_groups(&self) -> Vec<Group> {
-        let mut index: std::collections::HashMap<(GroupKind, std::borrow::Cow<'_, str>), usize> =
+        use std::borrow::Cow;
+        use std::hash::{Hash, Hasher};
+        // Runs every frame over every isolate, and a result may be 64 KiB:
+        // buckets are keyed by the label's length and its ends only, and a
+        // label joins a group when it equals the group's first one (a
+        // memcmp, not a hash of every byte).
+        fn bucket_key(kind: GroupKind, label: &str) -> (GroupKind, usize, u64) {
+            let b = label.as_bytes();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            b[..b.len().min(64)].hash(&mut h);
+            b[b.len().saturating_sub(64)..].hash(&mut h);
+            (kind, b.len(), h.finish())
+        }
+        let mut buckets: std::collections::HashMap<(GroupKind, usize, u64), Vec<usize>> =
             std::collections::HashMap::new();
-        let mut groups: Vec<Group> = Vec::new();
+        let mut groups: Vec<(Group, Cow<'_, str>)> = Vec::new();
         for (id, r) in self.results.iter().enumerate() {
             let (kind, label) = match r.last.as_ref().filter(|i| self.is_current(i)) {
-                None => (GroupKind::Pending, std::borrow::Cow::Borrowed("")),
+                None => (GroupKind::Pending, Cow::Borrowed("")),
                 Some(i) => match &i.outcome {
-                    Ok(v) => (GroupKind::Ok, std::borrow::Cow::Borrowed(v.as_str())),
-                    Err(e) => (GroupKind::Failed, std::borrow::Cow::Owned(error_label(e))),
+                    Ok(v) => (GroupKind::Ok, Cow::Borrowed(v.as_str())),
+                    Err(e) => (GroupKind::Failed, Cow::Owned(error_label(e))),
                 },
             };
-            let g = *index.entry((kind, label.clone())).or_insert_with(|| {
-                groups.push(Group {
-                    label: label.into_owned(),
-                    kind,
-                    count: 0,
-                    ids: Vec::new(),
-                });
-                groups.len() - 1
-            });
-            let g = &mut groups[g];
+            let bucket = buckets.entry(bucket_key(kind, &label)).or_default();
+            let g = match bucket.iter().copied().find(|&g| groups[g].1 == label) {
+                Some(g) => g,
+                None => {
+                    bucket.push(groups.len());
+                    groups.push((
+                        Group {
+                            label: String::new(),
+                            kind,
+                            count: 0,
+                            ids: Vec::new(),
+                        },
+                        label,
+                    ));
+                    groups.len() - 1
+                }
+            };
+            let g = &mut groups[g].0;
             g.count += 1;
             if g.ids.len() < GROUP_IDS {
                 g.ids.push(id);
             }
         }
+        let mut groups: Vec<Group> = groups
+            .into_iter()
+            .map(|(mut g, label)| {
+                g.label = label.into_owned();
+                g
+            })
+            .collect();
         groups.sort_by(|a, b| {
             (a.kind == GroupKind::Pending)
                 .cmp(&(b.kind == GroupKind::Pending))
