@@ -147,6 +147,10 @@ pub struct Worker {
     quarantined: Option<u64>,
     /// Pending counted runs.
     runs: std::collections::VecDeque<CountedRun>,
+    /// Counted runs that ended inside a warm batch, whose `RunDone` waits
+    /// until the batch has returned the isolate and its heap is stored: a
+    /// reader that saw `RunDone` must see the heap the run left.
+    held_run_done: Vec<u64>,
     seq: u64,
     errors: u64,
     latency: LocalHistogram,
@@ -188,6 +192,7 @@ impl Worker {
             started: false,
             quarantined: None,
             runs: Default::default(),
+            held_run_done: Vec::new(),
             seq: 0,
             errors: 0,
             latency: LocalHistogram::default(),
@@ -351,6 +356,17 @@ impl Worker {
         self.fail_current(err);
         self.recycle(true);
         self.publish();
+        self.send_held_run_done();
+    }
+
+    /// Sends the `RunDone`s a warm batch held back (see `held_run_done`).
+    fn send_held_run_done(&mut self) {
+        for batch in std::mem::take(&mut self.held_run_done) {
+            let _ = self.init.reports.send(Report::RunDone {
+                worker: self.init.shared.id,
+                batch,
+            });
+        }
     }
 
     /// Picks up after V8 gave up on the previous thread's isolate.
@@ -387,6 +403,7 @@ impl Worker {
             self.fresh_sandbox();
         }
         self.publish();
+        self.send_held_run_done();
         self.set_idle_state();
     }
 
@@ -517,6 +534,7 @@ impl Worker {
                 store_heap(&self.init.shared, sb.heap_stats());
                 self.sandbox = Some(sb);
             }
+            self.send_held_run_done();
             return;
         }
         let mut call = self.begin();
@@ -707,10 +725,15 @@ impl Worker {
                 let batch = front.batch;
                 self.runs.pop_front();
                 self.publish();
-                let _ = self.init.reports.send(Report::RunDone {
-                    worker: self.init.shared.id,
-                    batch,
-                });
+                if self.sandbox.is_none() && self.init.mode == Mode::Warm {
+                    // Inside a warm batch: sent once its heap is stored.
+                    self.held_run_done.push(batch);
+                } else {
+                    let _ = self.init.reports.send(Report::RunDone {
+                        worker: self.init.shared.id,
+                        batch,
+                    });
+                }
                 self.set_idle_state();
                 return true;
             }
