@@ -954,7 +954,7 @@ fn end_to_end_under_tmux() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    std::fs::copy(samples.join("02-concat.js"), root.join("concat.js")).unwrap();
     let session = format!("isolate-play-e2e-{}", std::process::id());
     let cmd = format!(
         "XDG_CONFIG_HOME={root} {bin} {root} -n 3; echo EXITED-$?; sleep 60",
@@ -1969,7 +1969,7 @@ fn signals_restore_the_terminal_under_tmux() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    std::fs::copy(samples.join("02-concat.js"), root.join("concat.js")).unwrap();
     for (sig, code) in [("TERM", 143), ("HUP", 129), ("QUIT", 131), ("INT", 130)] {
         let session = format!("isolate-play-sig-{sig}-{}", std::process::id());
         let pidfile = root.join(format!("{sig}.pid"));
@@ -2022,7 +2022,7 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    std::fs::copy(samples.join("02-concat.js"), root.join("concat.js")).unwrap();
     let session = format!("isolate-play-tstp-{}", std::process::id());
     let _kill = TmuxSession::start(&session, "bash --norc --noprofile -i");
     let pidfile = root.join("pid");
