@@ -1,5 +1,5 @@
-// Isolation: each isolate has its own globals. In warm mode every isolate counts
-// its own invocations (1, 2, 3, ...); in context and cold mode it starts at 1 again.
+// Globals are per isolate (and per context). Press r a few times:
+// each isolate counts its own runs (same N ×4); m, r: always 1.
 globalThis.count = (globalThis.count ?? 0) + 1;
 
 `this isolate has counted to ${count}`

@@ -1,5 +1,5 @@
-// The seed: a plain script whose result is the value of its last expression.
-// Every isolate compiles and runs it on its own; each prints HelloWorld.
+// Warm vs context vs cold: Space starts load, m cycles the mode.
+// CPU/call: warm ~0.3 µs, context ~0.5 ms, cold ~2 ms per call.
 function concat(a, b) {
   return a + b;
 }

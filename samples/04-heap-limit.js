@@ -1,5 +1,5 @@
-// Hostile: memory grows until the isolate's heap limit (--heap-mb, default 64).
-// The run is stopped with "heap limit exceeded" instead of aborting the process.
+// Hostile: memory grows to the heap limit (h, --heap-mb, 64 MiB).
+// Press r: "heap limit exceeded", the isolate is replaced.
 const hoard = [];
 while (true) {
   hoard.push(new Array(100000).fill(hoard.length));

@@ -1,5 +1,5 @@
-// Hostile: a loop that never ends. The watchdog stops it at the timeout
-// (--timeout-ms, default 1000) and the isolate is replaced; the others go on.
+// Hostile: a loop that never ends. Press r: the watchdog stops it
+// at w (wall clock, 1000 ms) or --cpu-ms, replaces the isolate.
 let spins = 0;
 while (true) {
   spins++;

@@ -1,5 +1,5 @@
-// Hostile: this does not compile. The error names file:line:col and shows
-// the line; nothing runs, and fixing the file reloads it.
+// Hostile: this does not compile. The error names file:line:col
+// and ▶ marks the line; fix it (e), Ctrl-S, and it runs again.
 const greeting = 'Hello';
 const message = greeting + ;
 

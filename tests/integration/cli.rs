@@ -90,6 +90,10 @@ fn hostile_samples_fail_cleanly_with_status_1() {
         ("samples/06-time-limits.js", "timed out after 300 ms"),
         ("samples/04-heap-limit.js", "heap limit exceeded"),
         (
+            "samples/05-external-memory.js",
+            "the isolate's external-memory budget of 64 MiB for ArrayBuffer memory refused it",
+        ),
+        (
             "samples/09-syntax-error.js",
             "samples/09-syntax-error.js:4:28: SyntaxError: Unexpected token ';'",
         ),

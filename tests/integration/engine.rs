@@ -51,6 +51,7 @@ fn the_three_modes_give_the_same_results() {
     both_models(|| {
         for s in [
             "02-concat.js",
+            "03-snapshot.mjs",
             "07-throughput.js",
             "08-ladder.mjs",
             "11-async.mjs",
