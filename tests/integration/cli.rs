@@ -12,7 +12,7 @@ fn text(o: &Output) -> (String, String) {
 
 #[test]
 fn run_concat_on_200_isolates() {
-    let o = bin(&["run", "samples/concat.js", "--isolates", "200"]);
+    let o = bin(&["run", "samples/02-concat.js", "--isolates", "200"]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     assert_eq!(
@@ -47,7 +47,7 @@ fn run_concat_on_200_isolates() {
 fn run_json_shape() {
     let o = bin(&[
         "run",
-        "samples/transform.mjs",
+        "samples/08-ladder.mjs",
         "-n",
         "3",
         "-i",
@@ -87,13 +87,17 @@ fn run_json_shape() {
 #[test]
 fn hostile_samples_fail_cleanly_with_status_1() {
     let cases = [
-        ("samples/infinite-loop.js", "timed out after 300 ms"),
-        ("samples/heap-bomb.js", "heap limit exceeded"),
+        ("samples/06-time-limits.js", "timed out after 300 ms"),
+        ("samples/04-heap-limit.js", "heap limit exceeded"),
         (
-            "samples/syntax-error.js",
-            "samples/syntax-error.js:4:28: SyntaxError: Unexpected token ';'",
+            "samples/05-external-memory.js",
+            "the isolate's external-memory budget of 64 MiB for ArrayBuffer memory refused it",
         ),
-        ("samples/throws.js", "TypeError: not an object: oops"),
+        (
+            "samples/09-syntax-error.js",
+            "samples/09-syntax-error.js:4:28: SyntaxError: Unexpected token ';'",
+        ),
+        ("samples/10-exception.js", "TypeError: not an object: oops"),
     ];
     for (file, needle) in cases {
         let o = bin(&[
@@ -115,7 +119,7 @@ fn hostile_samples_fail_cleanly_with_status_1() {
         );
         assert!(err.is_empty(), "{file}: nothing on stderr: {err}");
     }
-    let o = bin(&["run", "samples/throws.js", "--json"]);
+    let o = bin(&["run", "samples/10-exception.js", "--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["results"][0]["error"]["kind"], "exception");
@@ -126,15 +130,18 @@ fn hostile_samples_fail_cleanly_with_status_1() {
 fn bad_flags_and_files_are_one_line_errors() {
     for (args, needle) in [
         (
-            vec!["run", "samples/concat.js", "--isolates", "0"],
+            vec!["run", "samples/02-concat.js", "--isolates", "0"],
             "--isolates",
         ),
-        (vec!["run", "samples/concat.js", "--mode", "hot"], "--mode"),
         (
-            vec!["run", "samples/concat.js", "--payload", "{nope"],
+            vec!["run", "samples/02-concat.js", "--mode", "hot"],
+            "--mode",
+        ),
+        (
+            vec!["run", "samples/02-concat.js", "--payload", "{nope"],
             "not valid JSON",
         ),
-        (vec!["run", "samples/concat.js", "--bogus"], "--bogus"),
+        (vec!["run", "samples/02-concat.js", "--bogus"], "--bogus"),
     ] {
         let o = bin(&args);
         let (_, err) = text(&o);
@@ -171,7 +178,7 @@ fn run_reads_binary_files_as_a_clear_error() {
 fn bench_json_runs_engine_and_baseline_in_rounds() {
     let o = bin(&[
         "bench",
-        "samples/concat.js",
+        "samples/02-concat.js",
         "-n",
         "2",
         "-d",
@@ -209,7 +216,7 @@ fn bench_threads_compare_runs_every_model() {
     let o = within(
         command(&[
             "bench",
-            "samples/concat.js",
+            "samples/02-concat.js",
             "--threads-compare",
             "--sizes",
             "3,1,3",
@@ -285,7 +292,7 @@ fn bench_threads_compare_runs_every_model() {
     let o = within(
         command(&[
             "bench",
-            "samples/concat.js",
+            "samples/02-concat.js",
             "--threads-compare",
             "--sizes",
             "2",
@@ -338,7 +345,7 @@ fn bench_density_probe_runs() {
     let o = within(
         command(&[
             "bench",
-            "samples/concat.js",
+            "samples/02-concat.js",
             "--density=40",
             "-t",
             "2",
@@ -379,7 +386,7 @@ fn bench_density_probe_runs() {
     }
 
     let o = within(
-        command(&["bench", "samples/concat.js", "--density=20"]),
+        command(&["bench", "samples/02-concat.js", "--density=20"]),
         Duration::from_secs(120),
     );
     let (out, err) = text(&o);
@@ -445,7 +452,7 @@ fn bad_config_values_are_one_line_errors() {
         std::fs::write(&file, format!("[engine]\n{line}\n")).unwrap();
         let file = file.to_str().unwrap();
         let o = within(
-            command(&["run", "samples/concat.js", "--config", file]),
+            command(&["run", "samples/02-concat.js", "--config", file]),
             Duration::from_secs(60),
         );
         let (out, err) = text(&o);
@@ -468,7 +475,7 @@ fn bad_config_values_are_one_line_errors() {
         ("--external-mb", "0", "1..=16384"),
         ("--external-mb", "lots", "1..=16384"),
     ] {
-        let o = bin(&["run", "samples/concat.js", flag, value]);
+        let o = bin(&["run", "samples/02-concat.js", flag, value]);
         let (_, err) = text(&o);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
         assert!(err.contains(flag) && err.contains(range), "{flag}: {err}");
@@ -512,7 +519,7 @@ fn log_file_from_flag_and_env() {
     let o = within(
         command(&[
             "run",
-            "samples/concat.js",
+            "samples/02-concat.js",
             "--log",
             flag_log.to_str().unwrap(),
         ]),
@@ -533,7 +540,7 @@ fn log_file_from_flag_and_env() {
     assert!(!log.contains('\x1b'), "plain text: {log:?}");
 
     let env_log = dir.path().join("env.log");
-    let mut c = command(&["run", "samples/concat.js"]);
+    let mut c = command(&["run", "samples/02-concat.js"]);
     c.env("ISOLATE_PLAY_LOG", &env_log);
     let o = within(c, Duration::from_secs(60));
     assert!(o.status.success(), "{:?}", text(&o));
@@ -541,14 +548,14 @@ fn log_file_from_flag_and_env() {
     assert!(log.contains("isolate-play starting"), "{log}");
 
     // An empty variable is no log, not an error.
-    let mut c = command(&["run", "samples/concat.js"]);
+    let mut c = command(&["run", "samples/02-concat.js"]);
     c.env("ISOLATE_PLAY_LOG", "");
     let o = within(c, Duration::from_secs(60));
     assert!(o.status.success(), "{:?}", text(&o));
 
     let o = bin(&[
         "run",
-        "samples/concat.js",
+        "samples/02-concat.js",
         "--log",
         dir.path().to_str().unwrap(),
     ]);
@@ -579,7 +586,7 @@ fn isolates_past_the_mapping_limit_are_refused_up_front() {
     if fit >= 10_000 {
         return; // a raised limit: 10,000 would really run
     }
-    let o = bin(&["run", "samples/concat.js", "-n", "10000"]);
+    let o = bin(&["run", "samples/02-concat.js", "-n", "10000"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}\n{err}");
     assert!(

@@ -11,7 +11,7 @@ use crate::support::*;
 fn concat_gives_hello_world_on_200_concurrent_isolates() {
     both_models(|| {
         let mut e = engine(200, Mode::Warm);
-        e.set_source(sample("concat.js"));
+        e.set_source(sample("02-concat.js"));
         let invs = run(&mut e, 1);
         assert_eq!(invs.len(), 200);
         let workers: HashSet<_> = invs.iter().map(|i| i.worker).collect();
@@ -49,7 +49,13 @@ fn globals_do_not_leak_between_isolates() {
 #[test]
 fn the_three_modes_give_the_same_results() {
     both_models(|| {
-        for s in ["concat.js", "transform.mjs", "async.mjs", "cpu.js"] {
+        for s in [
+            "02-concat.js",
+            "03-snapshot.mjs",
+            "07-throughput.js",
+            "08-ladder.mjs",
+            "11-async.mjs",
+        ] {
             let mut per_mode = Vec::new();
             for mode in Mode::ALL {
                 let mut e = engine(2, mode);
@@ -242,7 +248,7 @@ fn infinite_loops_sync_and_in_promises_stop_at_the_timeout_and_the_worker_goes_o
                     "{mode} {name}: {took:?}"
                 );
                 // The same workers serve the next invocation.
-                e.set_source(sample("concat.js"));
+                e.set_source(sample("02-concat.js"));
                 assert_eq!(
                     results(&run(&mut e, 1)),
                     ["HelloWorld", "HelloWorld"],
@@ -283,7 +289,7 @@ fn a_heap_bomb_is_stopped_and_the_other_isolates_go_on() {
         // The hostile sample too, in every mode.
         for mode in Mode::ALL {
             e.set_mode(mode);
-            e.set_source(sample("heap-bomb.js"));
+            e.set_source(sample("04-heap-limit.js"));
             for inv in run(&mut e, 1) {
                 assert_eq!(
                     inv.outcome.unwrap_err().kind,
@@ -292,7 +298,7 @@ fn a_heap_bomb_is_stopped_and_the_other_isolates_go_on() {
                 );
             }
         }
-        e.set_source(sample("concat.js"));
+        e.set_source(sample("02-concat.js"));
         assert!(results(&run(&mut e, 1)).iter().all(|r| r == "HelloWorld"));
     });
 }
@@ -322,16 +328,16 @@ fn stack_overflow_is_a_range_error() {
 fn syntax_errors_give_file_line_column_and_the_line() {
     both_models(|| {
         let mut e = engine(1, Mode::Warm);
-        e.set_source(sample("syntax-error.js"));
+        e.set_source(sample("09-syntax-error.js"));
         let err = run(&mut e, 1)[0].outcome.clone().unwrap_err();
         assert_eq!(err.kind, ErrorKind::Syntax);
         let loc = err.location.clone().unwrap();
-        assert!(loc.file.ends_with("syntax-error.js"));
+        assert!(loc.file.ends_with("09-syntax-error.js"));
         assert_eq!((loc.line, loc.column), (4, 28));
         assert_eq!(loc.source_line, "const message = greeting + ;");
         assert!(
             err.headline()
-                .ends_with("syntax-error.js:4:28: SyntaxError: Unexpected token ';'"),
+                .ends_with("09-syntax-error.js:4:28: SyntaxError: Unexpected token ';'"),
             "{}",
             err.headline()
         );
@@ -347,13 +353,13 @@ fn syntax_errors_give_file_line_column_and_the_line() {
 fn exceptions_carry_message_and_stack() {
     both_models(|| {
         let mut e = engine(1, Mode::Context);
-        e.set_source(sample("throws.js"));
+        e.set_source(sample("10-exception.js"));
         let err = run(&mut e, 1)[0].outcome.clone().unwrap_err();
         assert_eq!(err.kind, ErrorKind::Exception);
         assert_eq!(err.message, "TypeError: not an object: oops");
         let stack = err.stack.unwrap();
         assert!(
-            stack.contains("at parse (") && stack.contains("throws.js:5:11"),
+            stack.contains("at parse (") && stack.contains("10-exception.js:5:11"),
             "{stack}"
         );
         assert_eq!(err.location.unwrap().line, 5);
@@ -405,7 +411,7 @@ fn a_promise_that_never_settles_is_reported() {
 fn changing_isolates_and_source_while_under_load() {
     both_models(|| {
         let mut e = engine(2, Mode::Warm);
-        e.set_source(sample("concat.js"));
+        e.set_source(sample("02-concat.js"));
         e.set_load(true);
         wait_for(&e, Duration::from_secs(10), |i| {
             i.outcome.as_deref() == Ok("HelloWorld")
@@ -443,7 +449,7 @@ fn changing_isolates_and_source_while_under_load() {
 fn metrics_are_published() {
     both_models(|| {
         let mut e = engine(2, Mode::Warm);
-        e.set_source(sample("concat.js"));
+        e.set_source(sample("02-concat.js"));
         run(&mut e, 50);
         let snaps = e.snapshots();
         for s in &snaps {
@@ -496,7 +502,7 @@ fn warm_invocations_that_throw_now_and_then_leave_the_next_untouched() {
 fn latency_under_load_is_a_sample_of_fast_calls() {
     both_models(|| {
         let mut e = engine(1, Mode::Warm);
-        e.set_source(sample("concat.js"));
+        e.set_source(sample("02-concat.js"));
         e.wait_ready(Duration::from_secs(30));
         e.set_load(true);
         std::thread::sleep(Duration::from_millis(400));
@@ -520,7 +526,7 @@ fn latency_under_load_is_a_sample_of_fast_calls() {
 fn switching_mode_starts_latency_afresh() {
     both_models(|| {
         let mut e = engine(2, Mode::Warm);
-        e.set_source(sample("concat.js"));
+        e.set_source(sample("02-concat.js"));
         run(&mut e, 200);
         e.set_mode(Mode::Context);
         run(&mut e, 5);

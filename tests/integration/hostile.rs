@@ -640,7 +640,7 @@ fn a_bad_payload_in_the_config_file_is_refused_before_anything_runs() {
     let out = within(
         command(&[
             "run",
-            "samples/transform.mjs",
+            "samples/08-ladder.mjs",
             "--config",
             config.to_str().expect("utf-8"),
         ]),

@@ -11,5 +11,6 @@ mod hostile;
 mod metrics;
 mod scheduler;
 mod support;
+mod tour;
 mod tui;
 mod view;

@@ -38,7 +38,7 @@ fn failures(e: &Engine) -> Vec<String> {
 #[test]
 fn five_hundred_isolates_under_load_all_get_turns() {
     let mut e = pool(500, 2, Limits::default());
-    e.set_source(sample("concat.js"));
+    e.set_source(sample("02-concat.js"));
     assert!(e.wait_ready(Duration::from_secs(120)));
     e.set_load(true);
     for window in 0..2 {
@@ -185,7 +185,7 @@ fn cpu_time_limit_counts_cpu_not_wall_time() {
 #[test]
 fn isolates_come_and_go_live_inside_the_pool() {
     let mut e = pool(2, 2, Limits::default());
-    e.set_source(sample("concat.js"));
+    e.set_source(sample("02-concat.js"));
     e.set_load(true);
     for n in [50, 3, 120, 1] {
         e.set_isolates(n);
@@ -253,7 +253,7 @@ fn recycling_inside_the_pool_leaves_neighbours_alone() {
 #[test]
 fn thread_model_switches_live() {
     let mut e = pool(6, 2, Limits::default());
-    e.set_source(sample("concat.js"));
+    e.set_source(sample("02-concat.js"));
     e.set_load(true);
     std::thread::sleep(Duration::from_millis(300));
     e.set_threads(Threads::PerIsolate);

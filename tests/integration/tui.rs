@@ -67,10 +67,10 @@ fn snap(id: usize, heap_used: u64, recycles: u64) -> WorkerSnapshot {
     }
 }
 
-/// A fixed model: four isolates that ran concat.js, version 2.
+/// A fixed model: four isolates that ran 02-concat.js, version 2.
 fn model() -> State {
     let mut s = State::new(PathBuf::from("samples"), Mode::Warm, 4, 64 << 20);
-    s.files = ["async.mjs", "concat.js", "throws.js"]
+    s.files = ["02-concat.js", "10-exception.js", "11-async.mjs"]
         .iter()
         .map(|n| FileEntry {
             path: PathBuf::from("samples").join(n),
@@ -78,12 +78,12 @@ fn model() -> State {
             ..Default::default()
         })
         .collect();
-    s.selected_file = 1;
+    s.selected_file = 0;
     let code =
         "// The seed\nfunction concat(a, b) {\n  return a + b;\n}\n\nconcat('Hello', 'World')";
     s.open = Some(OpenFile {
-        path: PathBuf::from("samples/concat.js"),
-        name: "samples/concat.js".into(),
+        path: PathBuf::from("samples/02-concat.js"),
+        name: "samples/02-concat.js".into(),
         buffer: Buffer::new(code),
         saved_text: code.into(),
         ..Default::default()
@@ -154,7 +154,7 @@ fn snapshot_syntax_error_marks_the_line_and_keeps_stale_results() {
         kind: ErrorKind::Syntax,
         message: "SyntaxError: Unexpected token ';'".into(),
         location: Some(Location {
-            file: "samples/concat.js".into(),
+            file: "samples/02-concat.js".into(),
             line: 3,
             column: 14,
             source_line: "  return a + ;".into(),
@@ -173,7 +173,7 @@ fn snapshot_syntax_error_marks_the_line_and_keeps_stale_results() {
     let wide = draw(&s, 160, 48);
     assert!(wide.contains("last good result (v2, stale)"), "{wide}");
     assert!(
-        wide.contains("concat.js:3:14: SyntaxError: Unexpected token"),
+        wide.contains("02-concat.js:3:14: SyntaxError: Unexpected token"),
         "{wide}"
     );
     insta::assert_snapshot!("syntax_error_160x48", wide);
@@ -954,7 +954,7 @@ fn end_to_end_under_tmux() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    std::fs::copy(samples.join("02-concat.js"), root.join("concat.js")).unwrap();
     let session = format!("isolate-play-e2e-{}", std::process::id());
     let cmd = format!(
         "XDG_CONFIG_HOME={root} {bin} {root} -n 3; echo EXITED-$?; sleep 60",
@@ -1969,7 +1969,7 @@ fn signals_restore_the_terminal_under_tmux() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    std::fs::copy(samples.join("02-concat.js"), root.join("concat.js")).unwrap();
     for (sig, code) in [("TERM", 143), ("HUP", 129), ("QUIT", 131), ("INT", 130)] {
         let session = format!("isolate-play-sig-{sig}-{}", std::process::id());
         let pidfile = root.join(format!("{sig}.pid"));
@@ -2022,7 +2022,7 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    std::fs::copy(samples.join("concat.js"), root.join("concat.js")).unwrap();
+    std::fs::copy(samples.join("02-concat.js"), root.join("concat.js")).unwrap();
     let session = format!("isolate-play-tstp-{}", std::process::id());
     let _kill = TmuxSession::start(&session, "bash --norc --noprofile -i");
     let pidfile = root.join("pid");
@@ -2115,8 +2115,8 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
 fn nested_model() -> State {
     let mut s = model();
     s.files = [
-        "async.mjs",
-        "concat.js",
+        "02-concat.js",
+        "11-async.mjs",
         "lib/deep/inner.mjs",
         "lib/util.js",
         "tools/a-rather-long-file-name-for-the-pane.js",
@@ -2130,7 +2130,7 @@ fn nested_model() -> State {
         ..Default::default()
     })
     .collect();
-    s.selected_file = 1;
+    s.selected_file = 0;
     s
 }
 
@@ -2171,7 +2171,7 @@ fn snapshot_files_nested_and_filtered() {
     let screen = draw(&s, 80, 24);
     assert!(screen.contains("/li▏"), "{screen}");
     assert!(screen.contains("Files 2 of 6"), "{screen}");
-    assert!(!screen.contains("async.mjs"), "{screen}");
+    assert!(!screen.contains("11-async.mjs"), "{screen}");
     insta::assert_snapshot!("files_filter_80x24", screen);
     // The selection moved to the first match; Home/End stay among them.
     assert_eq!(s.selected_file, 2);

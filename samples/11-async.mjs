@@ -1,5 +1,5 @@
 // An async handler: the result is what its promise resolves to.
-// Scripts get no timers or I/O; promises and await still work as in any runtime.
+// No timers or I/O here; promises and await work as anywhere.
 async function lookup(key) {
   await null;
   return { key, value: key.split('').reverse().join('') };

@@ -1,5 +1,8 @@
-// A FaaS-style handler: the default export gets { isolate, invocation, payload }.
-// It transforms a JSON payload (try --payload '{"items":[{"name":"pen","price":2,"qty":3}]}').
+// The ladder (press l or F10): this handler per call as isolate,
+// snapshot, process, container-like process, node; × vs warm.
+
+// A FaaS-style handler: prices a cart from event.payload (p sets it, e.g.
+// {"items":[{"name":"pen","price":2,"qty":3}]}), or a default cart.
 export default function handler(event) {
   const items = event.payload?.items ?? [
     { name: 'apple', price: 0.5, qty: 4 },
@@ -7,5 +10,5 @@ export default function handler(event) {
   ];
   const lines = items.map(({ name, price, qty }) => ({ name, total: +(price * qty).toFixed(2) }));
   const total = lines.reduce((sum, l) => sum + l.total, 0);
-  return { isolate: event.isolate, lines, total: +total.toFixed(2) };
+  return { lines, total: +total.toFixed(2) };
 }

@@ -1,5 +1,5 @@
-// CPU-bound work: a naive prime sieve. Throughput here is bounded by cores,
-// not by isolates: compare 1, 2 and 4 isolates on a 2-core machine.
+// Cores cap throughput: Space, then n (F4) 1, 2, 8, and t (F3).
+// Past the cores, /s stops rising and calls wait (queue wait).
 function primesBelow(n) {
   const composite = new Uint8Array(n);
   let count = 0;

@@ -1,5 +1,5 @@
-// Hostile: a thrown exception. The message and the stack (with file:line:col
-// of each frame) are reported; the isolate stays usable for the next run.
+// Hostile: a thrown exception. The message and stack, with each
+// frame's file:line:col, are shown; the isolate stays usable.
 function parse(input) {
   if (!input.startsWith('{')) {
     throw new TypeError(`not an object: ${input}`);
