@@ -981,7 +981,8 @@ fn end_to_end_under_tmux() {
     );
     keys(&session, &["Escape"]);
     // A file made in a new subfolder appears; two clicks on it (as the
-    // terminal reports them: SGR mouse sequences, 1-based) open it.
+    // terminal reports them: SGR mouse sequences, 1-based; row 4: below
+    // the lesson line, the border and concat.js) open it.
     std::fs::create_dir(root.join("lib")).unwrap();
     std::fs::write(root.join("lib/more.js"), "'more from ' + 'lib'").unwrap();
     wait_screen(&session, "lib/more.js");
@@ -991,7 +992,7 @@ fn end_to_end_under_tmux() {
             "-t",
             &session,
             "-l",
-            "\x1b[<0;4;3M\x1b[<0;4;3m",
+            "\x1b[<0;4;4M\x1b[<0;4;4m",
         ]);
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -2095,8 +2096,11 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
             !s2.contains("STTY-DONE") && !s2.contains("$ "),
             "round {round}:\n{s}\n{s2}"
         );
+        // The file's lesson line, then the panes' top border.
+        let mut top = s2.lines();
         assert!(
-            s2.lines().next().is_some_and(|l| l.starts_with("┌Files")),
+            top.next().is_some_and(|l| l.starts_with(" ▌ "))
+                && top.next().is_some_and(|l| l.starts_with("┌Files")),
             "{s2}"
         );
         // Keys reach the playground, unechoed: F8 adds an isolate.

@@ -200,7 +200,8 @@ fn decade_label(exp: i32) -> String {
 
 /// The tick labels over a bar of `cells`: every decade when they fit,
 /// else every second (100 ns, 10 µs, 1 ms, 100 ms), third or fourth;
-/// each label starts at its decade's cell. None when none fit.
+/// each label starts at its decade's cell, and one that would run past
+/// the bar's end is left out. None when fewer than two fit.
 fn ticks(scale: Scale, cells: usize) -> Option<String> {
     let lo_exp = scale.lo.log10().round() as i32;
     let hi_exp = lo_exp + scale.decades as i32;
@@ -216,8 +217,12 @@ fn ticks(scale: Scale, cells: usize) -> Option<String> {
             let at = scale.at(10f64.powi(exp), cells).round() as usize;
             let label = decade_label(exp);
             let w = fit::width(&label);
-            // A space between labels; the last must end inside the bar.
-            if at < used + usize::from(placed > 0) || at + w > cells {
+            // Labels end inside the bar (one past its end is left out)
+            // with a space between them.
+            if at + w > cells {
+                break;
+            }
+            if at < used + usize::from(placed > 0) {
                 fits = false;
                 break;
             }
@@ -251,7 +256,7 @@ const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
 /// A row's bar over `cells`: full blocks to the median (▒ for a
 /// published figure), light shade on to p99; a status word instead when
 /// nothing was measured.
-fn bar(r: &Row, scale: Scale, cells: usize) -> Vec<Span<'static>> {
+fn bar(r: &Row, scale: Scale, cells: usize, running: bool) -> Vec<Span<'static>> {
     let color = status_color(&r.status);
     let word = |w: &str, st: Style| {
         let t = fit::elide_end(w, cells);
@@ -260,11 +265,12 @@ fn bar(r: &Row, scale: Scale, cells: usize) -> Vec<Span<'static>> {
     };
     let Some((p50, p99)) = bar_seconds(r) else {
         return match &r.status {
-            RowStatus::Unavailable { .. } => word("did not run here", Style::new().fg(color)),
+            RowStatus::Unavailable { .. } => word("not run", Style::new().fg(color)),
             RowStatus::Running => word("measuring…", Style::new().fg(color)),
             RowStatus::Reference { .. } => word("not measured here", Style::new().fg(color)),
             RowStatus::Measured => word("no calls", Style::new().fg(color)),
-            RowStatus::Pending => word("waiting", DIM),
+            RowStatus::Pending if running => word("waiting", DIM),
+            RowStatus::Pending => word("not measured", DIM),
         };
     };
     let reference = matches!(r.status, RowStatus::Reference { .. });
@@ -301,8 +307,9 @@ fn clean(s: &str) -> String {
     fit::expand_tabs(s.lines().next().unwrap_or(""))
 }
 
-/// A row's line: mark, label, bar, figures.
-fn row_line(r: &Row, c: &Columns, scale: Scale) -> Line<'static> {
+/// A row's line: mark, label (as shown: elided so no two look alike),
+/// bar, figures.
+fn row_line(r: &Row, label: &str, c: &Columns, scale: Scale, running: bool) -> Line<'static> {
     let color = status_color(&r.status);
     let mut spans = vec![
         Span::styled(
@@ -310,7 +317,7 @@ fn row_line(r: &Row, c: &Columns, scale: Scale) -> Line<'static> {
             Style::new().fg(color).add_modifier(Modifier::BOLD),
         ),
         Span::styled(
-            pad_right(&fit::elide_end(&clean(&r.label), c.label), c.label),
+            pad_right(label, c.label),
             Style::new().fg(if r.status == RowStatus::Pending {
                 Color::Gray
             } else {
@@ -319,8 +326,16 @@ fn row_line(r: &Row, c: &Columns, scale: Scale) -> Line<'static> {
         ),
         Span::raw(" "),
     ];
+    // A rung that could not run says why across its bar and figures
+    // (none of which were measured).
+    if let RowStatus::Unavailable { reason } = &r.status {
+        let room = c.bar + c.cols.iter().map(|&i| COLS[i].width + 1).sum::<usize>();
+        let why = fit::elide_end(&format!("not run: {}", clean(reason)), room);
+        spans.push(Span::styled(pad_right(&why, room), Style::new().fg(color)));
+        return Line::from(spans);
+    }
     if c.bar > 0 {
-        spans.extend(bar(r, scale, c.bar));
+        spans.extend(bar(r, scale, c.bar, running));
     }
     for &i in &c.cols {
         let col = &COLS[i];
@@ -339,40 +354,79 @@ fn row_line(r: &Row, c: &Columns, scale: Scale) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The line under a row: why it could not run, or where a published
-/// figure is from; a result unlike the warm call's; then the lesson.
-fn detail_line(r: &Row, warm_result: Option<&str>, width: usize) -> Line<'static> {
-    let mut spans = vec![Span::raw("  ")];
-    let mut lead = |text: String, color: Color| {
-        spans.push(Span::styled(text, Style::new().fg(color)));
-        spans.push(Span::styled(" · ", DIM));
-    };
-    match &r.status {
-        RowStatus::Unavailable { reason } => {
-            lead(format!("not run: {}", clean(reason)), Color::Red);
-        }
-        RowStatus::Reference { source } => {
-            lead(
-                format!("not measured here: {}", clean(source)),
-                Color::Magenta,
-            );
-        }
-        _ => {}
+/// What a row adds to its figures, as (text, colour) pieces: where a
+/// published figure is from, a result unlike the warm call's, and (with
+/// `memory`) how its memory was measured.
+fn notes(r: &Row, warm_result: Option<&str>, memory: bool) -> Vec<(String, Color)> {
+    let mut out = Vec::new();
+    if let RowStatus::Reference { source } = &r.status {
+        out.push((
+            format!("not measured here: {}", clean(source)),
+            Color::Magenta,
+        ));
     }
     if let (Some(mine), Some(warm)) = (r.result.as_deref(), warm_result)
         && mine != warm
         && r.rung != Rung::Warm
     {
-        lead(
+        out.push((
             format!("gave {} (warm: {})", clean(mine), clean(warm)),
             Color::Yellow,
-        );
+        ));
     }
-    spans.push(Span::styled(
-        clean(&r.lesson),
-        GRAY.add_modifier(Modifier::ITALIC),
-    ));
-    fit_spans(spans, width)
+    if memory && r.memory_per_unit.is_some() && !r.memory_note.trim().is_empty() {
+        let unit = clean(&r.memory_unit);
+        let per = if unit.is_empty() {
+            String::new()
+        } else {
+            format!(" per {unit}")
+        };
+        out.push((
+            format!("memory{per}: {}", clean(&r.memory_note)),
+            Color::Gray,
+        ));
+    }
+    out
+}
+
+/// Lines under a row: its notes and its lesson on one line (`apart`:
+/// the notes, with how memory was measured, on a line of their own above
+/// the lesson), each cut to `width`. The published source comes first.
+fn detail_lines(
+    r: &Row,
+    warm_result: Option<&str>,
+    width: usize,
+    apart: bool,
+) -> Vec<Line<'static>> {
+    let mut notes: Vec<Span<'static>> = vec![Span::raw("  ")];
+    for (i, (text, color)) in self::notes(r, warm_result, apart).into_iter().enumerate() {
+        if i > 0 {
+            notes.push(Span::styled(" · ", DIM));
+        }
+        notes.push(Span::styled(text, Style::new().fg(color)));
+    }
+    let lesson = Span::styled(clean(&r.lesson), GRAY.add_modifier(Modifier::ITALIC));
+    if notes.len() == 1 {
+        return vec![fit_spans(vec![Span::raw("  "), lesson], width)];
+    }
+    if apart {
+        return vec![
+            fit_spans(notes, width),
+            fit_spans(vec![Span::raw("  "), lesson], width),
+        ];
+    }
+    notes.push(Span::styled(" · ", DIM));
+    notes.push(lesson);
+    vec![fit_spans(notes, width)]
+}
+
+/// Rows a rung takes with its notes apart from its lesson.
+fn lines_apart(r: &Row, warm_result: Option<&str>) -> usize {
+    if notes(r, warm_result, true).is_empty() {
+        2
+    } else {
+        3
+    }
 }
 
 /// `spans` cut at `width` cells, the last one elided with "…".
@@ -437,19 +491,29 @@ fn window(run: &LadderRun) -> String {
     )
 }
 
-/// The title's right part: where the run is.
-fn progress(run: &LadderRun) -> String {
+/// The title's right part: where the run is, and when it is done, the
+/// window measured; longest first (the title takes the first that fits).
+fn progress(run: &LadderRun) -> Vec<String> {
     match &run.outcome {
         LadderOutcome::Running => match run.round {
-            None => "starting…".into(),
-            Some((r, n)) => format!("round {r} of {n}"),
+            None => vec![format!("starting: {}", window(run)), "starting…".into()],
+            Some((r, n)) => vec![
+                format!("round {r} of {n} · {}", window(run)),
+                format!("round {r} of {n}"),
+                format!("{r}/{n}"),
+            ],
         },
-        LadderOutcome::Done { seconds, .. } => format!(
-            "done in {}",
-            fit::window(std::time::Duration::from_secs_f64(seconds.max(0.0)))
-        ),
-        LadderOutcome::Failed(_) => "could not run".into(),
-        LadderOutcome::Stopped => "stopped".into(),
+        LadderOutcome::Done { seconds, .. } => {
+            let took = fit::window(std::time::Duration::from_secs_f64(seconds.max(0.0)));
+            vec![
+                format!("done: {}, {took} in all", window(run)),
+                format!("done: {}", window(run)),
+                format!("done in {took}"),
+                "done".into(),
+            ]
+        }
+        LadderOutcome::Failed(_) => vec!["could not run".into(), "failed".into()],
+        LadderOutcome::Stopped => vec!["stopped".into()],
     }
 }
 
@@ -473,17 +537,16 @@ fn notices(s: &State, run: &LadderRun, width: usize) -> Vec<Line<'static>> {
     let again = keymap::key_says(s, &Action::RunOnce, "measures it").unwrap_or_default();
     if now.is_some_and(|n| n != run.file) || s.engine.version != run.version {
         let what = match now {
-            Some(n) if n != run.file => format!("{n} is open now"),
-            _ => format!("the file is v{} now", s.engine.version),
+            Some(n) if n != run.file => {
+                format!("these figures are for {}; {n} is open now", run.file)
+            }
+            _ => format!(
+                "these figures are for v{}; the file is v{} now",
+                run.version, s.engine.version
+            ),
         };
         out.push(Line::from(Span::styled(
-            fit::elide_end(
-                &format!(
-                    "these figures are for {} v{}; {what} · {again}",
-                    run.file, run.version
-                ),
-                width,
-            ),
+            fit::elide_end(&format!("{what} · {again}"), width),
             warn,
         )));
     } else if run.unsaved {
@@ -575,24 +638,48 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, hint: bool) {
     }
     let notices: Vec<Line> = notices.into_iter().take(keep).collect();
     let room = room - notices.len();
+    let warm = run
+        .rows
+        .iter()
+        .find(|r| r.rung == Rung::Warm)
+        .and_then(|r| r.result.as_deref());
+    // Notes apart from lessons when all fit with the footer; else a line
+    // under each row; else the rows alone.
+    let all_apart: usize = run.rows.iter().map(|r| lines_apart(r, warm)).sum();
+    let apart = all_apart + footer.len() <= room;
     let two = room >= 2 * n;
     let per = if two { 2 } else { 1 };
     let shown = (room / per).min(n);
-    let top = s.ladder.scroll.min(n - shown.min(n));
-    let footer: Vec<Line> = footer
-        .into_iter()
-        .take(room.saturating_sub(shown * per))
-        .collect();
+    let top = s.ladder.scroll.min(n - shown);
+    let used = if apart { all_apart } else { shown * per };
+    let footer: Vec<Line> = footer.into_iter().take(room.saturating_sub(used)).collect();
 
-    // The title: what and where the run is.
-    let mut right = progress(run);
-    if shown < n {
-        right = format!("rungs {}–{} of {n} ↕ · {right}", top + 1, top + shown);
-    }
-    let right = fit::elide_end(&format!(" {right} "), w / 2);
-    let left = fit::elide_middle(
-        &format!(" Isolation ladder · {} v{}", run.file, run.version),
-        w.saturating_sub(fit::width(&right)),
+    // The title: what and where the run is; which rungs are shown when
+    // not all are.
+    let shown_part = (shown < n).then(|| format!("{}–{} of {n} ↕ · ", top + 1, top + shown));
+    let name = if w >= 60 {
+        "Isolation ladder"
+    } else {
+        "Ladder"
+    };
+    let left_least = fit::width(name) + 12;
+    let right = progress(run)
+        .into_iter()
+        .map(|p| format!(" {}{p} ", shown_part.as_deref().unwrap_or("")))
+        .find(|p| fit::width(p) + left_least <= w)
+        .unwrap_or_default();
+    // The file's folders go first, then its name is elided.
+    let version = format!(" v{}", run.version);
+    let room = w.saturating_sub(fit::width(&right) + fit::width(name) + 4 + fit::width(&version));
+    let base = run.file.rsplit('/').next().unwrap_or(&run.file);
+    let file = if fit::width(&run.file) <= room {
+        run.file.clone()
+    } else {
+        fit::elide_middle(base, room)
+    };
+    let left = fit::elide_end(
+        &format!(" {name} · {file}{version}"),
+        w - fit::width(&right),
     );
     let fill = w.saturating_sub(fit::width(&left) + fit::width(&right));
     let bar_style = Style::new().bg(Color::Rgb(30, 30, 40));
@@ -619,15 +706,12 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, hint: bool) {
     if h >= 4 {
         lines.push(header(&cols, scale));
     }
-    let warm = run
-        .rows
-        .iter()
-        .find(|r| r.rung == Rung::Warm)
-        .and_then(|r| r.result.as_deref());
-    for r in run.rows.iter().skip(top).take(shown) {
-        lines.push(row_line(r, &cols, scale));
+    let labels: Vec<String> = run.rows.iter().map(|r| clean(&r.label)).collect();
+    let labels = fit::elide_distinct(&labels, cols.label);
+    for (r, label) in run.rows.iter().zip(&labels).skip(top).take(shown) {
+        lines.push(row_line(r, label, &cols, scale, run.running()));
         if two {
-            lines.push(detail_line(r, warm, w));
+            lines.extend(detail_lines(r, warm, w, apart));
         }
     }
     lines.extend(footer);
@@ -677,8 +761,7 @@ mod tests {
         assert!(t.contains("1ms") && t.contains("100ms"), "{t}");
         // Narrower: every second decade, from 100 ns.
         let t = ticks(scale, 30).unwrap();
-        assert!(t.starts_with("   100ns"), "{t:?}");
-        assert!(!t.contains("1µs"), "{t:?}");
+        assert_eq!(t, "    100ns  10µs    1ms        ");
         assert_eq!(fit::width(&t), 30);
         // Too narrow for two labels: none.
         assert_eq!(ticks(scale, 5), None);
@@ -716,7 +799,7 @@ mod tests {
         let width = |p50: u64| {
             let mut r = r.clone();
             r.p50_ns = Some(p50);
-            let spans = bar(&r, scale, 40);
+            let spans = bar(&r, scale, 40, false);
             fit::width(&spans[0].content)
         };
         // Each ×10 is the same length: 40 cells / 8 decades.

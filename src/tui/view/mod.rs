@@ -165,7 +165,12 @@ fn lesson(f: &mut Frame, area: Rect, s: &State) {
     let rows = usize::from(area.height);
     let mut wrapped = fit::wrap(&text, width);
     if wrapped.len() > rows {
-        let rest = wrapped.split_off(rows - 1).join(" ");
+        let rest: Vec<String> = wrapped
+            .split_off(rows - 1)
+            .iter()
+            .map(|r| r.trim_end().to_string())
+            .collect();
+        let rest = rest.join(" ");
         wrapped.push(fit::elide_end(&rest, width));
     }
     let style = Style::default()
