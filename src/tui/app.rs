@@ -816,7 +816,7 @@ impl App {
         if let Some(run) = s.ladder.run.as_mut().filter(|r| r.running()) {
             self.ladder.cancel();
             run.stop();
-            s.message = "ladder closed; its comparison was cancelled".into();
+            s.message = "ladder closed, its run cancelled".into();
         }
         if std::mem::take(&mut self.load_before_ladder) {
             self.engine.set_load(true);

@@ -2997,7 +2997,7 @@ fn ladder_runs_off_the_loop_and_starts_afresh_after_a_save() {
     assert!(app.engine.is_loading(), "load resumes");
     assert_eq!(
         app.state.message,
-        "ladder closed; its comparison was cancelled; load resumed"
+        "ladder closed, its run cancelled; load resumed"
     );
     assert_eq!(
         app.state.ladder.run.as_ref().unwrap().outcome,

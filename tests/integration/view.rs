@@ -1172,6 +1172,14 @@ fn ladder_says_why_it_could_not_run_and_which_version_it_measured() {
         screen.contains("Isolation ladder · 02-concat.js v2"),
         "{screen}"
     );
+    // Unsaved edits are not measured, and it says so.
+    s.engine.version = 2;
+    s.ladder.run.as_mut().unwrap().unsaved = true;
+    let screen = text(&draw(&s, 80, 24));
+    assert!(
+        screen.contains("measuring v2, the text last saved: unsaved edits are not in it"),
+        "{screen}"
+    );
     // Hostile text from a script or the comparison stays on its line.
     let run = s.ladder.run.as_mut().unwrap();
     run.rows[7].status = RowStatus::Unavailable {

@@ -484,6 +484,12 @@ fn tiny(f: &mut Frame, area: Rect, s: &State) {
             shown_message(s),
             Style::default().fg(Color::White),
         )),
+        Line::from(Span::styled(
+            s.lesson().unwrap_or_default(),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::ITALIC),
+        )),
     ];
     let mut rows: Vec<Line> = lines[..2]
         .iter()
