@@ -131,6 +131,8 @@ pub struct Ladder {
 }
 
 /// What the comparison reports while it runs.
+// Few updates per run: a row's size is no cost worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Update {
     /// A row changed (a round ended, it started, or it cannot run).

@@ -42,6 +42,10 @@ pub enum Action {
     /// (negative: up). Focus stays where it is.
     Scroll(Pane, isize),
     ToggleHelp,
+    /// Open the isolation ladder on the open file (a fresh comparison
+    /// unless it shows this version's already), or close it, cancelling a
+    /// comparison still running.
+    ToggleLadder,
     /// Dismiss a prompt or overlay; in the editor, go back to the list.
     Cancel,
     /// Answer yes to a prompt; apply the typed number.

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use super::action::{Action, EditAction, Pane, Setting};
 use super::editor::Buffer;
 use super::keymap;
+use super::ladder;
 use super::state::{
-    EngineStatus, FileEntry, IsolateResults, OpenFile, Prompt, State, THREADS_WINDOW, ValueEntry,
+    EngineStatus, FileEntry, IsolateResults, LadderOutcome, LadderRun, OpenFile, Prompt, State,
+    THREADS_WINDOW, ValueEntry,
 };
 use super::threads::ThreadsMeter;
 use super::view::fit::plural;
@@ -61,6 +63,13 @@ pub struct App {
     pub walker: crate::files::Walker,
     /// The last walk request a result applied answered.
     walked: u64,
+    /// Runs the ladder's comparison off the UI loop; the loop awaits its
+    /// events and hands them to [`App::on_ladder`].
+    pub ladder: ladder::Runner,
+    /// Continuous load was on when the ladder opened: paused while it
+    /// measures (it would share the CPU with every row), resumed when it
+    /// closes.
+    load_before_ladder: bool,
 }
 
 /// How many times a read during a write storm is tried before waiting
@@ -222,6 +231,8 @@ impl App {
             recheck: None,
             walker,
             walked: 0,
+            ladder: ladder::Runner::for_this_program(),
+            load_before_ladder: false,
         };
         app.open_selected();
         app.sync_status();
@@ -355,6 +366,29 @@ impl App {
                 Action::Home => s.help_scroll = 0,
                 // The view clamps it to the last screenful.
                 Action::End => s.help_scroll = usize::MAX / 2,
+                _ => {}
+            }
+            return;
+        }
+        if s.ladder.open {
+            match action {
+                Action::ToggleLadder | Action::Cancel => self.close_ladder(),
+                Action::RunOnce => self.start_ladder(),
+                Action::ToggleHelp => s.help = true,
+                Action::Up => s.ladder.scroll = s.ladder.scroll.saturating_sub(1),
+                Action::Down => s.ladder.scroll += 1,
+                Action::PageUp => s.ladder.scroll = s.ladder.scroll.saturating_sub(5),
+                Action::PageDown => s.ladder.scroll += 5,
+                Action::Home => s.ladder.scroll = 0,
+                // The view clamps it to the last rung that fills the screen.
+                Action::End => s.ladder.scroll = usize::MAX / 2,
+                Action::Quit => {
+                    if s.open.as_ref().is_some_and(OpenFile::unsaved) {
+                        ask(s, Prompt::QuitUnsaved);
+                    } else {
+                        s.quit = true;
+                    }
+                }
                 _ => {}
             }
             return;
@@ -565,6 +599,7 @@ impl App {
                 self.open_file(target);
             }
             Action::ToggleHelp => s.help = !s.help,
+            Action::ToggleLadder => self.open_ladder(),
             Action::Cancel => {
                 if s.focus == Pane::Editor {
                     s.focus = Pane::Files;
@@ -716,6 +751,93 @@ impl App {
             }
         };
         true
+    }
+
+    /// Opens the ladder view: the figures kept when they are for the
+    /// version that runs now and were measured to the end, else a fresh
+    /// comparison. Continuous load pauses while it is open.
+    fn open_ladder(&mut self) {
+        let Some(src) = self.engine.source() else {
+            self.nothing_to_run();
+            self.state.message = self
+                .state
+                .message
+                .replace("nothing to run", "nothing to compare");
+            return;
+        };
+        let (name, version) = (src.name.clone(), src.version);
+        let s = &mut self.state;
+        s.ladder.open = true;
+        s.ladder.scroll = 0;
+        s.message.clear();
+        if self.engine.is_loading() {
+            self.engine.set_load(false);
+            self.load_before_ladder = true;
+            self.state.message = "load paused while the ladder is open".into();
+        }
+        let kept = self.state.ladder.run.as_ref().is_some_and(|r| {
+            r.file == name
+                && r.version == version
+                && matches!(r.outcome, LadderOutcome::Done { .. })
+        });
+        if !kept {
+            self.start_ladder();
+        }
+    }
+
+    /// A fresh comparison of the version that runs now (the text last
+    /// saved or loaded), cancelling any still running.
+    fn start_ladder(&mut self) {
+        let Some(src) = self.engine.source() else {
+            return;
+        };
+        let source: Source = (**src).clone();
+        let (name, version) = (src.name.clone(), src.version);
+        let options = self.ladder.options();
+        let mut run = LadderRun::new(0, name, version, &options, ladder::pending);
+        run.unsaved = self.state.open.as_ref().is_some_and(OpenFile::unsaved);
+        match self
+            .ladder
+            .start(source, self.engine.config().clone(), options)
+        {
+            Ok(id) => run.id = id,
+            Err(e) => run.outcome = LadderOutcome::Failed(format!("cannot start a thread: {e}")),
+        }
+        self.state.ladder.run = Some(run);
+    }
+
+    /// Closes the ladder view, cancelling a comparison still running
+    /// (its rows keep what they measured); continuous load resumes if
+    /// the ladder paused it.
+    fn close_ladder(&mut self) {
+        let s = &mut self.state;
+        s.ladder.open = false;
+        s.message = "ladder closed".into();
+        if let Some(run) = s.ladder.run.as_mut().filter(|r| r.running()) {
+            self.ladder.cancel();
+            run.stop();
+            s.message = "ladder closed, its run cancelled".into();
+        }
+        if std::mem::take(&mut self.load_before_ladder) {
+            self.engine.set_load(true);
+            self.state.message.push_str("; load resumed");
+        }
+    }
+
+    /// An event of ladder run `id`: applied when it is the run shown,
+    /// dropped when it is from a run cancelled since.
+    pub fn on_ladder(&mut self, id: u64, event: ladder::Event) {
+        let Some(run) = self.state.ladder.run.as_mut().filter(|r| r.id == id) else {
+            return;
+        };
+        match event {
+            ladder::Event::Update(u) => run.apply(u),
+            ladder::Event::Done(result) => {
+                if run.outcome == LadderOutcome::Running {
+                    run.finish(result);
+                }
+            }
+        }
     }
 
     /// Slow engine work is waiting for the frame that announces it.

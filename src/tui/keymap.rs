@@ -32,6 +32,8 @@ pub enum Context {
     Filter,
     /// The help overlay is open.
     Help,
+    /// The ladder view is open.
+    Ladder,
 }
 
 impl Context {
@@ -45,6 +47,7 @@ impl Context {
             Context::Entry => "in a value prompt",
             Context::Filter => "while filtering files",
             Context::Help => "in help",
+            Context::Ladder => "in the ladder",
         }
     }
 }
@@ -161,7 +164,7 @@ const fn row(
     }
 }
 
-use Context::{Anywhere, Editor, Entry, Filter, Help, Panes, Prompt};
+use Context::{Anywhere, Editor, Entry, Filter, Help, Ladder, Panes, Prompt};
 use KeyCode::{
     BackTab, Backspace, Delete, Down, End, Enter, Esc, Home, Left, PageDown, PageUp, Right, Tab, Up,
 };
@@ -185,6 +188,17 @@ pub static KEYS: &[Binding] = &[
     row(&[k(PageDown)], Help, Action::PageDown, "", None),
     row(&[k(Home)], Help, Action::Home, "", None),
     row(&[k(End)], Help, Action::End, "", None),
+    row(&[k(Esc), c('q'), c('l'), f(10)], Ladder, Action::ToggleLadder, "", Some("closes ladder")),
+    row(&[f(5), c('r'), ctrl('r')], Ladder, Action::RunOnce, "", Some("measures again")),
+    row(&[k(Up), c('k')], Ladder, Action::Up, "", None),
+    row(&[k(Down), c('j')], Ladder, Action::Down, "", Some("scroll")),
+    row(&[k(PageUp)], Ladder, Action::PageUp, "", None),
+    row(&[k(PageDown)], Ladder, Action::PageDown, "", None),
+    row(&[k(Home), c('g')], Ladder, Action::Home, "", None),
+    row(&[k(End), c('G')], Ladder, Action::End, "", None),
+    row(&[f(1), c('?')], Ladder, Action::ToggleHelp, "", Some("help")),
+    row(&[ctrl('q'), ctrl('c')], Ladder, Action::Quit, "", Some("quit")),
+    row(&[ctrl('l')], Ladder, Action::Redraw, "", None),
     row(&[k(Esc)], Filter, Action::Cancel, "", Some("clears filter")),
     row(&[k(Enter)], Filter, Action::Open, "", Some("open")),
     row(&[k(Backspace)], Filter, Action::Edit(EditAction::Backspace), "", None),
@@ -220,6 +234,8 @@ pub static KEYS: &[Binding] = &[
     row(&[c('m')], Panes, Action::CycleMode, "cycle mode: warm → context → cold", None),
     row(&[f(9)], Anywhere, Action::NextFailing, "jump to the next failing isolate", Some("next failing")),
     row(&[c('x')], Panes, Action::NextFailing, "jump to the next failing isolate", None),
+    row(&[f(10)], Anywhere, Action::ToggleLadder, "the isolation ladder: the open file per call as isolate, process, runtime (measured live)", Some("ladder")),
+    row(&[c('l')], Panes, Action::ToggleLadder, "the isolation ladder: the open file per call as isolate, process, runtime (measured live)", None),
     // Panes.
     row(&[k(Tab)], Panes, Action::FocusNext, "next / previous pane: files → isolates → results", Some("pane")),
     row(&[k(BackTab)], Panes, Action::FocusPrev, "next / previous pane: files → isolates → results", None),
@@ -273,6 +289,8 @@ pub fn contexts(state: &State) -> &'static [Context] {
         &[Prompt]
     } else if state.help {
         &[Help]
+    } else if state.ladder.open {
+        &[Ladder]
     } else if state.filter.is_some() && state.focus == Pane::Files {
         &[Filter, Anywhere]
     } else if state.focus == Pane::Editor {
@@ -301,6 +319,7 @@ pub const ACTION_NAMES: &[(&str, Action)] = &[
     ("threads", Action::SwitchThreads),
     ("mode", Action::CycleMode),
     ("next-failing", Action::NextFailing),
+    ("ladder", Action::ToggleLadder),
     ("help", Action::ToggleHelp),
     ("save", Action::Save),
     ("reload", Action::ReloadFromDisk),
@@ -421,7 +440,7 @@ pub fn map(key: KeyEvent, state: &State, overrides: &Overrides) -> Option<Action
             active(state).find_map(|b| b.keys.iter().find_map(|k| k.matches(&key, &b.action)))
         })
         .or_else(|| match ctx.first() {
-            Some(Prompt | Entry | Help) if !matches!(key.code, KeyCode::Modifier(_)) => {
+            Some(Prompt | Entry | Help | Ladder) if !matches!(key.code, KeyCode::Modifier(_)) => {
                 let (code, mods) = normalize(&key);
                 Some(Action::NotHere(Key::Is(code, mods).label()))
             }
@@ -465,6 +484,7 @@ pub fn not_here(state: &State, key: &str) -> String {
         Some(Prompt) => format!("{key} does nothing until you answer"),
         Some(Entry) => format!("{key} does nothing in this prompt"),
         Some(Help) => format!("{key} does nothing in help"),
+        Some(Ladder) => format!("{key} does nothing in the ladder"),
         _ => format!("{key} does nothing here"),
     }
 }
@@ -477,6 +497,7 @@ pub const ESSENTIAL: &[&str] = &[
     "applies",
     "cancels",
     "closes help",
+    "closes ladder",
     "quit",
     "help",
 ];
@@ -517,6 +538,8 @@ const HINT_ORDER: &[&str] = &[
     "cancels",
     "clears filter",
     "closes help",
+    "closes ladder",
+    "measures again",
     "scroll",
     "leave editor",
     "run",
@@ -533,6 +556,7 @@ const HINT_ORDER: &[&str] = &[
     "threads",
     "mode",
     "next failing",
+    "ladder",
     "filter",
     "payload",
     "timeout",
@@ -551,6 +575,7 @@ pub fn has_target(action: &Action, s: &State) -> bool {
         Action::Open => s.focus == Pane::Files && !s.shown_files().is_empty(),
         Action::Focus(Pane::Editor) | Action::Save | Action::ReloadFromDisk => s.open.is_some(),
         Action::NextFailing => (0..s.results.len()).any(|i| s.is_failing(i)),
+        Action::ToggleLadder => s.ladder.open || s.engine.version > 0,
         Action::Filter => !s.files.is_empty(),
         _ => true,
     }
@@ -615,6 +640,7 @@ pub fn tiny_hint(state: &State) -> String {
         "applies",
         "cancels",
         "closes help",
+        "closes ladder",
     ];
     hints(state)
         .iter()
@@ -652,7 +678,7 @@ pub struct HelpLine {
 pub fn help_lines(overrides: &Overrides) -> Vec<HelpLine> {
     let mut out: Vec<HelpLine> = Vec::new();
     for b in KEYS.iter() {
-        if b.help.is_empty() || matches!(b.context, Prompt | Entry | Help | Filter) {
+        if b.help.is_empty() || matches!(b.context, Prompt | Entry | Help | Filter | Ladder) {
             continue;
         }
         let mut labels: Vec<String> = Vec::new();

@@ -13,6 +13,8 @@ pub mod editor;
 pub mod highlight;
 pub mod input;
 pub mod keymap;
+pub mod ladder;
+pub mod lesson;
 pub mod mouse;
 pub mod state;
 pub mod terminal;
@@ -277,6 +279,7 @@ impl Loop<'_> {
         let reports = self.app.engine.reports().clone();
         let highlighted = self.highlighter.rx.clone();
         let walked = self.app.walker.results.clone();
+        let ladder = self.app.ladder.events.clone();
         let mut tick = tokio::time::interval(self.frames.frame);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -357,6 +360,15 @@ impl Loop<'_> {
                     }
                     Err(_) => return Ok(stopped(fatal, "the highlight thread")),
                 },
+                // The ladder's comparison, measured on its own thread; the
+                // runner holds a sender, so this never disconnects.
+                Ok((id, ev)) = ladder.recv_async() => {
+                    self.app.on_ladder(id, ev);
+                    for (id, ev) in ladder.try_iter().take(REPORTS_PER_WAKE) {
+                        self.app.on_ladder(id, ev);
+                    }
+                    self.frames.dirty = true;
+                }
                 s = system.recv_async() => match s {
                     Ok(s) => {
                         self.app.on_system(s);

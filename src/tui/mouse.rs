@@ -32,7 +32,8 @@ pub fn map(ev: MouseEvent, s: &State, screen: Rect) -> Option<Action> {
         MouseEventKind::ScrollDown => Some(WHEEL_ROWS),
         _ => None,
     };
-    if s.help {
+    // Help and the ladder cover the panes: the wheel scrolls them.
+    if s.help || s.ladder.open {
         return match wheel {
             Some(d) if d < 0 => Some(Action::Up),
             Some(_) => Some(Action::Down),

@@ -9,6 +9,7 @@ use ratatui::style::Style;
 use super::action::{Pane, Setting};
 use super::editor::Buffer;
 use super::keymap::Overrides;
+use crate::compare::{Row, RowStatus, Rung, Update};
 use crate::engine::{
     Engine, ErrorKind, Invocation, Mode, ScriptError, Threads, WorkerSnapshot, WorkerState,
 };
@@ -292,6 +293,152 @@ impl EngineStatus {
     }
 }
 
+/// The ladder view (`l` in the panes, F10 anywhere): whether it is open,
+/// where it is scrolled, and the comparison it shows (kept when it is
+/// closed after finishing, so opening it again on the same version shows
+/// the same figures).
+#[derive(Clone, Debug, Default)]
+pub struct LadderView {
+    pub open: bool,
+    /// The first rung shown when the screen is too short for all (the
+    /// view clamps it).
+    pub scroll: usize,
+    pub run: Option<LadderRun>,
+}
+
+/// One comparison of one version of one file, as far as it got.
+#[derive(Clone, Debug)]
+pub struct LadderRun {
+    /// Tells this run's updates from a cancelled earlier one's.
+    pub id: u64,
+    /// The file as the playground names it (relative to the root).
+    pub file: String,
+    /// The engine version of the text measured (the text last saved or
+    /// loaded).
+    pub version: u64,
+    /// The editor had unsaved edits when the run started: they are not in
+    /// the figures.
+    pub unsaved: bool,
+    /// Calls in flight at once in every row.
+    pub concurrency: usize,
+    pub rounds: u32,
+    /// Measured wall time per row, split over the rounds.
+    pub duration: Duration,
+    /// One row per rung, in [`Rung::ALL`] order.
+    pub rows: Vec<Row>,
+    /// The round running (from 1) and how many there are; None before the
+    /// first starts.
+    pub round: Option<(u32, u32)>,
+    pub outcome: LadderOutcome,
+}
+
+/// How a [`LadderRun`] stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LadderOutcome {
+    Running,
+    /// Every round done: the whole comparison's wall time (s) and the
+    /// machine it ran on.
+    Done {
+        seconds: f64,
+        machine: String,
+    },
+    /// The comparison could not run at all (rows that could not are
+    /// [`RowStatus::Unavailable`] instead): the error, one line.
+    Failed(String),
+    /// Cancelled before the end (the view was closed): the rows keep what
+    /// they measured.
+    Stopped,
+}
+
+impl LadderRun {
+    /// A run about to start: every rung pending, labelled and with its
+    /// lesson from `pending` (the comparison's own rows replace these as
+    /// they come).
+    pub fn new(
+        id: u64,
+        file: String,
+        version: u64,
+        options: &crate::compare::Options,
+        pending: impl Fn(Rung) -> Row,
+    ) -> LadderRun {
+        LadderRun {
+            id,
+            file,
+            version,
+            unsaved: false,
+            concurrency: options.concurrency,
+            rounds: options.rounds,
+            duration: options.duration,
+            rows: Rung::ALL.iter().map(|&r| pending(r)).collect(),
+            round: None,
+            outcome: LadderOutcome::Running,
+        }
+    }
+
+    /// The row's new figures in its rung's place; a label or lesson the
+    /// comparison left empty keeps the one shown.
+    pub fn set_row(&mut self, mut row: Row) {
+        let Some(at) = self.rows.iter().position(|r| r.rung == row.rung) else {
+            self.rows.push(row);
+            return;
+        };
+        let old = &self.rows[at];
+        if row.label.trim().is_empty() {
+            row.label = old.label.clone();
+        }
+        if row.lesson.trim().is_empty() {
+            row.lesson = old.lesson.clone();
+        }
+        self.rows[at] = row;
+    }
+
+    /// One update from the running comparison.
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Row(row) => self.set_row(row),
+            Update::Round { round, rounds } => self.round = Some((round, rounds)),
+        }
+    }
+
+    /// The comparison ended: its final rows, or why it could not run.
+    pub fn finish(&mut self, result: Result<crate::compare::Ladder, String>) {
+        match result {
+            Ok(ladder) => {
+                for row in ladder.rows {
+                    self.set_row(row);
+                }
+                self.concurrency = ladder.concurrency;
+                self.rounds = ladder.rounds;
+                self.outcome = LadderOutcome::Done {
+                    seconds: ladder.seconds,
+                    machine: ladder.machine,
+                };
+            }
+            Err(e) => self.outcome = LadderOutcome::Failed(e),
+        }
+    }
+
+    /// Still measuring.
+    pub fn running(&self) -> bool {
+        self.outcome == LadderOutcome::Running
+    }
+
+    /// Cancelled: rows still pending or running say so.
+    pub fn stop(&mut self) {
+        if self.running() {
+            self.outcome = LadderOutcome::Stopped;
+        }
+    }
+
+    /// Rows with every round measured.
+    pub fn measured(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.status == RowStatus::Measured)
+            .count()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct State {
     pub root: PathBuf,
@@ -339,6 +486,8 @@ pub struct State {
     /// The terminal's size (columns, rows) at the last draw; (0, 0) before
     /// it. Scrolling clamps with it (a page is what the pane shows).
     pub screen: (u16, u16),
+    /// The isolation ladder (`l`, F10).
+    pub ladder: LadderView,
 }
 
 /// Isolates whose current-version results are the same, for the "at a
@@ -417,6 +566,7 @@ impl State {
             reload_version: None,
             results_scroll: 0,
             screen: (0, 0),
+            ladder: LadderView::default(),
         }
     }
 
@@ -589,7 +739,14 @@ impl State {
 
     /// A prompt or overlay has the keys.
     pub fn modal(&self) -> bool {
-        self.help || self.prompt.is_some() || self.entry.is_some()
+        self.help || self.prompt.is_some() || self.entry.is_some() || self.ladder.open
+    }
+
+    /// The open file's lesson: its opening `//` comment lines (see
+    /// [`super::lesson::of`]), as the editor has them now.
+    pub fn lesson(&self) -> Option<String> {
+        let open = self.open.as_ref()?;
+        super::lesson::of(open.buffer.lines.iter().take(3).map(|l| l.as_str()))
     }
 
     /// Whether `inv` is a result of what runs now: the current version in

@@ -981,7 +981,8 @@ fn end_to_end_under_tmux() {
     );
     keys(&session, &["Escape"]);
     // A file made in a new subfolder appears; two clicks on it (as the
-    // terminal reports them: SGR mouse sequences, 1-based) open it.
+    // terminal reports them: SGR mouse sequences, 1-based; row 4: below
+    // the lesson line, the border and concat.js) open it.
     std::fs::create_dir(root.join("lib")).unwrap();
     std::fs::write(root.join("lib/more.js"), "'more from ' + 'lib'").unwrap();
     wait_screen(&session, "lib/more.js");
@@ -991,7 +992,7 @@ fn end_to_end_under_tmux() {
             "-t",
             &session,
             "-l",
-            "\x1b[<0;4;3M\x1b[<0;4;3m",
+            "\x1b[<0;4;4M\x1b[<0;4;4m",
         ]);
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -1046,6 +1047,9 @@ fn every_hint_is_true_where_it_is_shown() {
         let mut s = model();
         s.filter = Some("con".into());
         v.push(("filter", s));
+        let mut s = model();
+        s.ladder.open = true;
+        v.push(("ladder", s));
         v
     };
     for (what, s) in &places {
@@ -2092,8 +2096,11 @@ fn job_control_stop_restores_and_fg_takes_the_terminal_again() {
             !s2.contains("STTY-DONE") && !s2.contains("$ "),
             "round {round}:\n{s}\n{s2}"
         );
+        // The file's lesson line, then the panes' top border.
+        let mut top = s2.lines();
         assert!(
-            s2.lines().next().is_some_and(|l| l.starts_with("┌Files")),
+            top.next().is_some_and(|l| l.starts_with(" ▌ "))
+                && top.next().is_some_and(|l| l.starts_with("┌Files")),
             "{s2}"
         );
         // Keys reach the playground, unechoed: F8 adds an isolate.
@@ -2862,4 +2869,269 @@ fn typed_payload_timeout_and_heap_limit_take_effect() {
             app.on_report(r);
         }
     }
+}
+
+// ---- the ladder ----
+
+/// `l` outside the editor and F10 anywhere open the ladder; in it, Esc,
+/// q, l and F10 close it, F5 and r measure again, arrows scroll, Ctrl-Q
+/// quits, and other keys are answered rather than swallowed.
+#[test]
+fn ladder_keys_through_the_table() {
+    let none = KeyModifiers::NONE;
+    let ctrl = KeyModifiers::CONTROL;
+    let mut s = model();
+    for p in [Pane::Files, Pane::Isolates, Pane::Results] {
+        s.focus = p;
+        assert_eq!(
+            press(&s, KeyCode::Char('l'), none),
+            Some(Action::ToggleLadder)
+        );
+        assert_eq!(press(&s, KeyCode::F(10), none), Some(Action::ToggleLadder));
+    }
+    s.focus = Pane::Editor;
+    assert_eq!(press(&s, KeyCode::F(10), none), Some(Action::ToggleLadder));
+    assert_eq!(
+        press(&s, KeyCode::Char('l'), none),
+        Some(Action::Edit(EditAction::Insert('l')))
+    );
+    assert!(keymap::hints_line(&s).contains("F10 ladder"));
+    s.ladder.open = true;
+    for (code, mods) in [
+        (KeyCode::Esc, none),
+        (KeyCode::Char('q'), none),
+        (KeyCode::Char('l'), none),
+        (KeyCode::F(10), none),
+    ] {
+        assert_eq!(
+            press(&s, code, mods),
+            Some(Action::ToggleLadder),
+            "{code:?}"
+        );
+    }
+    assert_eq!(press(&s, KeyCode::F(5), none), Some(Action::RunOnce));
+    assert_eq!(press(&s, KeyCode::Char('r'), none), Some(Action::RunOnce));
+    assert_eq!(press(&s, KeyCode::Down, none), Some(Action::Down));
+    assert_eq!(press(&s, KeyCode::Char('q'), ctrl), Some(Action::Quit));
+    assert_eq!(
+        press(&s, KeyCode::Char('x'), none),
+        Some(Action::NotHere("x".into()))
+    );
+    assert_eq!(keymap::not_here(&s, "x"), "x does nothing in the ladder");
+    assert_eq!(keymap::tiny_hint(&s), "Esc closes ladder · Ctrl-Q quit");
+    // Help lists it once, with both keys; the ladder's own keys are on
+    // its status bar instead.
+    let table = keymap::markdown_table();
+    assert!(
+        table.contains("| `F10` | anywhere | the isolation ladder"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| `l` | outside the editor | ″ |"),
+        "{table}"
+    );
+    assert!(!table.contains("in the ladder"), "{table}");
+}
+
+/// The app opens the ladder on the version that runs, feeds it the
+/// comparison's updates, drops a cancelled run's late ones, keeps
+/// finished figures for the same version and measures anew after a save.
+#[test]
+fn ladder_runs_off_the_loop_and_starts_afresh_after_a_save() {
+    use isolate_play::compare::{Ladder, Row, RowStatus, Rung, Update};
+    use isolate_play::tui::ladder::{self, Event};
+    use isolate_play::tui::state::LadderOutcome;
+    let (dir, mut app) = playground(&[("a.js", "// Lesson: one.\n'one'")]);
+    app.ladder = ladder::Runner::new(env!("CARGO_BIN_EXE_isolate-play").into());
+    pump(&mut app, |s| all_say(s, "one"));
+    app.apply(Action::ToggleLoad);
+    app.apply(Action::ToggleLadder);
+    assert!(!app.engine.is_loading(), "load pauses for the ladder");
+    let run = app.state.ladder.run.clone().expect("a run started");
+    assert!(app.state.ladder.open && run.running());
+    assert_eq!((run.file.as_str(), run.version, run.id), ("a.js", 1, 1));
+    assert_eq!(run.rows.len(), Rung::ALL.len());
+    assert!(run.rows.iter().all(|r| r.status == RowStatus::Pending));
+    assert_eq!(run.rounds, ladder::ROUNDS);
+    // The comparison's updates (sent here by hand; the real thread's wait
+    // on the channel, unread).
+    let row = |rung, status| Row {
+        status,
+        p50_ns: Some(170),
+        ..ladder::pending(rung)
+    };
+    app.on_ladder(
+        1,
+        Event::Update(Update::Round {
+            round: 1,
+            rounds: 3,
+        }),
+    );
+    app.on_ladder(
+        1,
+        Event::Update(Update::Row(Row {
+            label: String::new(),
+            lesson: String::new(),
+            ..row(Rung::Warm, RowStatus::Running)
+        })),
+    );
+    let run = app.state.ladder.run.as_ref().unwrap();
+    assert_eq!(run.round, Some((1, 3)));
+    assert_eq!(run.rows[0].status, RowStatus::Running);
+    assert_eq!(
+        run.rows[0].label,
+        ladder::label(Rung::Warm),
+        "an empty label keeps ours"
+    );
+    assert_eq!(run.rows[0].lesson, ladder::lesson(Rung::Warm));
+    // Esc closes it and cancels the run; load resumes.
+    let mut s = app.state.clone();
+    s.screen = (80, 24);
+    let esc = keymap::map(
+        KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+        &s,
+        &s.overrides,
+    );
+    app.apply(esc.unwrap());
+    assert!(!app.state.ladder.open);
+    assert!(app.engine.is_loading(), "load resumes");
+    assert_eq!(
+        app.state.message,
+        "ladder closed, its run cancelled; load resumed"
+    );
+    assert_eq!(
+        app.state.ladder.run.as_ref().unwrap().outcome,
+        LadderOutcome::Stopped
+    );
+    app.apply(Action::ToggleLoad);
+    // A stopped run is not kept: opening again measures afresh, and the
+    // old run's late updates are dropped.
+    app.apply(Action::ToggleLadder);
+    assert_eq!(app.state.ladder.run.as_ref().unwrap().id, 2);
+    app.on_ladder(
+        1,
+        Event::Update(Update::Row(row(Rung::Cold, RowStatus::Measured))),
+    );
+    app.on_ladder(1, Event::Done(Err("late".into())));
+    let run = app.state.ladder.run.as_ref().unwrap();
+    assert!(run.running() && run.rows.iter().all(|r| r.status == RowStatus::Pending));
+    // It finishes: the final rows and the window.
+    let rows: Vec<Row> = Rung::ALL
+        .iter()
+        .map(|&r| row(r, RowStatus::Measured))
+        .collect();
+    app.on_ladder(
+        2,
+        Event::Done(Ok(Ladder {
+            file: "a.js".into(),
+            machine: "test machine".into(),
+            concurrency: 1,
+            rounds: 3,
+            seconds: 12.5,
+            rows,
+        })),
+    );
+    let run = app.state.ladder.run.as_ref().unwrap();
+    assert_eq!(run.measured(), Rung::ALL.len());
+    assert!(matches!(run.outcome, LadderOutcome::Done { .. }));
+    // Closed and opened on the same version: the same figures.
+    app.apply(Action::ToggleLadder);
+    app.apply(Action::ToggleLadder);
+    assert_eq!(app.state.ladder.run.as_ref().unwrap().id, 2);
+    // r measures again.
+    app.apply(Action::RunOnce);
+    assert_eq!(app.state.ladder.run.as_ref().unwrap().id, 3);
+    app.apply(Action::ToggleLadder);
+    // After an edit and a save, a fresh run of the new version.
+    app.apply(Action::Focus(Pane::Editor));
+    app.apply(Action::Edit(EditAction::FileEnd));
+    type_text(&mut app, " + '!'");
+    app.apply(Action::Save);
+    app.apply(Action::Cancel);
+    app.apply(Action::ToggleLadder);
+    let run = app.state.ladder.run.as_ref().unwrap();
+    assert_eq!((run.id, run.version), (4, 2));
+    assert!(!run.unsaved);
+    drop(dir);
+    // Nothing to run: nothing to compare, and it says so.
+    let (_dir, mut app) = playground(&[]);
+    app.apply(Action::ToggleLadder);
+    assert!(!app.state.ladder.open);
+    assert_eq!(
+        app.state.message,
+        "nothing to compare: create a .js file in this folder first"
+    );
+}
+
+/// The lesson a sample opens with follows the text as it is edited.
+#[test]
+fn the_lesson_follows_the_open_file() {
+    let (_dir, mut app) = playground(&[
+        (
+            "a.js",
+            "// Lesson: globals are per isolate.\n// Second line.\n'a'",
+        ),
+        ("b.js", "'b'"),
+    ]);
+    assert_eq!(
+        app.state.lesson().as_deref(),
+        Some("Lesson: globals are per isolate. Second line.")
+    );
+    app.apply(Action::Down);
+    app.apply(Action::Open);
+    assert_eq!(app.state.open.as_ref().unwrap().name, "b.js");
+    assert_eq!(app.state.lesson(), None);
+    app.apply(Action::Edit(EditAction::FileStart));
+    type_text(&mut app, "// Now one.");
+    app.apply(Action::Edit(EditAction::Newline));
+    assert_eq!(app.state.lesson().as_deref(), Some("Now one."));
+}
+
+/// The real binary under tmux: `l` opens the ladder on the open sample
+/// (its title names the file and version, then rows fill in or the error
+/// shows), Esc closes it, and after an edit and a save `l` measures the
+/// new version.
+#[test]
+fn ladder_under_tmux() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("concat.js"),
+        "// Lesson: strings join.\n// Second line.\nconcat = (a, b) => a + b;\nconcat('Hello', 'World')",
+    )
+    .unwrap();
+    let session = format!("isolate-play-ladder-{}", std::process::id());
+    let cmd = format!(
+        "XDG_CONFIG_HOME={root} {bin} {root} -n 2; echo EXITED-$?; sleep 60",
+        root = root.display(),
+        bin = env!("CARGO_BIN_EXE_isolate-play")
+    );
+    let _kill = TmuxSession::start(&session, &cmd);
+    let s = wait_screen(&session, "v1: HelloWorld ×2");
+    assert!(s.contains("▌ Lesson: strings join. Second line."), "{s}");
+    keys(&session, &["l"]);
+    let s = wait_screen(&session, "Isolation ladder · concat.js v1");
+    assert!(s.contains("isolate, warm"), "{s}");
+    // The comparison reports: rows or why it could not run.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let s = loop {
+        let s = screen(&session);
+        if s.contains("could not compare") || s.contains("round ") || s.contains("done in") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the ladder never reported:\n{s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(s.contains("Esc closes ladder"), "{s}");
+    keys(&session, &["Escape"]);
+    let s = wait_screen(&session, "ladder closed");
+    assert!(!s.contains("Isolation ladder"), "{s}");
+    keys(&session, &["e", "C-End", " + '!'", "C-s", "Escape"]);
+    wait_screen(&session, "v2: HelloWorld! ×2");
+    keys(&session, &["l"]);
+    wait_screen(&session, "Isolation ladder · concat.js v2");
+    keys(&session, &["q"]);
+    wait_screen(&session, "ladder closed");
+    keys(&session, &["q"]);
+    wait_screen(&session, "EXITED-0");
 }

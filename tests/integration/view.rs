@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use isolate_play::compare::{Row, RowStatus, Rung};
 use isolate_play::engine::{
     Console, ConsoleLine, ErrorKind, Invocation, Level, Mode, ScriptError, Threads, WorkerSnapshot,
     WorkerState, new_histogram,
@@ -14,7 +15,9 @@ use isolate_play::engine::{
 use isolate_play::metrics::{Metrics, Percentiles};
 use isolate_play::tui::action::Pane;
 use isolate_play::tui::editor::Buffer;
+use isolate_play::tui::ladder;
 use isolate_play::tui::state::{FileEntry, GroupKind, IsolateResults, OpenFile, Prompt, State};
+use isolate_play::tui::state::{LadderOutcome, LadderRun};
 use isolate_play::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -908,4 +911,347 @@ fn isolates_waiting_for_a_thread_are_queued() {
     assert_eq!(screen.matches("queued").count(), 6, "{screen}");
     assert!(!screen.contains(" idle "), "{screen}");
     assert_eq!(fg_at(&b, "queued"), Some(Color::Yellow));
+}
+
+// ---- the ladder view ----
+
+/// A row with figures: `p50` and `p99` in ns, the rest derived from them.
+fn measured(rung: Rung, status: RowStatus, p50: u64, p99: u64, mem: u64, warm: u64) -> Row {
+    Row {
+        status,
+        calls: 1_000,
+        seconds: 1.2,
+        calls_per_s: Some(1e9 / p50 as f64),
+        p50_ns: Some(p50),
+        p99_ns: Some(p99),
+        cpu_per_call_ns: Some(p50 * 9 / 10),
+        memory_per_unit: Some(mem),
+        memory_unit: "isolate".into(),
+        memory_note: "RSS growth over 100 idle units".into(),
+        ratio_to_warm: Some(p50 as f64 / warm as f64),
+        result: Some("HelloWorld".into()),
+        ..ladder::pending(rung)
+    }
+}
+
+/// The ladder of concat.js v2 with the figures of issue 10 (measured on
+/// these machines): `done` rows measured, the rest as `rest` leaves them.
+fn ladder_model(outcome: LadderOutcome, measured_rows: usize) -> State {
+    let mut s = model();
+    s.engine.version = 2;
+    s.open.as_mut().unwrap().name = "samples/02-concat.js".into();
+    let options = ladder::Runner::new("isolate-play".into()).options();
+    let mut run = LadderRun::new(
+        1,
+        "samples/02-concat.js".into(),
+        2,
+        &options,
+        ladder::pending,
+    );
+    let warm = 170;
+    let done = RowStatus::Measured;
+    let figures = [
+        measured(Rung::Warm, done.clone(), warm, 400, 1_300 << 10, warm),
+        measured(
+            Rung::Context,
+            done.clone(),
+            300_000,
+            520_000,
+            90 << 10,
+            warm,
+        ),
+        measured(
+            Rung::Cold,
+            done.clone(),
+            1_900_000,
+            2_600_000,
+            1_300 << 10,
+            warm,
+        ),
+        Row {
+            status: RowStatus::Unavailable {
+                reason: "needs the snapshot engine mode (not built yet)".into(),
+            },
+            ..ladder::pending(Rung::Snapshot)
+        },
+        measured(
+            Rung::Process,
+            done.clone(),
+            15_000_000,
+            21_000_000,
+            19 << 20,
+            warm,
+        ),
+        Row {
+            status: RowStatus::Unavailable {
+                reason: "the kernel refused a user namespace: unshare: Operation not permitted"
+                    .into(),
+            },
+            ..ladder::pending(Rung::Namespaced)
+        },
+        measured(
+            Rung::Node,
+            done.clone(),
+            50_000_000,
+            64_000_000,
+            40 << 20,
+            warm,
+        ),
+        Row {
+            status: RowStatus::Unavailable {
+                reason: "deno is not on PATH".into(),
+            },
+            ..ladder::pending(Rung::Deno)
+        },
+        measured(Rung::Qjs, done, 2_000_000, 2_900_000, 2_600 << 10, warm),
+        Row {
+            status: RowStatus::Reference {
+                source:
+                    "Firecracker README: boots a microVM in as little as 125 ms, < 5 MiB overhead"
+                        .into(),
+            },
+            p50_ns: Some(125_000_000),
+            memory_per_unit: Some(5 << 20),
+            ratio_to_warm: Some(125_000_000.0 / warm as f64),
+            ..ladder::pending(Rung::Vm)
+        },
+    ];
+    for (i, row) in figures.into_iter().enumerate() {
+        if i < measured_rows {
+            run.set_row(row);
+        } else if i == measured_rows {
+            // The row being measured: a round's figures, not all.
+            run.set_row(Row {
+                status: RowStatus::Running,
+                calls_per_s: row.calls_per_s,
+                p50_ns: row.p50_ns,
+                ratio_to_warm: row.ratio_to_warm,
+                ..row
+            });
+        }
+    }
+    if measured_rows < 10 {
+        run.round = Some((2, 3));
+    }
+    run.outcome = outcome;
+    s.ladder.open = true;
+    s.ladder.run = Some(run);
+    s
+}
+
+fn done() -> LadderOutcome {
+    LadderOutcome::Done {
+        seconds: 14.2,
+        machine: "2 × Intel Xeon @ 2.2 GHz, Linux 6.1".into(),
+    }
+}
+
+#[test]
+fn ladder_fills_in_and_shows_every_rung_at_every_size() {
+    let cases = [
+        ("pending", ladder_model(LadderOutcome::Running, 0)),
+        ("running", ladder_model(LadderOutcome::Running, 4)),
+        ("done", ladder_model(done(), 10)),
+    ];
+    for (what, s) in &cases {
+        for (w, h) in [(80, 24), (160, 48), (60, 16), (40, 10), (20, 5)] {
+            let b = draw(s, w, h);
+            let screen = text(&b);
+            insta::assert_snapshot!(format!("ladder_{what}_{w}x{h}"), screen);
+            assert!(screen.contains("ladder"), "{what} {w}x{h}:\n{screen}");
+            if h >= 10 {
+                // How to close it, on the status bar or the hint line.
+                assert!(screen.contains("Esc closes"), "{what} {w}x{h}:\n{screen}");
+            }
+        }
+    }
+    // 80×24: every rung, its figures and its lesson (the published
+    // figure's source first, its lesson where there is room: 160 columns),
+    // the scale's ticks.
+    let s = &cases[2].1;
+    let wide = text(&draw(s, 160, 48));
+    let b = draw(s, 80, 24);
+    let screen = text(&b);
+    for r in &s.ladder.run.as_ref().unwrap().rows {
+        assert!(screen.contains(&r.label), "{}:\n{screen}", r.label);
+        let shown = if r.rung == Rung::Vm { &wide } else { &screen };
+        assert!(shown.contains(&r.lesson), "{}:\n{shown}", r.lesson);
+    }
+    for tick in ["100ns", "100µs"] {
+        assert!(screen.contains(tick), "{tick}:\n{screen}");
+    }
+    assert!(
+        screen.contains("done: 3 rounds × 0.4 s per row"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("measured 3 rounds × 0.4 s per row"),
+        "{screen}"
+    );
+    assert!(screen.contains("88k×"), "{screen}");
+    assert!(
+        screen.contains("not measured here: Firecracker"),
+        "{screen}"
+    );
+    assert!(screen.contains("not run: deno is not on PATH"), "{screen}");
+    // Nothing measured is a dash, never a zero.
+    assert!(screen.contains('—'), "{screen}");
+    // Colour says the status; so does the mark.
+    assert_eq!(fg_at(&b, "✓ isolate, warm"), Some(Color::Green));
+    assert_eq!(fg_at(&b, "✗ deno"), Some(Color::Red));
+    assert_eq!(fg_at(&b, "◇ microVM"), Some(Color::Magenta));
+    assert_eq!(fg_at(&b, "not run: deno"), Some(Color::Red));
+    assert_eq!(fg_at(&b, "not measured here"), Some(Color::Magenta));
+    // Running: the round and the window so far; the row being measured.
+    let screen = text(&draw(&cases[1].1, 80, 24));
+    assert!(screen.contains("round 2 of 3"), "{screen}");
+    assert!(screen.contains("▸ process"), "{screen}");
+    assert!(screen.contains("· microVM"), "{screen}");
+    assert!(screen.contains("waiting"), "{screen}");
+}
+
+#[test]
+fn ladder_bars_grow_on_a_log_scale() {
+    let s = ladder_model(done(), 10);
+    let b = draw(&s, 160, 48);
+    let screen = text(&b);
+    let bar = |label: &str| -> usize {
+        let line = screen
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("{label}:\n{screen}"));
+        line.chars().filter(|&c| c == '█' || c == '▒').count()
+    };
+    let (warm, cold, process, node, vm) = (
+        bar("isolate, warm"),
+        bar("isolate, cold"),
+        bar("process per call"),
+        bar("node -e"),
+        bar("microVM"),
+    );
+    // 170 ns → 1.9 ms is four decades; 1.9 ms → 15 ms under one: a log
+    // scale keeps both readable.
+    assert!(
+        warm < cold && cold < process && process < node && node < vm,
+        "{screen}"
+    );
+    assert!(cold - warm > 3 * (process - cold), "{screen}");
+    // The published figure is drawn apart (▒), not as a measured bar.
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("microVM") && l.contains('▒'))
+    );
+}
+
+#[test]
+fn ladder_says_why_it_could_not_run_and_which_version_it_measured() {
+    let mut s = ladder_model(LadderOutcome::Failed("compare is not built yet".into()), 0);
+    for (w, h) in [(80, 24), (40, 10), (20, 5)] {
+        let b = draw(&s, w, h);
+        let screen = text(&b);
+        assert!(
+            screen.contains("could not"),
+            "{w}x{h}: the error is on screen:\n{screen}"
+        );
+        if w >= 80 {
+            assert!(screen.contains("could not compare: compare is not built yet"));
+            assert_eq!(fg_at(&b, "could not compare"), Some(Color::Red));
+        }
+    }
+    insta::assert_snapshot!("ladder_failed_80x24", text(&draw(&s, 80, 24)));
+    // The file changed since: the figures say whose they are.
+    s.ladder.run.as_mut().unwrap().outcome = done();
+    s.engine.version = 3;
+    let screen = text(&draw(&s, 80, 24));
+    assert!(
+        screen.contains("these figures are for v2; the file is v3 now · F5 measures it"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Isolation ladder · 02-concat.js v2"),
+        "{screen}"
+    );
+    // Unsaved edits are not measured, and it says so.
+    s.engine.version = 2;
+    s.ladder.run.as_mut().unwrap().unsaved = true;
+    let screen = text(&draw(&s, 80, 24));
+    assert!(
+        screen.contains("measuring v2, the text last saved: unsaved edits are not in it"),
+        "{screen}"
+    );
+    // Hostile text from a script or the comparison stays on its line.
+    let run = s.ladder.run.as_mut().unwrap();
+    run.rows[7].status = RowStatus::Unavailable {
+        reason: "bad\x1b[2Jclear\nsecond line".into(),
+    };
+    let screen = text(&draw(&s, 80, 24));
+    assert!(
+        !screen.contains('\x1b') && !screen.contains("second line"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn ladder_scrolls_when_short_and_never_panics() {
+    let mut s = ladder_model(done(), 10);
+    for scroll in [0, 3, 100, usize::MAX / 2] {
+        s.ladder.scroll = scroll;
+        for w in [0, 1, 2, 5, 13, 30, 59, 79, 80, 81, 119, 200] {
+            for h in [0, 1, 2, 3, 4, 7, 15, 16, 22, 23, 24, 30] {
+                draw(&s, w, h);
+            }
+        }
+    }
+    s.ladder.scroll = 100;
+    let screen = text(&draw(&s, 60, 12));
+    // The last rungs, and the title says which are shown.
+    assert!(screen.contains("microVM"), "{screen}");
+    assert!(screen.contains("of 10"), "{screen}");
+}
+
+// ---- the lesson line ----
+
+#[test]
+fn a_files_lesson_is_shown_while_it_is_open() {
+    let lesson = "// Isolation: each isolate has its own globals. In warm mode every isolate counts\n\
+                  // its own invocations (1, 2, 3, ...); in context and cold mode it starts at 1 again.\n\
+                  globalThis.n = (globalThis.n || 0) + 1;";
+    let mut s = model();
+    let open = s.open.as_mut().unwrap();
+    open.buffer = Buffer::new(lesson);
+    open.saved_text = lesson.into();
+    // Tall: the whole lesson on two rows at the top, in yellow italics.
+    let b = draw(&s, 160, 48);
+    let screen = text(&b);
+    let top: Vec<&str> = screen.lines().take(2).collect();
+    assert!(top[0].starts_with(" ▌ Isolation: each isolate"), "{screen}");
+    let words: Vec<&str> = top.iter().flat_map(|l| l.split_whitespace()).collect();
+    assert!(
+        words
+            .join(" ")
+            .ends_with("in context and cold mode it starts at 1 again."),
+        "{screen}"
+    );
+    assert_eq!(fg_at(&b, "Isolation: each"), Some(Color::Yellow));
+    let (x, y) = find(&b, "Isolation: each").unwrap();
+    assert!(
+        b[(x, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::ITALIC)
+    );
+    // 80×24: one row, elided; the panes start below it.
+    let screen = text(&draw(&s, 80, 24));
+    let first = screen.lines().next().unwrap();
+    assert!(
+        first.starts_with(" ▌ Isolation:") && first.trim_end().ends_with('…'),
+        "{screen}"
+    );
+    assert!(screen.lines().nth(1).unwrap().starts_with('┌'), "{screen}");
+    // A file without one shows none: the panes start at the top.
+    let open = s.open.as_mut().unwrap();
+    open.buffer = Buffer::new("'no lesson'");
+    let screen = text(&draw(&s, 80, 24));
+    assert!(screen.starts_with('┌'), "{screen}");
+    assert!(!screen.contains('▌'), "{screen}");
 }

@@ -8,6 +8,7 @@ mod files;
 pub mod fit;
 mod help;
 mod isolates;
+pub mod ladder;
 mod results;
 mod threads;
 mod throughput;
@@ -36,6 +37,8 @@ pub const MIN_HEIGHT: u16 = 16;
 /// Where each pane goes on a screen of a given size.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Areas {
+    /// The open file's lesson, across the top (no rows without one).
+    pub lesson: Rect,
     pub files: Rect,
     pub editor: Rect,
     pub results: Rect,
@@ -52,7 +55,11 @@ pub fn layout(area: Rect, s: &State) -> Option<Areas> {
         return None;
     }
     let threads_h = threads::lines(s, area.width).len() as u16;
-    let [main, threads, status] = Layout::vertical([
+    let lesson_h = s
+        .lesson()
+        .map_or(0, |l| lesson_rows(&l, area.width, area.height));
+    let [lesson, main, threads, status] = Layout::vertical([
+        Constraint::Length(lesson_h),
         Constraint::Min(0),
         Constraint::Length(threads_h),
         Constraint::Length(1),
@@ -83,6 +90,7 @@ pub fn layout(area: Rect, s: &State) -> Option<Areas> {
     let [isolates, throughput] =
         Layout::horizontal([Constraint::Length(isolates_w), Constraint::Min(0)]).areas(bottom);
     Some(Areas {
+        lesson,
         files,
         editor,
         results,
@@ -96,8 +104,16 @@ pub fn layout(area: Rect, s: &State) -> Option<Areas> {
 pub fn render(f: &mut Frame, s: &State) {
     let area = f.area();
     match layout(area, s) {
+        None if s.ladder.open => ladder::render(f, area, s, true),
         None => tiny(f, area, s),
+        Some(_) if s.ladder.open => {
+            let [view, status] =
+                Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
+            ladder::render(f, view, s, false);
+            status_bar(f, status, s);
+        }
         Some(a) => {
+            lesson(f, a.lesson, s);
             files::render(f, a.files, s);
             editor::render(f, a.editor, s);
             results::render(f, a.results, s);
@@ -114,12 +130,69 @@ pub fn render(f: &mut Frame, s: &State) {
             }
         }
     }
+    if s.help && s.ladder.open {
+        help::render(f, area, s);
+    }
     if let Some(p) = &s.prompt {
         help::prompt(f, area, p);
     }
     if let Some(e) = &s.entry {
         help::entry(f, area, e, s);
     }
+}
+
+/// Rows the lesson line takes on a screen `width`×`height`: one, or two
+/// on a tall screen when it is longer than one row.
+fn lesson_rows(lesson: &str, width: u16, height: u16) -> u16 {
+    if height >= 40 && fit::width(lesson) + fit::width(LESSON_MARK) > usize::from(width) {
+        2
+    } else {
+        1
+    }
+}
+
+/// What starts the lesson line.
+const LESSON_MARK: &str = " ▌ ";
+
+/// The open file's lesson (its opening `//` lines), across the top:
+/// word-wrapped to the rows it has, the last elided with "…".
+fn lesson(f: &mut Frame, area: Rect, s: &State) {
+    let Some(text) = s.lesson().filter(|_| area.height > 0) else {
+        return;
+    };
+    let mark = fit::width(LESSON_MARK);
+    let width = usize::from(area.width).saturating_sub(mark + 1).max(1);
+    let rows = usize::from(area.height);
+    let mut wrapped = fit::wrap(&text, width);
+    if wrapped.len() > rows {
+        let rest: Vec<String> = wrapped
+            .split_off(rows - 1)
+            .iter()
+            .map(|r| r.trim_end().to_string())
+            .collect();
+        let rest = rest.join(" ");
+        wrapped.push(fit::elide_end(&rest, width));
+    }
+    let style = Style::default()
+        .fg(Color::Yellow)
+        .add_modifier(Modifier::ITALIC);
+    let lines: Vec<Line> = wrapped
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            Line::from(vec![
+                Span::styled(
+                    if i == 0 { LESSON_MARK } else { "   " },
+                    Style::default().fg(Color::Yellow),
+                ),
+                Span::styled(row, style),
+            ])
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines).style(Style::default().bg(Color::Rgb(40, 35, 20))),
+        area,
+    );
 }
 
 pub(crate) fn block(title: String, focused: bool) -> Block<'static> {
@@ -410,6 +483,12 @@ fn tiny(f: &mut Frame, area: Rect, s: &State) {
         Line::from(Span::styled(
             shown_message(s),
             Style::default().fg(Color::White),
+        )),
+        Line::from(Span::styled(
+            s.lesson().unwrap_or_default(),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::ITALIC),
         )),
     ];
     let mut rows: Vec<Line> = lines[..2]
