@@ -124,7 +124,17 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", compare::render_text(&ladder));
             }
-            Ok(ExitCode::SUCCESS)
+            // 1 when the script did not run to the end as a warm call (it
+            // failed, or the comparison stopped): the rows say why.
+            let warm_ok = ladder
+                .rows
+                .iter()
+                .any(|r| r.rung == compare::Rung::Warm && r.status == compare::RowStatus::Measured);
+            Ok(if warm_ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         None => {
             let root = match cli.path {

@@ -150,6 +150,9 @@ pub struct Ladder {
 }
 
 /// What the comparison reports while it runs.
+// A few dozen updates per comparison: a boxed row would save nothing
+// worth an API every consumer must unbox.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Update {
     /// A row changed (a round ended, it started, or it cannot run).
@@ -263,7 +266,7 @@ impl Rung {
                 "A process per call pays exec, V8's start and a whole address space on every call."
             }
             Rung::Namespaced => {
-                "Namespaces, what a container adds before images and cgroups, cost little next to the process itself."
+                "Fresh namespaces, what a container adds before images and cgroups: a new pid and network namespace per call is not free."
             }
             Rung::Node => {
                 "A whole runtime per call boots its standard library every time: the start dwarfs the script."
@@ -429,14 +432,17 @@ fn our_spec(program: &Path, task: &child::Task, namespaced: bool, kill_after: Du
     }
 }
 
-/// One call under `meter`: the result, or why there is none (and, for a
-/// child, the pid it saw).
+/// A row's first call: the result and, for a child, the pid it saw; or
+/// why there is none.
+type FirstCall = Result<(String, Option<i64>), String>;
+
+/// One call under `meter`.
 fn first_call(
     meter: &Meter,
     source: &crate::engine::Source,
     config: &EngineConfig,
     cancel: &AtomicBool,
-) -> Result<(String, Option<i64>), String> {
+) -> FirstCall {
     match meter {
         Meter::Engine(mode) => isolates::first_call(source, config, *mode).map(|r| (r, None)),
         Meter::Child(spec) => match process::run_once(spec, cancel) {
@@ -609,7 +615,7 @@ pub fn run(
     }
     // Every row's first call at once: the result each row shows, and
     // whether it can run at all.
-    let firsts: Vec<Option<Result<(String, Option<i64>), String>>> = std::thread::scope(|s| {
+    let firsts: Vec<Option<FirstCall>> = std::thread::scope(|s| {
         let handles: Vec<_> = meters
             .iter()
             .map(|m| {

@@ -108,9 +108,7 @@ impl Exit {
     pub fn outcome(&self, kill_after: Duration) -> Result<String, String> {
         match (&self.ending, self.answer()) {
             (Ending::Code(0), Some(Answer { ok: Some(r), .. })) => Ok(r),
-            (Ending::Code(_), Some(Answer { error: Some(e), .. })) => {
-                Err(format!("the script failed: {e}"))
-            }
+            (Ending::Code(_), Some(Answer { error: Some(e), .. })) => Err(e),
             (Ending::TimedOut, _) => Err(format!(
                 "timed out: killed after {} ms without an answer (the kill timeout)",
                 kill_after.as_millis()
@@ -129,11 +127,14 @@ impl Exit {
     }
 }
 
+/// The telling line of a child's stderr: a fatal error's or an
+/// exception's if there is one (a runtime that aborts prints its stack
+/// after it), else the last.
 fn last_line(s: &str) -> String {
-    s.lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
+    let lines = || s.lines().map(str::trim).filter(|l| !l.is_empty());
+    lines()
+        .find(|l| l.contains("FATAL ERROR") || l.contains("Error:"))
+        .or_else(|| lines().next_back())
         .map(|l| {
             let l: String = l.chars().take(200).collect();
             format!(": {l}")
@@ -311,6 +312,13 @@ pub fn run_once(spec: &Spec, cancel: &AtomicBool) -> io::Result<Exit> {
         // SAFETY: the closure makes only async-signal-safe calls (see
         // `enter_namespaces`); everything it needs was allocated above.
         unsafe { cmd.pre_exec(move || enter_namespaces(&ns)) };
+    } else {
+        // A closure, even an empty one, makes std fork instead of
+        // posix_spawn (a vfork): after a vfork, exec records the *parent's*
+        // peak RSS as the child's (the kernel keeps the peak of the memory
+        // it replaced), and every child would weigh what compare weighs.
+        // SAFETY: does nothing.
+        unsafe { cmd.pre_exec(|| Ok(())) };
     }
     let t0 = Instant::now();
     let child = cmd.spawn()?;
