@@ -11,6 +11,8 @@
 //! - `ContextMemory`: the context row's memory: heap used by live contexts,
 //!   each with the script run in it, in a process of its own (a hostile
 //!   script can take down only the probe).
+//! - `IsolateMemory`: `bench`'s idle-isolate probe, run from here so that
+//!   it spawns this binary even when `compare` runs inside another one.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,6 +43,13 @@ pub enum Task {
         name: String,
         heap_bytes: usize,
         contexts: usize,
+    },
+    /// `bench`'s idle-isolate probe (itself in a child of this child), so
+    /// that the probe runs this binary whatever process hosts `compare`.
+    IsolateMemory {
+        isolates: usize,
+        threads: usize,
+        heap_bytes: usize,
     },
 }
 
@@ -74,6 +83,17 @@ pub fn maybe_run() -> Option<i32> {
             heap_bytes,
             contexts,
         }) => context_memory(&file, name, heap_bytes, contexts.max(1)),
+        Ok(Task::IsolateMemory {
+            isolates,
+            threads,
+            heap_bytes,
+        }) => crate::bench::idle(
+            isolates.max(1),
+            crate::bench::Holder::Pool(threads.max(1)),
+            heap_bytes,
+        )
+        .map(|p| p.rss_per_isolate.to_string())
+        .map_err(|e| format!("{e:#}")),
         Err(e) => Err(format!("bad {CHILD_ENV}: {e}")),
     };
     // SAFETY: getpid cannot fail.

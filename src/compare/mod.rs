@@ -141,7 +141,8 @@ pub struct Ladder {
     pub machine: String,
     /// Calls in flight at once in every measured row.
     pub concurrency: usize,
-    /// Measured rounds per row, alternating between rows.
+    /// Measured rounds per row, alternating between rows: the rounds
+    /// every row finished (fewer than asked when cancelled).
     pub rounds: u32,
     /// Wall time of the whole comparison (s).
     pub seconds: f64,
@@ -716,7 +717,9 @@ pub fn run(
             set_ratios(&mut rows);
             on_update(Update::Row(rows[i].clone()));
         }
-        done_rounds = round;
+        if !cancel.load(Relaxed) {
+            done_rounds = round;
+        }
     }
     set_ratios(&mut rows);
     for r in &rows {
@@ -745,25 +748,32 @@ fn memory_probes(
     cancel: &AtomicBool,
 ) {
     let runs = |rows: &[Row], rung: Rung| rows.iter().any(|r| r.rung == rung && r.is_measurable());
+    let probe = |task: &child::Task| {
+        let spec = our_spec(program, task, false, kill_after + Duration::from_secs(20));
+        process::run_once(&spec, cancel)
+            .map_err(|e| e.to_string())
+            .and_then(|e| e.outcome(spec.kill_after))
+            .and_then(|s| s.parse::<u64>().map_err(|e| e.to_string()))
+    };
     if runs(rows, Rung::Warm) || runs(rows, Rung::Cold) {
         let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-        let probe = crate::bench::idle(
-            MEMORY_UNITS,
-            crate::bench::Holder::Pool(cores),
-            config.limits.heap_bytes,
-        );
+        let got = probe(&child::Task::IsolateMemory {
+            isolates: MEMORY_UNITS,
+            threads: cores,
+            heap_bytes: config.limits.heap_bytes,
+        });
         for r in rows
             .iter_mut()
             .filter(|r| matches!(r.rung, Rung::Warm | Rung::Cold) && r.is_measurable())
         {
-            match &probe {
-                Ok(p) => {
-                    r.memory_per_unit = Some(p.rss_per_isolate);
+            match &got {
+                Ok(b) => {
+                    r.memory_per_unit = Some(*b);
                     r.memory_note = format!(
-                        "RSS growth per live idle isolate: {MEMORY_UNITS} isolates with a context each, in a child process (the script not run)"
+                        "RSS growth per live idle isolate: {MEMORY_UNITS} isolates with a context each in the engine's pool, in a child process (the script not run)"
                     );
                 }
-                Err(e) => r.memory_note = format!("not measured: {e:#}"),
+                Err(e) => r.memory_note = format!("not measured: {e}"),
             }
         }
     }
@@ -774,19 +784,15 @@ fn memory_probes(
             heap_bytes: config.limits.heap_bytes,
             contexts: MEMORY_UNITS,
         };
-        let spec = our_spec(program, &task, false, kill_after + Duration::from_secs(10));
-        let got = process::run_once(&spec, cancel)
-            .map_err(|e| e.to_string())
-            .and_then(|e| e.outcome(spec.kill_after));
+        let got = probe(&task);
         if let Some(r) = rows.iter_mut().find(|r| r.rung == Rung::Context) {
-            match got.map(|s| s.parse::<u64>()) {
-                Ok(Ok(b)) => {
+            match got {
+                Ok(b) => {
                     r.memory_per_unit = Some(b);
                     r.memory_note = format!(
                         "V8 heap growth per live context with the script run in it: {MEMORY_UNITS} contexts in one isolate, after a full GC, in a child process"
                     );
                 }
-                Ok(Err(e)) => r.memory_note = format!("not measured: {e}"),
                 Err(e) => r.memory_note = format!("not measured: {e}"),
             }
         }

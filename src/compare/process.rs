@@ -481,3 +481,102 @@ fn try_unshare(flag: libc::c_int) -> io::Result<()> {
         .status()
         .map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, namespaced: bool, kill_after: Duration) -> io::Result<Exit> {
+        let spec = Spec {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            env: Vec::new(),
+            namespaced,
+            kill_after,
+        };
+        run_once(&spec, &AtomicBool::new(false))
+    }
+
+    /// Whether a process whose command line has `needle` is alive.
+    fn alive(needle: &str) -> bool {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+    }
+
+    #[test]
+    fn a_child_answers_on_its_marker_line_with_its_cpu_and_memory() {
+        let e = sh(
+            &format!("echo noise; echo '{MARKER}{{\"ok\":\"x\"}}'; echo after"),
+            false,
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert_eq!(e.ending, Ending::Code(0));
+        assert_eq!(e.outcome(Duration::ZERO), Ok("x".into()));
+        // The child's own peak, not this test binary's.
+        assert!(e.max_rss > 0 && e.max_rss < 32 << 20, "{}", e.max_rss);
+    }
+
+    #[test]
+    fn a_child_past_its_kill_timeout_is_killed_and_says_so() {
+        let t = Instant::now();
+        let e = sh("sleep 30.1234", false, Duration::from_millis(200)).unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert_eq!(e.ending, Ending::TimedOut);
+        assert!(
+            e.outcome(Duration::from_millis(200))
+                .unwrap_err()
+                .contains("timed out")
+        );
+    }
+
+    #[test]
+    fn output_past_the_cap_is_cut_and_the_call_ends() {
+        let e = sh(
+            "head -c 20000000 /dev/zero; echo done >&2",
+            false,
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        assert!(e.stdout.len() as u64 <= OUTPUT_CAP);
+        assert!(
+            e.stderr.contains("done") || e.stderr.contains("rror"),
+            "{}",
+            e.stderr
+        );
+    }
+
+    #[test]
+    fn a_namespaced_child_is_pid_1_and_dies_with_its_kill_timeout() {
+        match sh(
+            "echo pid=$$; echo host=$(cat /proc/sys/kernel/hostname)",
+            true,
+            Duration::from_secs(10),
+        ) {
+            Ok(e) => {
+                assert_eq!(e.ending, Ending::Code(0), "{e:?}");
+                assert!(e.stdout.contains("pid=1\n"), "{}", e.stdout);
+            }
+            // A kernel or policy that refuses namespaces: the row says why.
+            Err(e) => {
+                eprintln!("namespaces refused here: {}", diagnose_namespaces(&e));
+                return;
+            }
+        }
+        let t = Instant::now();
+        let e = sh("sleep 31.4159", true, Duration::from_millis(300)).unwrap();
+        assert_eq!(e.ending, Ending::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(5));
+        // The program inside (pid 1 there, a grandchild here) went with it.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while alive("31.4159") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            !alive("31.4159"),
+            "the namespaced program outlived its kill"
+        );
+    }
+}

@@ -270,3 +270,41 @@ fn compare_exit_codes_for_bad_input() {
         );
     }
 }
+
+#[test]
+fn compare_run_stops_at_cancel_and_keeps_the_rounds_it_measured() {
+    use isolate_play::compare::{self, Options, RowStatus, Rung, Update};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(concat());
+    let source = isolate_play::engine::Source::from_file(&path).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = Options {
+        concurrency: 1,
+        duration: Duration::from_secs(1),
+        rounds: 2,
+        program: env!("CARGO_BIN_EXE_isolate-play").into(),
+        cancel: cancel.clone(),
+    };
+    let mut updates = 0;
+    let mut cancelled_at = None;
+    let ladder = compare::run(&source, &Default::default(), &options, &mut |u| {
+        updates += 1;
+        // Round 2 starts: the view closes.
+        if let Update::Round { round: 2, .. } = u {
+            cancel.store(true, Ordering::Relaxed);
+            cancelled_at = Some(Instant::now());
+        }
+    })
+    .unwrap();
+    let stopped = cancelled_at.expect("round 2 began").elapsed();
+    assert!(stopped < Duration::from_secs(5), "{stopped:?}");
+    assert_eq!(ladder.rounds, 1);
+    assert!(updates > Rung::ALL.len(), "{updates}");
+    let warm = &ladder.rows[0];
+    assert_eq!(warm.rung, Rung::Warm);
+    // Round 1 is kept: figures, and not "measured" (a round is missing).
+    assert_eq!(warm.status, RowStatus::Running, "{warm:?}");
+    assert!(warm.calls > 0 && warm.calls_per_s.is_some(), "{warm:?}");
+}
