@@ -139,6 +139,9 @@ pub struct Ladder {
     pub file: String,
     /// The machine it was measured on (`bench::machine()`).
     pub machine: String,
+    /// The 1-minute load average when the comparison started (None where
+    /// unknown): above the core count, every row also waits for a CPU.
+    pub load_average: Option<f64>,
     /// Calls in flight at once in every measured row.
     pub concurrency: usize,
     /// Measured rounds per row, alternating between rows: the rounds
@@ -545,6 +548,9 @@ pub fn run(
     on_update: &mut dyn FnMut(Update),
 ) -> anyhow::Result<Ladder> {
     let t0 = Instant::now();
+    let load_average = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok());
     let n = options.concurrency.max(1);
     let rounds = options.rounds.max(1);
     let cancel = &*options.cancel;
@@ -728,6 +734,7 @@ pub fn run(
     Ok(Ladder {
         file: source.name.clone(),
         machine: crate::bench::machine(),
+        load_average,
         concurrency: n,
         rounds: done_rounds,
         seconds: t0.elapsed().as_secs_f64(),

@@ -133,7 +133,7 @@ impl Exit {
 fn last_line(s: &str) -> String {
     let lines = || s.lines().map(str::trim).filter(|l| !l.is_empty());
     lines()
-        .find(|l| l.contains("FATAL ERROR") || l.contains("Error:"))
+        .find(|l| l.to_ascii_lowercase().contains("fatal") || l.contains("Error:"))
         .or_else(|| lines().next_back())
         .map(|l| {
             let l: String = l.chars().take(200).collect();

@@ -72,7 +72,16 @@ pub fn render_text(l: &Ladder) -> String {
         if l.rounds == 1 { "" } else { "s" },
         l.seconds
     );
-    let _ = writeln!(o, "machine: {}\n", l.machine);
+    let load = l.load_average.map_or_else(String::new, |a| {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let busy = if a > cores as f64 {
+            ": busier than its cores, every row also waits for a CPU"
+        } else {
+            ""
+        };
+        format!(" · load {a:.1} at the start (1-min average){busy}")
+    });
+    let _ = writeln!(o, "machine: {}{load}\n", l.machine);
     let warm = l
         .rows
         .iter()
