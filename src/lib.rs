@@ -114,6 +114,9 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             tracing::info!(file = %args.file.display(), ?engine_config, ?options, "compare");
             let verbose = !args.json;
+            if verbose {
+                eprintln!("  first call under every rung, then the memory probes…");
+            }
             let ladder = compare::run(&source, &engine_config, &options, &mut |u| {
                 if let (true, compare::Update::Round { round, rounds }) = (verbose, &u) {
                     eprintln!("  round {round} of {rounds}…");
