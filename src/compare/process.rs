@@ -428,36 +428,54 @@ fn wait_exit(pid: libc::pid_t, deadline: Instant, cancel: &AtomicBool) -> Option
 /// namespace and which policy refused it.
 pub fn diagnose_namespaces(e: &io::Error) -> String {
     let mut why = format!("unshare(CLONE_NEWUSER|NEWPID|NEWNS|NEWNET|NEWUTS|NEWIPC) failed: {e}");
-    let refused: Vec<&str> = [
-        (libc::CLONE_NEWUSER, "user"),
-        (libc::CLONE_NEWPID, "pid"),
-        (libc::CLONE_NEWNS, "mount"),
-        (libc::CLONE_NEWNET, "network"),
-        (libc::CLONE_NEWUTS, "uts"),
-        (libc::CLONE_NEWIPC, "ipc"),
-    ]
-    .into_iter()
-    .filter(|(flag, _)| try_unshare(*flag).is_err())
-    .map(|(_, name)| name)
-    .collect();
-    if !refused.is_empty() {
-        why.push_str(&format!("; refused alone: {}", refused.join(", ")));
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) => why.push_str(" (a namespace count limit is reached)"),
+        Some(libc::EPERM) => why.push_str(
+            " (not permitted: unprivileged user namespaces are switched off, or a policy such as seccomp, AppArmor or a container runtime refuses them)",
+        ),
+        Some(libc::EINVAL) => why.push_str(" (this kernel lacks a namespace kind)"),
+        Some(libc::EUSERS) => why.push_str(" (user namespaces nested too deep)"),
+        _ => {}
     }
+    let kinds = [
+        (libc::CLONE_NEWUSER, "user", "user"),
+        (libc::CLONE_NEWPID, "pid", "pid"),
+        (libc::CLONE_NEWNS, "mount", "mnt"),
+        (libc::CLONE_NEWNET, "network", "net"),
+        (libc::CLONE_NEWUTS, "uts", "uts"),
+        (libc::CLONE_NEWIPC, "ipc", "ipc"),
+    ];
+    let refused: Vec<_> = kinds
+        .into_iter()
+        .filter(|(flag, ..)| try_unshare(*flag).is_err())
+        .collect();
+    if !refused.is_empty() {
+        let names: Vec<&str> = refused.iter().map(|(_, n, _)| *n).collect();
+        why.push_str(&format!("; refused alone: {}", names.join(", ")));
+    }
+    let mut sysctls: Vec<(String, String)> = refused
+        .iter()
+        .map(|(_, _, k)| {
+            (
+                format!("/proc/sys/user/max_{k}_namespaces"),
+                format!("user.max_{k}_namespaces"),
+            )
+        })
+        .collect();
     for (path, name) in [
         (
             "/proc/sys/kernel/unprivileged_userns_clone",
             "kernel.unprivileged_userns_clone",
         ),
         (
-            "/proc/sys/user/max_user_namespaces",
-            "user.max_user_namespaces",
-        ),
-        (
             "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
             "kernel.apparmor_restrict_unprivileged_userns",
         ),
     ] {
-        if let Ok(v) = std::fs::read_to_string(path) {
+        sysctls.push((path.into(), name.into()));
+    }
+    for (path, name) in sysctls {
+        if let Ok(v) = std::fs::read_to_string(&path) {
             why.push_str(&format!("; {name} = {}", v.trim()));
         }
     }

@@ -308,3 +308,42 @@ fn compare_run_stops_at_cancel_and_keeps_the_rounds_it_measured() {
     assert_eq!(warm.status, RowStatus::Running, "{warm:?}");
     assert!(warm.calls > 0 && warm.calls_per_s.is_some(), "{warm:?}");
 }
+
+#[test]
+fn compare_says_exactly_why_the_kernel_refused_the_namespaces() {
+    // Inside a user namespace of our own, its network-namespace limit set
+    // to 0 (a per-namespace sysctl, so the machine is untouched): the
+    // namespaced row must name the errno, the namespace and the sysctl.
+    let usable = std::process::Command::new("unshare")
+        .args(["-U", "-r", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !usable {
+        eprintln!("no unshare(1) or no user namespaces here: nothing to refuse");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_isolate-play");
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_net_namespaces && exec {bin} compare {} -d 0.2 -r 1 --json",
+        concat()
+    );
+    let mut c = std::process::Command::new("unshare");
+    c.args(["-U", "-r", "sh", "-c", &script])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let o = within(c, Duration::from_secs(120));
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    let ns = row(&v, "namespaced");
+    assert_eq!(ns["status"], "unavailable", "{ns:#}");
+    let reason = ns["reason"].as_str().unwrap();
+    for needle in [
+        "unshare(",
+        "os error 28",
+        "refused alone: network",
+        "user.max_net_namespaces = 0",
+    ] {
+        assert!(reason.contains(needle), "{needle:?} not in {reason}");
+    }
+    // The rest went on.
+    assert_eq!(row(&v, "process")["status"], "measured");
+}
