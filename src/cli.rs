@@ -1,4 +1,5 @@
-//! Command-line interface: the playground (no subcommand), `run` and `bench`.
+//! Command-line interface: the playground (no subcommand), `run`, `bench`
+//! and `compare`.
 
 use std::path::PathBuf;
 
@@ -56,6 +57,8 @@ pub enum Command {
     Run(RunArgs),
     /// Sustained load on FILE, side by side with a bare-V8 baseline
     Bench(BenchArgs),
+    /// FILE per call under every sandbox: warm, context, cold isolate, a process, a process in namespaces, node/deno/qjs, a VM for reference
+    Compare(CompareArgs),
 }
 
 /// Engine flags shared by the playground, `run` and `bench`.
@@ -200,4 +203,39 @@ pub struct BenchArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// JavaScript file: a plain script, or a handler module (.mjs / export default)
+    pub file: PathBuf,
+    /// Calls in flight at once in every row (isolates, child processes) [default: 1: each row's latency is a call's own cost, not a queue]
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: Option<u32>,
+    /// Measured seconds per row, split over the rounds [default: 3]
+    #[arg(short, long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+    /// Rounds, alternating between the rows [default: 3]
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: Option<u32>,
+    /// Heap limit per isolate in MiB (node and deno get it as --max-old-space-size) [default: 64]
+    #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(HEAP_MB, s))]
+    pub heap_mb: Option<u32>,
+    /// Wall-clock limit per call in ms; a child process is killed 3 s after it [default: 1000]
+    #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(TIMEOUT_MS, s))]
+    pub timeout_ms: Option<u64>,
+    /// JSON passed to handlers as event.payload [default: null]
+    #[arg(long, value_name = "JSON", value_parser = parse_json)]
+    pub payload: Option<String>,
+    /// Print the ladder as one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Seconds for `compare -d`: more than 0, at most an hour.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 3600.0 => Ok(x),
+        _ => Err(format!("{s:?} is not a number of seconds in (0, 3600]")),
+    }
 }

@@ -35,6 +35,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         let command = match &cli.command {
             Some(Command::Run(_)) => "run",
             Some(Command::Bench(_)) => "bench",
+            Some(Command::Compare(_)) => "compare",
             None => "playground",
         };
         tracing::info!(
@@ -88,6 +89,55 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             check_capacity(&engine_config)?;
             tracing::info!(file = %args.file.display(), ?engine_config, "bench");
             bench::main(source, engine_config, &args)
+        }
+        Some(Command::Compare(args)) => {
+            let source = engine::Source::from_file(&args.file)?;
+            let mut engine_config = config.engine_config();
+            if let Some(h) = args.heap_mb {
+                engine_config.limits.heap_bytes = (h as usize) << 20;
+            }
+            if let Some(t) = args.timeout_ms {
+                engine_config.limits.timeout = std::time::Duration::from_millis(t);
+            }
+            if let Some(p) = args.payload {
+                engine_config.payload = p;
+            }
+            let mut options = compare::Options::default();
+            if let Some(n) = args.concurrency {
+                options.concurrency = n as usize;
+            }
+            if let Some(d) = args.duration {
+                options.duration = std::time::Duration::from_secs_f64(d);
+            }
+            if let Some(r) = args.rounds {
+                options.rounds = r;
+            }
+            tracing::info!(file = %args.file.display(), ?engine_config, ?options, "compare");
+            let verbose = !args.json;
+            if verbose {
+                eprintln!("  first call under every rung, then the memory probes…");
+            }
+            let ladder = compare::run(&source, &engine_config, &options, &mut |u| {
+                if let (true, compare::Update::Round { round, rounds }) = (verbose, &u) {
+                    eprintln!("  round {round} of {rounds}…");
+                }
+            })?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&ladder)?);
+            } else {
+                print!("{}", compare::render_text(&ladder));
+            }
+            // 1 when the script did not run to the end as a warm call (it
+            // failed, or the comparison stopped): the rows say why.
+            let warm_ok = ladder
+                .rows
+                .iter()
+                .any(|r| r.rung == compare::Rung::Warm && r.status == compare::RowStatus::Measured);
+            Ok(if warm_ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         None => {
             let root = match cli.path {

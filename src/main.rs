@@ -10,6 +10,11 @@ fn main() -> ExitCode {
     if isolate_play::bench::maybe_run_memory_probe() {
         return ExitCode::SUCCESS;
     }
+    if let Some(code) = isolate_play::compare::maybe_run_child() {
+        // At once: a process-per-call child ends the way such platforms
+        // end theirs, the kernel reclaiming everything.
+        std::process::exit(code);
+    }
     let cli = isolate_play::cli::Cli::parse();
     match isolate_play::dispatch(cli) {
         Ok(code) => code,

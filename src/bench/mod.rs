@@ -27,7 +27,7 @@ use crate::engine::{EngineConfig, Mode, Source, Threads, platform};
 use crate::metrics::{Percentiles, fmt_bytes, fmt_duration, fmt_rate};
 
 pub use measure::{Plan, Row, Side, SideRun};
-pub use memory::{Density, Holder, Memory, MemoryProbe};
+pub use memory::{Density, Holder, Memory, MemoryProbe, idle};
 
 /// Isolate counts of `--threads-compare` when `--sizes` is not given; 0
 /// stands for the machine's cores.

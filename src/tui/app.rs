@@ -794,7 +794,7 @@ impl App {
         let source: Source = (**src).clone();
         let (name, version) = (src.name.clone(), src.version);
         let options = self.ladder.options();
-        let mut run = LadderRun::new(0, name, version, &options, ladder::pending);
+        let mut run = LadderRun::new(0, name, version, &options);
         run.unsaved = self.state.open.as_ref().is_some_and(OpenFile::unsaved);
         match self
             .ladder

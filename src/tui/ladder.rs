@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::compare::{self, Ladder, Options, Row, RowStatus, Rung, Update};
+use crate::compare::{self, Ladder, Options, Update};
 use crate::engine::{EngineConfig, Source};
 
 /// Calls in flight at once in every row: one, so each row's figures are
@@ -136,80 +136,14 @@ impl Drop for Runner {
     }
 }
 
-/// The rung as the view labels it until the comparison sends its row.
-pub fn label(rung: Rung) -> &'static str {
-    match rung {
-        Rung::Warm => "isolate, warm",
-        Rung::Context => "isolate, context",
-        Rung::Cold => "isolate, cold",
-        Rung::Snapshot => "snapshot isolate",
-        Rung::Process => "process per call",
-        Rung::Namespaced => "container-like",
-        Rung::Node => "node -e",
-        Rung::Deno => "deno eval",
-        Rung::Qjs => "qjs",
-        Rung::Vm => "microVM",
-    }
-}
-
-/// What the rung teaches, in one line, until the comparison sends its own.
-pub fn lesson(rung: Rung) -> &'static str {
-    match rung {
-        Rung::Warm => "Reuse wins: a kept isolate and context make a call a function call.",
-        Rung::Context => "A fresh context resets the globals but keeps the heap and the engine.",
-        Rung::Cold => "A new isolate per call: a heap, builtins and a compile, every time.",
-        Rung::Snapshot => "A startup snapshot skips the top level: how platforms cut cold starts.",
-        Rung::Process => "A process per call pays exec, V8's start and an isolate, every call.",
-        Rung::Namespaced => "Namespaces (a container before any image) add little to a process.",
-        Rung::Node => "A whole runtime per call: its start, not your code, is the time.",
-        Rung::Deno => "Another whole runtime: a start and tens of MiB for one call.",
-        Rung::Qjs => "A tiny engine starts fast: a process is cheap; a big runtime is not.",
-        Rung::Vm => "A VM boots a kernel per sandbox: the strongest wall, the slowest start.",
-    }
-}
-
-/// A row not measured yet: the rung's label and lesson, every figure
-/// `None`.
-pub fn pending(rung: Rung) -> Row {
-    Row {
-        rung,
-        label: label(rung).into(),
-        lesson: lesson(rung).into(),
-        status: RowStatus::Pending,
-        calls: 0,
-        seconds: 0.0,
-        calls_per_s: None,
-        p50_ns: None,
-        p99_ns: None,
-        cpu_per_call_ns: None,
-        memory_per_unit: None,
-        memory_unit: String::new(),
-        memory_note: String::new(),
-        ratio_to_warm: None,
-        result: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_rung_has_a_short_label_and_a_one_line_lesson() {
-        for r in Rung::ALL {
-            // Whole in the label column at 80 columns.
-            assert!(label(r).chars().count() <= 16, "{r:?}");
-            let l = lesson(r);
-            // One line at 80 columns beside the row's mark.
-            assert!(l.chars().count() <= 76, "{r:?}: {l}");
-            assert!(l.ends_with('.') && !l.contains('\n'), "{r:?}");
-        }
-    }
-
     /// The view's defaults stay short: under 30 s of measuring.
     #[test]
     fn defaults_are_short() {
-        let measured = Rung::ALL.len() as u32 - 1;
+        let measured = compare::Rung::ALL.len() as u32 - 1;
         assert!(DURATION * measured < Duration::from_secs(20));
         assert!(DURATION / ROUNDS >= Duration::from_millis(200));
     }

@@ -352,14 +352,12 @@ pub enum LadderOutcome {
 
 impl LadderRun {
     /// A run about to start: every rung pending, labelled and with its
-    /// lesson from `pending` (the comparison's own rows replace these as
-    /// they come).
+    /// lesson (the comparison's own rows replace these as they come).
     pub fn new(
         id: u64,
         file: String,
         version: u64,
         options: &crate::compare::Options,
-        pending: impl Fn(Rung) -> Row,
     ) -> LadderRun {
         LadderRun {
             id,
@@ -369,7 +367,7 @@ impl LadderRun {
             concurrency: options.concurrency,
             rounds: options.rounds,
             duration: options.duration,
-            rows: Rung::ALL.iter().map(|&r| pending(r)).collect(),
+            rows: Rung::ALL.iter().map(|&r| Row::pending(r)).collect(),
             round: None,
             outcome: LadderOutcome::Running,
         }

@@ -3,6 +3,7 @@
 //! binary.
 
 mod cli;
+mod compare;
 mod e2e;
 mod editor;
 mod engine;

@@ -2958,7 +2958,7 @@ fn ladder_runs_off_the_loop_and_starts_afresh_after_a_save() {
     let row = |rung, status| Row {
         status,
         p50_ns: Some(170),
-        ..ladder::pending(rung)
+        ..Row::pending(rung)
     };
     app.on_ladder(
         1,
@@ -2980,10 +2980,10 @@ fn ladder_runs_off_the_loop_and_starts_afresh_after_a_save() {
     assert_eq!(run.rows[0].status, RowStatus::Running);
     assert_eq!(
         run.rows[0].label,
-        ladder::label(Rung::Warm),
+        Rung::Warm.label(),
         "an empty label keeps ours"
     );
-    assert_eq!(run.rows[0].lesson, ladder::lesson(Rung::Warm));
+    assert_eq!(run.rows[0].lesson, Rung::Warm.lesson());
     // Esc closes it and cancels the run; load resumes.
     let mut s = app.state.clone();
     s.screen = (80, 24);
@@ -3028,6 +3028,7 @@ fn ladder_runs_off_the_loop_and_starts_afresh_after_a_save() {
             concurrency: 1,
             rounds: 3,
             seconds: 12.5,
+            load_average: None,
             rows,
         })),
     );

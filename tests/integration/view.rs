@@ -930,7 +930,7 @@ fn measured(rung: Rung, status: RowStatus, p50: u64, p99: u64, mem: u64, warm: u
         memory_note: "RSS growth over 100 idle units".into(),
         ratio_to_warm: Some(p50 as f64 / warm as f64),
         result: Some("HelloWorld".into()),
-        ..ladder::pending(rung)
+        ..Row::pending(rung)
     }
 }
 
@@ -941,13 +941,7 @@ fn ladder_model(outcome: LadderOutcome, measured_rows: usize) -> State {
     s.engine.version = 2;
     s.open.as_mut().unwrap().name = "samples/02-concat.js".into();
     let options = ladder::Runner::new("isolate-play".into()).options();
-    let mut run = LadderRun::new(
-        1,
-        "samples/02-concat.js".into(),
-        2,
-        &options,
-        ladder::pending,
-    );
+    let mut run = LadderRun::new(1, "samples/02-concat.js".into(), 2, &options);
     let warm = 170;
     let done = RowStatus::Measured;
     let figures = [
@@ -972,7 +966,7 @@ fn ladder_model(outcome: LadderOutcome, measured_rows: usize) -> State {
             status: RowStatus::Unavailable {
                 reason: "needs the snapshot engine mode (not built yet)".into(),
             },
-            ..ladder::pending(Rung::Snapshot)
+            ..Row::pending(Rung::Snapshot)
         },
         measured(
             Rung::Process,
@@ -987,7 +981,7 @@ fn ladder_model(outcome: LadderOutcome, measured_rows: usize) -> State {
                 reason: "the kernel refused a user namespace: unshare: Operation not permitted"
                     .into(),
             },
-            ..ladder::pending(Rung::Namespaced)
+            ..Row::pending(Rung::Namespaced)
         },
         measured(
             Rung::Node,
@@ -1001,7 +995,7 @@ fn ladder_model(outcome: LadderOutcome, measured_rows: usize) -> State {
             status: RowStatus::Unavailable {
                 reason: "deno is not on PATH".into(),
             },
-            ..ladder::pending(Rung::Deno)
+            ..Row::pending(Rung::Deno)
         },
         measured(Rung::Qjs, done, 2_000_000, 2_900_000, 2_600 << 10, warm),
         Row {
@@ -1013,7 +1007,7 @@ fn ladder_model(outcome: LadderOutcome, measured_rows: usize) -> State {
             p50_ns: Some(125_000_000),
             memory_per_unit: Some(5 << 20),
             ratio_to_warm: Some(125_000_000.0 / warm as f64),
-            ..ladder::pending(Rung::Vm)
+            ..Row::pending(Rung::Vm)
         },
     ];
     for (i, row) in figures.into_iter().enumerate() {

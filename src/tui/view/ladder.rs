@@ -794,7 +794,7 @@ mod tests {
             lo: SCALE_LO,
             decades: 8.0,
         };
-        let mut r = crate::tui::ladder::pending(Rung::Warm);
+        let mut r = crate::compare::Row::pending(Rung::Warm);
         r.status = RowStatus::Measured;
         let width = |p50: u64| {
             let mut r = r.clone();
