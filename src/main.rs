@@ -10,6 +10,10 @@ fn main() -> ExitCode {
     if isolate_play::bench::maybe_run_memory_probe() {
         return ExitCode::SUCCESS;
     }
+    // A snapshot builder answers on stdout and ends the process itself.
+    if isolate_play::engine::snapshot::maybe_run_builder() {
+        return ExitCode::SUCCESS;
+    }
     let cli = isolate_play::cli::Cli::parse();
     match isolate_play::dispatch(cli) {
         Ok(code) => code,

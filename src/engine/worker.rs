@@ -63,6 +63,8 @@ pub const ABANDONS_BEFORE_VERSION_QUARANTINE: u32 = 4;
 /// What all workers of one engine share beyond their own counters.
 #[derive(Debug, Default)]
 pub struct EngineShared {
+    /// Snapshot mode's startup snapshot of the current version.
+    pub snapshots: super::snapshot::Cache,
     /// Abandoned isolates per version; a version with
     /// [`ABANDONS_BEFORE_VERSION_QUARANTINE`] of them is not run again
     /// anywhere (each run could strand another isolate's memory).
@@ -224,7 +226,7 @@ impl Worker {
         if !self.started {
             self.started = true;
             self.store_limits();
-            if self.init.mode != Mode::Cold {
+            if !self.init.mode.fresh_isolate_per_call() {
                 self.fresh_sandbox();
             }
             self.publish();
@@ -383,7 +385,7 @@ impl Worker {
         );
         self.sandbox = None;
         self.fail_current(err);
-        if self.init.mode != Mode::Cold {
+        if !self.init.mode.fresh_isolate_per_call() {
             self.fresh_sandbox();
         }
         self.publish();
@@ -419,7 +421,7 @@ impl Worker {
                 let young_changed = sandbox::max_young_generation_bytes(m)
                     != sandbox::max_young_generation_bytes(self.init.mode);
                 self.init.mode = m;
-                if m == Mode::Cold {
+                if m.fresh_isolate_per_call() {
                     self.drop_sandbox();
                 } else if young_changed && self.sandbox.is_some() {
                     // Warm and context mode size the young generation
@@ -519,11 +521,44 @@ impl Worker {
             }
             return;
         }
+        // Snapshot mode: the version's blob, built once for the engine (the
+        // first worker to ask builds it, in a child process; the others
+        // wait for it).
+        let built = (self.init.mode == Mode::Snapshot).then(|| {
+            self.init
+                .engine
+                .snapshots
+                .get(&src, &self.init.limits, self.init.bounds)
+        });
         let mut call = self.begin();
         loop {
             let mut sb = match self.init.mode {
                 Mode::Cold => {
                     let sb = new_sandbox(&self.init, &mut self.cold);
+                    self.init.shared.running.store(call.invocation, Relaxed);
+                    sb
+                }
+                Mode::Snapshot => {
+                    let built = built.as_ref().expect("made above in snapshot mode");
+                    let sb = match snapshot_sandbox(&self.init, &mut self.cold, built, &src) {
+                        Ok(sb) => sb,
+                        Err(e) => {
+                            self.init.shared.running.store(0, Relaxed);
+                            // Reported as this call's failure; the loop
+                            // in `step` comes back for the rest.
+                            self.fail_current(e);
+                            return;
+                        }
+                    };
+                    if call.want_result
+                        && let Some(lines) = built.take_notice()
+                    {
+                        let probe = sb.probe();
+                        let mut console = probe.console();
+                        for (level, text) in lines {
+                            console.push(level, text);
+                        }
+                    }
                     self.init.shared.running.store(call.invocation, Relaxed);
                     sb
                 }
@@ -537,7 +572,7 @@ impl Worker {
             if let After::Retry(_) = after {
                 sb.cancel_termination();
             }
-            if self.init.mode == Mode::Cold {
+            if self.init.mode.fresh_isolate_per_call() {
                 if let After::Fatal = after {
                     // The isolate goes anyway; its raised numbers are not
                     // what the next one starts from.
@@ -587,10 +622,11 @@ impl Worker {
         if self.sample {
             self.cpu_t0 = own_cpu_ns();
         }
-        // The limits' clocks start now, except in cold mode: there they
-        // start once the fresh isolate exists (see `work`), so that its
-        // creation never counts against the call's timeout or CPU limit.
-        if self.init.mode != Mode::Cold {
+        // The limits' clocks start now, except in cold and snapshot mode:
+        // there they start once the fresh isolate exists (see `work`), so
+        // that its creation (and a snapshot's build) never counts against
+        // the call's timeout or CPU limit.
+        if !self.init.mode.fresh_isolate_per_call() {
             self.init.shared.running.store(self.seq, Relaxed);
         }
         Call {
@@ -907,7 +943,7 @@ impl LocalHistogram {
 }
 
 fn new_sandbox(init: &WorkerInit, cold: &mut LocalHistogram) -> Sandbox {
-    let shared = init.shared_isolates && init.mode != Mode::Cold;
+    let shared = init.shared_isolates && !init.mode.fresh_isolate_per_call();
     let young = sandbox::max_young_generation_bytes(init.mode);
     let sb = Sandbox::new(&init.limits, init.bounds, on_fatal_oom, shared, young);
     let ns = sb.cold_start.as_nanos() as u64;
@@ -915,6 +951,35 @@ fn new_sandbox(init: &WorkerInit, cold: &mut LocalHistogram) -> Sandbox {
     init.shared.cold_start_ns.store(ns, Relaxed);
     *init.shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(sb.handle());
     sb
+}
+
+/// Snapshot mode's isolate for one call: restored from the version's blob,
+/// or, where none could be built, a plain cold one (which runs the top level
+/// itself, so its result is cold mode's). Its creation is the call's cold
+/// start.
+fn snapshot_sandbox(
+    init: &WorkerInit,
+    cold: &mut LocalHistogram,
+    built: &super::snapshot::Built,
+    src: &Source,
+) -> Result<Sandbox, ScriptError> {
+    let Ok(blob) = &built.blob else {
+        return Ok(new_sandbox(init, cold));
+    };
+    let young = sandbox::max_young_generation_bytes(init.mode);
+    let sb = Sandbox::from_snapshot(
+        &init.limits,
+        init.bounds,
+        on_fatal_oom,
+        young,
+        blob,
+        src.version,
+    )?;
+    let ns = sb.cold_start.as_nanos() as u64;
+    cold.record(ns);
+    init.shared.cold_start_ns.store(ns, Relaxed);
+    *init.shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(sb.handle());
+    Ok(sb)
 }
 
 fn store_heap(shared: &WorkerShared, s: HeapStats) {

@@ -216,8 +216,8 @@ pub static KEYS: &[Binding] = &[
     row(&[c('h')], Panes, Action::Ask(Setting::Heap), "type the heap limit per isolate (4–16384 MiB)", None),
     row(&[f(3)], Anywhere, Action::SwitchThreads, "threads: a pool ↔ one thread per isolate, live", Some("threads")),
     row(&[c('t')], Panes, Action::SwitchThreads, "threads: a pool ↔ one thread per isolate, live", None),
-    row(&[f(2), ctrl('t')], Anywhere, Action::CycleMode, "cycle mode: warm → context → cold", Some("mode")),
-    row(&[c('m')], Panes, Action::CycleMode, "cycle mode: warm → context → cold", None),
+    row(&[f(2), ctrl('t')], Anywhere, Action::CycleMode, "cycle mode: warm → context → cold → snapshot", Some("mode")),
+    row(&[c('m')], Panes, Action::CycleMode, "cycle mode: warm → context → cold → snapshot", None),
     row(&[f(9)], Anywhere, Action::NextFailing, "jump to the next failing isolate", Some("next failing")),
     row(&[c('x')], Panes, Action::NextFailing, "jump to the next failing isolate", None),
     // Panes.
