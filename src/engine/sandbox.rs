@@ -422,6 +422,9 @@ impl Sandbox {
             v8::scope!(let scope, &mut isolate);
             let context = v8::Context::new(scope, Default::default());
             let cs = &mut v8::ContextScope::new(scope, context);
+            if let Err(e) = check_restored_guards(cs) {
+                return Err(internal(&format!("a context restored from the startup snapshot: {e}")));
+            }
             let data = cs.get_context_data_from_snapshot_once::<v8::Data>(blob.entry_index());
             let entry = match (data, blob.kind()) {
                 (Ok(d), ScriptKind::Script) => {
@@ -703,13 +706,86 @@ pub(super) fn new_context<'s>(
     v8::Local<'s, v8::Context>,
     Option<v8::Local<'s, v8::UnboundScript>>,
 ) {
+    make_context(scope, console_template, prelude, false)
+}
+
+/// [`new_context`] in a snapshot builder's isolate (see
+/// `restore_shared_array_buffer`).
+pub(super) fn new_builder_context<'s>(
+    scope: &mut v8::PinScope<'s, '_, ()>,
+    console_template: v8::Local<'s, v8::ObjectTemplate>,
+) -> v8::Local<'s, v8::Context> {
+    make_context(scope, console_template, None, true).0
+}
+
+fn make_context<'s>(
+    scope: &mut v8::PinScope<'s, '_, ()>,
+    console_template: v8::Local<'s, v8::ObjectTemplate>,
+    prelude: Option<v8::Local<'s, v8::UnboundScript>>,
+    builder: bool,
+) -> (
+    v8::Local<'s, v8::Context>,
+    Option<v8::Local<'s, v8::UnboundScript>>,
+) {
     let context = v8::Context::new(scope, Default::default());
     let cs = &mut v8::ContextScope::new(scope, context);
+    if builder {
+        restore_shared_array_buffer(cs);
+    }
     console::install(cs, console_template);
     let prelude = prelude.or_else(|| compile_prelude(cs));
     let ran = prelude.and_then(|p| p.bind_to_current_context(cs).run(cs));
     debug_assert!(ran.is_some(), "the prelude runs");
     (context, prelude)
+}
+
+/// V8 leaves its flag-dependent globals, `SharedArrayBuffer` among them,
+/// out of a context made by a snapshot builder, and adds them again to
+/// every context restored from the snapshot. The builder's context gets
+/// `SharedArrayBuffer` back here (its constructor, from an instance's
+/// prototype), so that the top level sees what cold mode's does and the
+/// prelude guards it; what a restored context gets is checked by
+/// [`check_restored_guards`].
+fn restore_shared_array_buffer(scope: &mut v8::PinScope) {
+    let global = scope.get_current_context().global(scope);
+    let Some(key) = v8::String::new(scope, "SharedArrayBuffer") else {
+        return;
+    };
+    if global.get(scope, key.into()).is_some_and(|v| !v.is_undefined()) {
+        return;
+    }
+    let ctor = v8::SharedArrayBuffer::new(scope, 0)
+        .and_then(|sab| sab.get_prototype(scope))
+        .and_then(|proto| proto.to_object(scope))
+        .zip(v8::String::new(scope, "constructor"))
+        .and_then(|(proto, name)| proto.get(scope, name.into()));
+    if let Some(ctor) = ctor.filter(|c| c.is_function()) {
+        global.define_own_property(scope, key.into(), ctor, v8::PropertyAttribute::DONT_ENUM);
+    }
+}
+
+/// Names the prelude replaces with guarded proxies (see `PRELUDE`).
+const GUARDED: [&str; 2] = ["ArrayBuffer", "SharedArrayBuffer"];
+
+/// After a context is restored from a snapshot: V8 has added its
+/// flag-dependent globals again (`WebAssembly`, which the prelude deleted,
+/// comes back), so they are taken away again, and the guarded
+/// constructors are checked to still be the prelude's proxies. An error
+/// (a guard lost) means the isolate must not run the script.
+pub(super) fn check_restored_guards(scope: &mut v8::PinScope) -> Result<(), String> {
+    let global = scope.get_current_context().global(scope);
+    let wasm = v8::String::new(scope, "WebAssembly").ok_or("no string")?;
+    global.delete(scope, wasm.into());
+    if global.get(scope, wasm.into()).is_some_and(|v| !v.is_undefined()) {
+        return Err("WebAssembly could not be taken away".into());
+    }
+    for name in GUARDED {
+        let key = v8::String::new(scope, name).ok_or("no string")?;
+        if !global.get(scope, key.into()).is_some_and(|v| v.is_proxy()) {
+            return Err(format!("{name} is not the prelude's guarded constructor"));
+        }
+    }
+    Ok(())
 }
 
 /// Invocations per TryCatch in a warm batch.

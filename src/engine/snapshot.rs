@@ -62,6 +62,9 @@ const BUILDER_ARGS: [&str; 2] = ["--exact", "__isolate_play_snapshot_builder__"]
 /// new process, and serializing the heap.
 const BUILD_MARGIN: Duration = Duration::from_secs(5);
 
+/// The line the builder prints before V8 serializes the heap.
+const SERIALIZING: &str = "isolate-play: snapshot builder: serializing\n";
+
 /// Most bytes of the builder's standard error kept for a message.
 const MAX_STDERR: usize = 16 * 1024;
 
@@ -416,13 +419,21 @@ fn build_in_child(
     }
     if !status.success() {
         use std::os::unix::process::ExitStatusExt;
-        let said = fatal_line(&String::from_utf8_lossy(&err));
+        let err = String::from_utf8_lossy(&err);
+        let serializing = err.contains(SERIALIZING.trim_end());
+        let said = fatal_line(&err.replace(SERIALIZING.trim_end(), ""));
         let said = if said.is_empty() {
             String::new()
         } else {
             format!(": {said}")
         };
         return Err(match (status.signal(), status.code()) {
+            (Some(sig), _) if serializing => format!(
+                "the builder died with signal {sig} ({}) while V8 serialized what the top level left alive \
+                 (V8 cannot serialize some objects, such as Intl formatters or a FinalizationRegistry with \
+                 registrations){said}",
+                signal_name(sig)
+            ),
             (Some(sig), _) => format!(
                 "the builder died with signal {sig} ({}){said}",
                 signal_name(sig)
@@ -598,7 +609,7 @@ fn run_builder(req: Request) -> ! {
     let ran: Result<usize, ScriptError> = {
         v8::scope!(let scope, &mut isolate);
         let template = console::template(scope);
-        let (context, _) = sandbox::new_context(scope, template, None);
+        let context = sandbox::new_builder_context(scope, template);
         let cs = &mut v8::ContextScope::new(scope, context);
         v8::tc_scope!(let tc, cs);
         let entry: Result<v8::Local<v8::Data>, ScriptError> = match src.kind {
@@ -681,6 +692,9 @@ fn run_builder(req: Request) -> ! {
         finish(&answer, &[]);
     }
     sandbox::clear_rejections(&parts.rejections);
+    // Tells the parent, should V8 abort from here on, that its serializer
+    // did (see `SERIALIZING`).
+    let _ = std::io::stderr().write_all(SERIALIZING.as_bytes());
     let t_ser = Instant::now();
     let blob = isolate.create_blob(v8::FunctionCodeHandling::Keep);
     answer.serialize_ms = t_ser.elapsed().as_secs_f64() * 1e3;
