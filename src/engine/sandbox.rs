@@ -423,7 +423,9 @@ impl Sandbox {
             let context = v8::Context::new(scope, Default::default());
             let cs = &mut v8::ContextScope::new(scope, context);
             if let Err(e) = check_restored_guards(cs) {
-                return Err(internal(&format!("a context restored from the startup snapshot: {e}")));
+                return Err(internal(&format!(
+                    "a context restored from the startup snapshot: {e}"
+                )));
             }
             let data = cs.get_context_data_from_snapshot_once::<v8::Data>(blob.entry_index());
             let entry = match (data, blob.kind()) {
@@ -751,7 +753,10 @@ fn restore_shared_array_buffer(scope: &mut v8::PinScope) {
     let Some(key) = v8::String::new(scope, "SharedArrayBuffer") else {
         return;
     };
-    if global.get(scope, key.into()).is_some_and(|v| !v.is_undefined()) {
+    if global
+        .get(scope, key.into())
+        .is_some_and(|v| !v.is_undefined())
+    {
         return;
     }
     let ctor = v8::SharedArrayBuffer::new(scope, 0)
@@ -776,7 +781,10 @@ pub(super) fn check_restored_guards(scope: &mut v8::PinScope) -> Result<(), Stri
     let global = scope.get_current_context().global(scope);
     let wasm = v8::String::new(scope, "WebAssembly").ok_or("no string")?;
     global.delete(scope, wasm.into());
-    if global.get(scope, wasm.into()).is_some_and(|v| !v.is_undefined()) {
+    if global
+        .get(scope, wasm.into())
+        .is_some_and(|v| !v.is_undefined())
+    {
         return Err("WebAssembly could not be taken away".into());
     }
     for name in GUARDED {

@@ -10,6 +10,7 @@ mod format;
 mod hostile;
 mod metrics;
 mod scheduler;
+mod snapshot;
 mod support;
 mod tui;
 mod view;
