@@ -26,7 +26,8 @@
 //! When no blob could be made (the top level failed, or could not be
 //! serialized), snapshot mode runs each call as a plain cold isolate, so
 //! that every result, error and console line is exactly what cold mode
-//! gives; the first reported call says why on its console.
+//! gives. The first reported call says why on its console, unless the top
+//! level's own error says it (every call reports that error, as in cold).
 //!
 //! Two isolates restored from one blob draw different `Math.random`
 //! sequences: V8 resets the random cache of a context it serializes and
@@ -61,6 +62,9 @@ const BUILDER_ARGS: [&str; 2] = ["--exact", "__isolate_play_snapshot_builder__"]
 /// Time the builder gets beyond the script's own limits: V8 start-up in a
 /// new process, and serializing the heap.
 const BUILD_MARGIN: Duration = Duration::from_secs(5);
+
+/// How a build's failure starts when the top level itself failed.
+const TOP_LEVEL_FAILED: &str = "the top level failed: ";
 
 /// The line the builder prints before V8 serializes the heap.
 const SERIALIZING: &str = "isolate-play: snapshot builder: serializing\n";
@@ -134,8 +138,8 @@ pub struct Built {
     pub blob: Result<Arc<Blob>, String>,
     /// From spawning the builder to its answer read.
     pub build_time: Duration,
-    /// Lines for the first reported call's console: what the build did,
-    /// and the top level's own console output (it ran once, here).
+    /// Lines for the first reported call's console: the top level's own
+    /// console output (it ran once, at build), or why no blob was made.
     notice: Mutex<Option<Vec<(Level, String)>>>,
 }
 
@@ -266,7 +270,7 @@ pub fn build(src: &Source, limits: &Limits, bounds: ConsoleBounds) -> Built {
     let blob = match outcome {
         Ok((answer, bytes)) => {
             let blob = match (&answer.error, &answer.refused) {
-                (Some(e), _) => Err(format!("the top level failed: {e}")),
+                (Some(e), _) => Err(format!("{TOP_LEVEL_FAILED}{e}")),
                 (None, Some(r)) => Err(r.clone()),
                 (None, None) => Ok(Arc::new(Blob {
                     bytes,
@@ -283,21 +287,17 @@ pub fn build(src: &Source, limits: &Limits, bounds: ConsoleBounds) -> Built {
                     blob_bytes = b.bytes.len(),
                     "startup snapshot built"
                 );
-                notice.push((
-                    Level::Info,
-                    format!(
-                        "[snapshot] version {}: built in {ms:.0} ms in a child process (top level {:.1} ms, serialize {:.1} ms), \
-                         blob {}; every call starts a fresh isolate from it",
-                        src.version,
-                        answer.run_ms,
-                        answer.serialize_ms,
-                        crate::metrics::fmt_bytes(b.bytes.len() as u64)
-                    ),
-                ));
+                // The build's figures are in the log and `snapshot_info`;
+                // the console gets a line only where the top level printed
+                // (the call's console is otherwise exactly cold mode's).
                 if !answer.console.is_empty() || answer.dropped > 0 {
                     notice.push((
                         Level::Info,
-                        "[snapshot] the top level ran once, at build; its console:".into(),
+                        format!(
+                            "[snapshot] version {}: the top level ran once, at build ({ms:.0} ms in a child process, blob {}); its console:",
+                            src.version,
+                            crate::metrics::fmt_bytes(b.bytes.len() as u64)
+                        ),
                     ));
                 }
                 for (level, text) in &answer.console {
@@ -318,8 +318,13 @@ pub fn build(src: &Source, limits: &Limits, bounds: ConsoleBounds) -> Built {
         }
         Err(e) => Err(e),
     };
+    // A top level that failed says so itself, on every call (each runs it
+    // again in a plain cold isolate): only other reasons get a console line.
+    let top_level_failed = matches!(&blob, Err(why) if why.starts_with(TOP_LEVEL_FAILED));
     if let Err(why) = &blob {
         tracing::warn!(version = src.version, build_ms = ms, reason = %why, "startup snapshot not built; calls run as plain cold isolates");
+    }
+    if let (Err(why), false) = (&blob, top_level_failed) {
         notice.push((
             Level::Warn,
             format!(

@@ -149,8 +149,9 @@ fn an_edit_rebuilds_the_snapshot() {
     assert_eq!(e.snapshot_info().expect("rebuilt").version, v2);
 }
 
-/// The build's report and the top level's console come once, on the first
-/// reported call, not on every call (the top level ran once, at build).
+/// The top level's console comes once, on the first reported call, not on
+/// every call (it ran once, at build); a script that prints nothing there
+/// gets a console that is exactly cold mode's.
 #[test]
 fn the_top_levels_console_is_shown_once() {
     let mut e = engine(1, Mode::Snapshot);
@@ -164,7 +165,7 @@ fn the_top_levels_console_is_shown_once() {
         .map(|i| i.console.lines.iter().map(|l| l.text.clone()).collect())
         .collect();
     assert!(
-        texts[0][0].starts_with("[snapshot] version 1: built in"),
+        texts[0][0].starts_with("[snapshot] version 1: the top level ran once, at build"),
         "{texts:?}"
     );
     assert!(
@@ -172,6 +173,15 @@ fn the_top_levels_console_is_shown_once() {
         "{texts:?}"
     );
     assert!(texts[1].is_empty() && texts[2].is_empty(), "{texts:?}");
+
+    e.set_source(src(
+        "quiet.mjs",
+        "export default () => { console.log('call'); return 1 };\n",
+    ));
+    for inv in run(&mut e, 2) {
+        let texts: Vec<&str> = inv.console.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["call"]);
+    }
 }
 
 /// Each restored isolate seeds its own `Math.random`; a number the top
