@@ -33,6 +33,18 @@
 //! sequences: V8 resets the random cache of a context it serializes and
 //! each isolate seeds its own generator. A number the top level drew is,
 //! like all its state, frozen into the blob: every isolate sees the same.
+//!
+//! What V8's serializer does not keep, or refuses (measured with V8 15.2):
+//! an `Error` made by the top level loses its `.stack` (V8 drops captured
+//! stack traces); a `FinalizationRegistry` with registrations and `Intl`
+//! objects abort the builder (the calls then run plain cold). A top level
+//! that leaves more than half the heap limit alive is not snapshotted (a
+//! restored isolate would have no room to run). `SharedArrayBuffer`,
+//! `WeakRef`, proxies, pending promises, private fields, symbols in the
+//! registry and large maps are kept. V8 also leaves flag-dependent globals
+//! out of a snapshot builder's context and adds them to every context it
+//! restores; the sandbox puts `SharedArrayBuffer` back for the builder and
+//! takes `WebAssembly` away again after a restore (see `sandbox`).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

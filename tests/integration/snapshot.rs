@@ -434,3 +434,34 @@ fn two_engines_with_different_snapshots_at_once() {
         t.join().expect("no panic");
     }
 }
+
+/// A top level that leaves most of the heap alive is not snapshotted (a
+/// restored isolate would have too little room to run): calls run as plain
+/// cold isolates, with cold mode's result, and the first one says why.
+#[test]
+fn a_top_level_that_fills_the_heap_is_not_snapshotted() {
+    let s = src(
+        "full.mjs",
+        "const keep = Array.from({ length: 2.4e5 }, (_, i) => ({ i }));\nexport default () => keep.length;\n",
+    );
+    let cold = outcomes(&s, Mode::Cold, 16, 1);
+    let mut e = engine_with(1, Mode::Snapshot, 16);
+    e.set_source(s);
+    let snap = run(&mut e, 1);
+    assert_eq!(results(&snap), results(&cold));
+    assert_eq!(results(&snap), ["240000"]);
+    let why = e
+        .snapshot_info()
+        .and_then(|i| i.failure)
+        .unwrap_or_default();
+    assert!(why.contains("more than half the 16 MiB limit"), "{why}");
+    assert!(
+        snap[0]
+            .console
+            .lines
+            .iter()
+            .any(|l| l.text.contains("could not be built")),
+        "{:?}",
+        snap[0].console
+    );
+}
