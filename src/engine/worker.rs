@@ -179,6 +179,10 @@ pub struct Worker {
     pending: Option<Command>,
     /// Panic in the next invocation (see `Command::PanicNext`).
     panic_next: bool,
+    /// Inside a warm batch: a finished run's `RunDone` waits in
+    /// `held_done` until the batch's heap numbers are stored.
+    hold_done: bool,
+    held_done: Option<u64>,
 }
 
 impl Worker {
@@ -207,6 +211,8 @@ impl Worker {
             error_reported: false,
             pending: None,
             panic_next: false,
+            hold_done: false,
+            held_done: None,
         })
     }
 
@@ -313,6 +319,9 @@ impl Worker {
     /// The current invocation failed with `err` outside V8's control of
     /// it (a panic, an abandoned isolate): report it, count it, finish it.
     fn fail_current(&mut self, err: ScriptError) {
+        // A warm batch that ended here (a panic, an abandoned isolate) will
+        // not send what it held back.
+        self.release_done();
         let shared = self.init.shared.clone();
         shared.running.store(0, Relaxed);
         if self.seq > shared.invocations.load(Relaxed) {
@@ -507,17 +516,23 @@ impl Worker {
                 src: &src,
                 fatal: false,
             };
+            // A run that ends inside the batch says so once the batch's
+            // heap is stored (below): a reader of `RunDone` then sees it.
+            driver.worker.hold_done = true;
             sb.warm_batch(&src, &payload, &mut driver);
             let fatal = driver.fatal;
             if fatal {
                 self.sandbox = Some(sb);
                 self.recycle(true);
-                self.batch_over();
             } else {
                 // The batch published while the isolate was out of
                 // `self.sandbox`: its heap is read here, once per batch.
                 store_heap(&self.init.shared, sb.heap_stats());
                 self.sandbox = Some(sb);
+            }
+            self.release_done();
+            if fatal {
+                self.batch_over();
             }
             return;
         }
@@ -733,6 +748,18 @@ impl Worker {
         if fatal { After::Fatal } else { After::Done }
     }
 
+    /// Ends a warm batch's hold on `RunDone` (see `hold_done`) and sends the
+    /// one it held, if any.
+    fn release_done(&mut self) {
+        self.hold_done = false;
+        if let Some(batch) = self.held_done.take() {
+            let _ = self.init.reports.send(Report::RunDone {
+                worker: self.init.shared.id,
+                batch,
+            });
+        }
+    }
+
     /// Whether the current batch ends here: a counted run finished, it is
     /// time to publish, or a command waits.
     #[inline]
@@ -743,10 +770,14 @@ impl Worker {
                 let batch = front.batch;
                 self.runs.pop_front();
                 self.publish();
-                let _ = self.init.reports.send(Report::RunDone {
-                    worker: self.init.shared.id,
-                    batch,
-                });
+                if self.hold_done {
+                    self.held_done = Some(batch);
+                } else {
+                    let _ = self.init.reports.send(Report::RunDone {
+                        worker: self.init.shared.id,
+                        batch,
+                    });
+                }
                 self.set_idle_state();
                 return true;
             }
