@@ -70,7 +70,7 @@ pub struct EngineFlags {
     /// Executor threads: a number, "cores", or "per-isolate" (a thread per isolate, the seed's model) [default: cores]
     #[arg(short = 't', long, value_name = "T", value_parser = config::parse_threads)]
     pub threads: Option<crate::engine::Threads>,
-    /// warm: kept context; context: fresh context per run; cold: fresh isolate per run [default: warm]
+    /// warm: kept context; context: fresh context per run; cold: fresh isolate per run; snapshot: fresh isolate per run from a startup snapshot of the top level [default: warm]
     #[arg(short, long, value_enum)]
     pub mode: Option<Mode>,
     /// Heap limit per isolate in MiB [default: 64]

@@ -15,6 +15,10 @@ fn main() -> ExitCode {
         // end theirs, the kernel reclaiming everything.
         std::process::exit(code);
     }
+    // A snapshot builder answers on stdout and ends the process itself.
+    if isolate_play::engine::snapshot::maybe_run_builder() {
+        return ExitCode::SUCCESS;
+    }
     let cli = isolate_play::cli::Cli::parse();
     match isolate_play::dispatch(cli) {
         Ok(code) => code,

@@ -257,7 +257,9 @@ fn bare_loop(
                 count.store(n, Relaxed);
             }
         }
-        Mode::Cold => {
+        // The bare loop has no snapshot: `bench -m snapshot` measures
+        // against the engine's plain cold mode instead (see `bench`).
+        Mode::Cold | Mode::Snapshot => {
             ready_then_wait(flags);
             while !flags.stop.load(Relaxed) {
                 n += 1;

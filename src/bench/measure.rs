@@ -22,6 +22,9 @@ pub enum Side {
     /// The bare v8 loop on a pool of this many threads (warm mode only),
     /// with slices as long as the engine's, or this long (ns).
     BarePool(usize, Option<u64>),
+    /// The engine in plain cold mode, with this thread model: the
+    /// baseline of snapshot mode (the bare loop has no snapshots).
+    PlainCold(Threads),
 }
 
 impl Side {
@@ -32,13 +35,16 @@ impl Side {
             Side::Engine(Threads::PerIsolate) => "per-isolate",
             Side::Bare => "bare",
             Side::BarePool(..) => "bare pool",
+            Side::PlainCold(_) => "plain cold",
         }
     }
 
     /// OS threads that run isolates, with `isolates` isolates.
     pub fn threads(self, isolates: usize) -> usize {
         match self {
-            Side::Engine(Threads::Pool(t)) | Side::BarePool(t, _) => t,
+            Side::Engine(Threads::Pool(t))
+            | Side::PlainCold(Threads::Pool(t))
+            | Side::BarePool(t, _) => t,
             _ => isolates,
         }
     }
@@ -111,9 +117,20 @@ pub fn engine(
 ) -> SideRun {
     let t_start = Instant::now();
     let pool = matches!(config.threads, Threads::Pool(_));
+    let snapshot = config.mode == crate::engine::Mode::Snapshot;
     let mut engine = Engine::new(config);
-    engine.set_source(source.clone());
+    let version = engine.set_source(source.clone());
     engine.wait_ready(Duration::from_secs(600));
+    // Snapshot mode: its blob is built (once, in a child process) before
+    // the load starts, so that no warm-up window waits for it.
+    if snapshot {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while engine.snapshot_info().is_none_or(|i| i.version != version)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     let start = t_start.elapsed();
     engine.set_load(true);
     std::thread::sleep(warmup);
@@ -161,6 +178,16 @@ pub fn side(
             source,
             EngineConfig {
                 threads,
+                ..config.clone()
+            },
+            warmup,
+            duration,
+        ),
+        Side::PlainCold(threads) => engine(
+            source,
+            EngineConfig {
+                threads,
+                mode: crate::engine::Mode::Cold,
                 ..config.clone()
             },
             warmup,

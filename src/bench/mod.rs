@@ -23,6 +23,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cli::BenchArgs;
+use crate::engine::snapshot::SnapshotInfo;
 use crate::engine::{EngineConfig, Mode, Source, Threads, platform};
 use crate::metrics::{Percentiles, fmt_bytes, fmt_duration, fmt_rate};
 
@@ -59,6 +60,9 @@ pub struct Throughput {
     /// Everything measured on each side.
     pub engine: Row,
     pub baseline: Row,
+    /// Snapshot mode: one build of the script's blob (the baseline is then
+    /// the engine in plain cold mode, not the bare loop).
+    pub snapshot: Option<SnapshotInfo>,
 }
 
 impl Throughput {
@@ -71,8 +75,23 @@ impl Throughput {
 /// Engine and baseline, `rounds` times each, alternating which goes first,
 /// `duration` of measured load per side in all. Neighbours on a shared VM
 /// come and go; alternating short rounds spreads them over both sides.
+///
+/// Snapshot mode is measured against the engine in plain cold mode (the
+/// same isolates, threads and limits; only the snapshot differs), and its
+/// blob is built once more on its own for its build time and size.
 pub fn throughput(source: &Source, config: &EngineConfig, plan: Plan) -> Throughput {
-    let sides = [Side::Engine(config.threads), Side::Bare];
+    let snapshot_mode = config.mode == Mode::Snapshot;
+    let baseline = if snapshot_mode {
+        Side::PlainCold(config.threads)
+    } else {
+        Side::Bare
+    };
+    let snapshot = snapshot_mode.then(|| {
+        let mut src = source.clone();
+        src.version = 1;
+        crate::engine::snapshot::build(&src, &config.limits, config.console).info()
+    });
+    let sides = [Side::Engine(config.threads), baseline];
     let t = measure::rounds(source, config, &sides, plan, |_, _| {});
     let engine = Row::of(&t[0], Some(&t[1]));
     let baseline = Row::of(&t[1], None);
@@ -89,6 +108,7 @@ pub fn throughput(source: &Source, config: &EngineConfig, plan: Plan) -> Through
         latency: engine.latency.unwrap_or_default(),
         engine,
         baseline,
+        snapshot,
     }
 }
 
@@ -403,18 +423,42 @@ fn print_single(
             pct(busy)
         );
     }
+    if let Some(snap) = &t.snapshot {
+        println!(
+            "  baseline  {:>10}  (the engine in plain cold mode, same script, isolates and threads; latency p50 {}, p99 {}; CPU {:.2} cores, {} calls/CPU-s)",
+            fmt_rate(t.baseline_per_s),
+            opt(b.latency, |l| fmt_duration(l.p50)),
+            opt(b.latency, |l| fmt_duration(l.p99)),
+            b.cpu_cores,
+            fmt_rate(b.per_cpu_s).trim_end_matches("/s"),
+        );
+        println!(
+            "  snapshot  {:>10}  (one build in a child process: start, top level, serialize; blob {})",
+            secs(snap.build_s),
+            opt(snap.blob_bytes, |b| fmt_bytes(b as u64)),
+        );
+        if let Some(why) = &snap.failure {
+            println!("            not built: {why}; snapshot mode ran plain cold isolates");
+        }
+    } else {
+        println!(
+            "  baseline  {:>10}  (bare v8 loop, same script, a thread per isolate: {} thread(s); started in {}, stopped in {}; CPU {:.2} cores, {} calls/CPU-s)",
+            fmt_rate(t.baseline_per_s),
+            b.threads,
+            secs(b.start_s),
+            secs(b.stop_s),
+            b.cpu_cores,
+            fmt_rate(b.per_cpu_s).trim_end_matches("/s"),
+        );
+    }
     println!(
-        "  baseline  {:>10}  (bare v8 loop, same script, a thread per isolate: {} thread(s); started in {}, stopped in {}; CPU {:.2} cores, {} calls/CPU-s)",
-        fmt_rate(t.baseline_per_s),
-        b.threads,
-        secs(b.start_s),
-        secs(b.stop_s),
-        b.cpu_cores,
-        fmt_rate(b.per_cpu_s).trim_end_matches("/s"),
-    );
-    println!(
-        "  ratio     {:>10}  (engine / baseline; per round {})",
+        "  ratio     {:>10}  ({}; per round {})",
         format!("{:.2}", t.ratio),
+        if t.snapshot.is_some() {
+            "snapshot / plain cold: the snapshot's speed-up"
+        } else {
+            "engine / baseline"
+        },
         t.round_ratios
             .iter()
             .map(|r| format!("{r:.2}"))

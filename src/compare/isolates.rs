@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use crate::engine::snapshot::SnapshotInfo;
 use crate::engine::{Engine, EngineConfig, Mode, Report, Source};
 
 /// Sleeps `d`, in steps, unless `cancel` is set; returns false if it was.
@@ -67,6 +68,8 @@ pub struct Window {
     pub cpu_ns: u64,
     /// Latency of the timed calls (ns).
     pub latency: Histogram<u64>,
+    /// Snapshot mode: the blob the window's isolates started from.
+    pub snapshot: Option<SnapshotInfo>,
 }
 
 /// `n` isolates in `mode` under continuous load: `warmup`, then a
@@ -87,6 +90,20 @@ pub fn window(
     });
     engine.set_source(source.clone());
     engine.wait_ready(Duration::from_secs(60));
+    if mode == Mode::Snapshot {
+        // The blob is built once per engine, in a child process: not a
+        // per-call cost, so not in the window.
+        let deadline = Instant::now() + config.limits.timeout + Duration::from_secs(10);
+        while engine
+            .snapshot_info()
+            .is_none_or(|i| i.version != source.version)
+            && Instant::now() < deadline
+        {
+            if !sleep_unless(Duration::from_millis(5), cancel) {
+                return None;
+            }
+        }
+    }
     engine.set_load(true);
     if !sleep_unless(warmup, cancel) {
         return None;
@@ -102,6 +119,9 @@ pub fn window(
     // Workers publish their histograms every 50 ms: the window, give or
     // take one publish.
     let (latency, _) = engine.telemetry().drain();
+    let snapshot = (mode == Mode::Snapshot)
+        .then(|| engine.snapshot_info())
+        .flatten();
     engine.set_load(false);
     drop(engine);
     finished.then_some(Window {
@@ -109,5 +129,6 @@ pub fn window(
         secs,
         cpu_ns: cpu,
         latency,
+        snapshot,
     })
 }

@@ -570,14 +570,7 @@ pub fn run(
             Rung::Warm => Meter::Engine(Mode::Warm),
             Rung::Context => Meter::Engine(Mode::Context),
             Rung::Cold => Meter::Engine(Mode::Cold),
-            Rung::Snapshot => {
-                // Mode::Snapshot: once the engine has it, this row is
-                // `Meter::Engine(Mode::Snapshot)` like the three above.
-                row.status = RowStatus::Unavailable {
-                    reason: "the engine's snapshot mode is not in this build yet".into(),
-                };
-                Meter::None
-            }
+            Rung::Snapshot => Meter::Engine(Mode::Snapshot),
             Rung::Process => {
                 Meter::Child(our_spec(&options.program, &call_task, false, kill_after))
             }
@@ -694,6 +687,9 @@ pub fn run(
                             a.secs += w.secs;
                             a.cpu_ns += w.cpu_ns;
                             let _ = a.latency.add(&w.latency);
+                            if let Some(info) = w.snapshot {
+                                rows[i].memory_note = snapshot_note(&info);
+                            }
                             None
                         }
                         None => break,
@@ -808,6 +804,20 @@ fn memory_probes(
             }
             _ => {}
         }
+    }
+}
+
+/// The snapshot rung's memory note: the blob every restored isolate
+/// starts from (a live restored isolate's own RSS is not probed).
+fn snapshot_note(info: &crate::engine::snapshot::SnapshotInfo) -> String {
+    match (info.blob_bytes, &info.failure) {
+        (Some(b), _) => format!(
+            "not probed per isolate; every isolate starts from one {} blob, built once in {:.0} ms (a child process)",
+            crate::metrics::fmt_bytes(b as u64),
+            info.build_s * 1e3
+        ),
+        (None, Some(why)) => format!("no snapshot: {why}; calls ran as plain cold isolates"),
+        (None, None) => "no snapshot was built".into(),
     }
 }
 

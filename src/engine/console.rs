@@ -137,6 +137,17 @@ fn console_callback(
     }
 }
 
+/// The native functions of every context of ours, for V8's startup
+/// snapshots: a snapshot stores a native callback as its index in this
+/// list, so the builder and every isolate restored from its blob must be
+/// given the same list, in the same order (see `snapshot`).
+pub fn external_references() -> Vec<v8::ExternalReference> {
+    use v8::MapFnTo;
+    vec![v8::ExternalReference {
+        function: console_callback.map_fn_to(),
+    }]
+}
+
 /// The template of our `console` object. V8 installs its own (inspector-only,
 /// silent) `console` on every new global, so ours replaces it per context.
 pub fn template<'s>(scope: &v8::PinScope<'s, '_, ()>) -> v8::Local<'s, v8::ObjectTemplate> {

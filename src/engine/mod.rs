@@ -19,6 +19,7 @@ pub mod report;
 pub mod sandbox;
 pub mod scheduler;
 pub mod script;
+pub mod snapshot;
 mod worker;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -51,24 +52,34 @@ pub enum Mode {
     Context,
     /// A fresh isolate per invocation: create, run, dispose.
     Cold,
+    /// A fresh isolate per call, started from a V8 startup snapshot of the
+    /// script's evaluated top level.
+    Snapshot,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Warm, Mode::Context, Mode::Cold];
+    pub const ALL: [Mode; 4] = [Mode::Warm, Mode::Context, Mode::Cold, Mode::Snapshot];
     pub fn name(self) -> &'static str {
         match self {
             Mode::Warm => "warm",
             Mode::Context => "context",
             Mode::Cold => "cold",
+            Mode::Snapshot => "snapshot",
         }
     }
-    /// warm → context → cold → warm.
+    /// warm → context → cold → snapshot → warm.
     pub fn next(self) -> Mode {
         match self {
             Mode::Warm => Mode::Context,
             Mode::Context => Mode::Cold,
-            Mode::Cold => Mode::Warm,
+            Mode::Cold => Mode::Snapshot,
+            Mode::Snapshot => Mode::Warm,
         }
+    }
+    /// Whether every call gets a fresh isolate (cold and snapshot mode):
+    /// no isolate is kept between calls.
+    pub fn fresh_isolate_per_call(self) -> bool {
+        matches!(self, Mode::Cold | Mode::Snapshot)
     }
 }
 
@@ -334,7 +345,31 @@ impl Engine {
         let source = Arc::new(source);
         self.source = Some(source.clone());
         self.broadcast(|| Command::SetSource(source.clone()));
+        self.prebuild_snapshot();
         self.next_version
+    }
+
+    /// In snapshot mode, starts building the current version's blob on a
+    /// thread of its own (the workers' first calls then wait less, or not
+    /// at all). Workers build it themselves if this has not finished.
+    fn prebuild_snapshot(&self) {
+        let (Mode::Snapshot, Some(src)) = (self.config.mode, self.source.clone()) else {
+            return;
+        };
+        let shared = self.shared.clone();
+        let (limits, bounds) = (self.config.limits, self.config.console);
+        let _ = std::thread::Builder::new()
+            .name("snapshot-build".into())
+            .spawn(move || {
+                shared.snapshots.get(&src, &limits, bounds);
+            });
+    }
+
+    /// The newest startup snapshot built (snapshot mode): its version, build
+    /// time, blob size, or why it could not be built. None before the first
+    /// build finished.
+    pub fn snapshot_info(&self) -> Option<snapshot::SnapshotInfo> {
+        self.shared.snapshots.latest().map(|b| b.info())
     }
 
     /// Grows or shrinks the pool while it runs. New workers get the current
@@ -422,6 +457,7 @@ impl Engine {
         }
         self.broadcast(|| Command::SetMode(mode));
         let _ = self.telemetry.drain();
+        self.prebuild_snapshot();
     }
 
     /// New limits; a changed heap limit replaces every live isolate.
@@ -431,6 +467,7 @@ impl Engine {
             .store(limits.timeout.as_nanos() as u64, Relaxed);
         self.cpu_ns.store(cpu_limit_ns(&limits), Relaxed);
         self.broadcast(|| Command::SetLimits(limits));
+        self.prebuild_snapshot();
     }
 
     /// The JSON text handlers get as `event.payload`; must be valid JSON.

@@ -26,6 +26,15 @@ pub fn init() {
         // trace needs them: a trace captured at a stack overflow has no
         // stack left to compute them with, and would say line 0.
         v8::V8::set_flags_from_string("--no-enable-lazy-source-positions");
+        // A startup snapshot made by a `SnapshotCreator` would otherwise
+        // move some of the script's objects into its read-only part, and
+        // V8 shares one read-only heap between all the isolates of a
+        // process: isolates of two different snapshots (V8's built-in one
+        // and a script's, or two versions') could not live side by side
+        // (measured: the second one's deserializer read past the live
+        // read-only heap and aborted the process). Set in every process of
+        // ours alike: V8 refuses a snapshot made under other flags.
+        v8::V8::set_flags_from_string("--no-extensible-ro-snapshot");
         let platform = v8::new_default_platform(0, false).make_shared();
         v8::V8::initialize_platform(platform);
         v8::V8::initialize();

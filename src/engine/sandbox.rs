@@ -135,12 +135,12 @@ const MAX_REJECTIONS: usize = 100;
 /// Promises rejected with no handler during the current invocation, kept
 /// in the isolate's slot for the promise-reject callback.
 #[derive(Default)]
-struct Rejections {
+pub(super) struct Rejections {
     pending: Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>,
     dropped: u64,
 }
 
-type RejectionsSlot = Rc<RefCell<Rejections>>;
+pub(super) type RejectionsSlot = Rc<RefCell<Rejections>>;
 
 thread_local! {
     /// Set by the promise-reject hook on the isolate's thread: something may
@@ -171,15 +171,80 @@ pub const CONTEXT_MAX_YOUNG_GENERATION_BYTES: usize = 4 << 20;
 pub fn max_young_generation_bytes(mode: super::Mode) -> usize {
     match mode {
         super::Mode::Context => CONTEXT_MAX_YOUNG_GENERATION_BYTES,
-        super::Mode::Warm | super::Mode::Cold => MAX_YOUNG_GENERATION_BYTES,
+        super::Mode::Warm | super::Mode::Cold | super::Mode::Snapshot => MAX_YOUNG_GENERATION_BYTES,
     }
 }
 
 /// The young generation's share of a heap limit: `max_young` (see
 /// [`max_young_generation_bytes`]), at most a quarter of the limit; the old
 /// generation gets the rest, so the two add up to `--heap-mb`.
-fn young_generation_bytes(heap_bytes: usize, max_young: usize) -> usize {
+pub(super) fn young_generation_bytes(heap_bytes: usize, max_young: usize) -> usize {
     max_young.min(heap_bytes / 4)
+}
+
+/// What [`configure`] attached to an isolate, kept next to it: the guard
+/// must outlive the isolate, the slots' `Rc`s are shared with it.
+pub(super) struct Parts {
+    pub console: Rc<RefCell<ConsoleBuf>>,
+    pub rejections: RejectionsSlot,
+    pub guard: Box<HeapGuard>,
+}
+
+/// The create parameters every isolate of ours gets (plain, restored from a
+/// snapshot, or a snapshot builder's): the heap limit split between the
+/// generations, the external budget's allocator, no `Atomics.wait`.
+pub(super) fn create_params(
+    limits: &Limits,
+    max_young: usize,
+    budget: &Arc<ExternalBudget>,
+) -> v8::CreateParams {
+    let young = young_generation_bytes(limits.heap_bytes, max_young);
+    v8::CreateParams::default()
+        .heap_limits(0, limits.heap_bytes)
+        .set_max_young_generation_size_in_bytes(young)
+        .set_max_old_generation_size_in_bytes(limits.heap_bytes - young)
+        .array_buffer_allocator(budget.allocator())
+        .allow_atomics_wait(false)
+}
+
+/// Sets up a new isolate as every isolate of ours is: explicit microtasks,
+/// no dynamic import or WebAssembly, `on_oom`, detailed stack traces, the
+/// promise-reject hook, the console and rejection slots, the heap guard
+/// and the external budget's stop handle.
+pub(super) fn configure(
+    isolate: &mut v8::OwnedIsolate,
+    limits: &Limits,
+    bounds: ConsoleBounds,
+    on_oom: v8::OomErrorCallback,
+    budget: &ExternalBudget,
+) -> Parts {
+    isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+    isolate.set_host_import_module_dynamically_callback(refuse_dynamic_import);
+    isolate.set_oom_error_handler(on_oom);
+    // Every error keeps a detailed trace of its first frames, read
+    // without `.stack` (which would run `Error.prepareStackTrace`).
+    isolate.set_capture_stack_trace_for_uncaught_exceptions(true, STACK_FRAMES);
+    isolate.set_promise_reject_callback(on_promise_reject);
+    isolate.set_allow_wasm_code_generation_callback(refuse_wasm);
+    // Shared with the console callback through the slot; kept here too
+    // so that the hot loop checks it without a call into V8.
+    let console = Rc::new(RefCell::new(ConsoleBuf::new(bounds)));
+    isolate.set_slot(console.clone());
+    let rejections: RejectionsSlot = Default::default();
+    isolate.set_slot(rejections.clone());
+    let guard = HeapGuard::install(isolate, limits.heap_bytes);
+    let _ = budget.handle.set(isolate.thread_safe_handle());
+    Parts {
+        console,
+        rejections,
+        guard,
+    }
+}
+
+/// Drops the unhandled rejections an isolate's slot still holds (global
+/// handles, which a snapshot builder must not have when it serializes).
+pub(super) fn clear_rejections(rejections: &RejectionsSlot) {
+    rejections.borrow_mut().pending.clear();
 }
 
 /// Frames kept in captured stack traces (a stack overflow has thousands).
@@ -189,10 +254,15 @@ pub struct Sandbox {
     // Globals first: they must be dropped while the isolate is alive.
     entry: Option<(u64, Entry)>,
     context: v8::Global<v8::Context>,
-    template: v8::Global<v8::ObjectTemplate>,
+    /// The console template (made on first use in an isolate restored
+    /// from a snapshot, whose context already has its console).
+    template: Option<v8::Global<v8::ObjectTemplate>>,
     prelude: Option<v8::Global<v8::UnboundScript>>,
     rejections: RejectionsSlot,
     isolate: IsolateCell,
+    /// The startup snapshot this isolate was made from: V8 reads it for the
+    /// isolate's whole life, so it goes after the isolate.
+    _blob: Option<Arc<super::snapshot::Blob>>,
     // After the isolate: V8 may call back into it until the isolate is gone.
     guard: Box<HeapGuard>,
     budget: Arc<ExternalBudget>,
@@ -276,31 +346,10 @@ impl Sandbox {
         max_young: usize,
     ) -> Sandbox {
         let t0 = Instant::now();
-        let young = young_generation_bytes(limits.heap_bytes, max_young);
         let budget = ExternalBudget::new(limits.external_bytes);
-        let params = v8::CreateParams::default()
-            .heap_limits(0, limits.heap_bytes)
-            .set_max_young_generation_size_in_bytes(young)
-            .set_max_old_generation_size_in_bytes(limits.heap_bytes - young)
-            .array_buffer_allocator(budget.allocator())
-            .allow_atomics_wait(false);
+        let params = create_params(limits, max_young, &budget);
         let mut isolate = v8::Isolate::new(params);
-        isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
-        isolate.set_host_import_module_dynamically_callback(refuse_dynamic_import);
-        isolate.set_oom_error_handler(on_oom);
-        // Every error keeps a detailed trace of its first frames, read
-        // without `.stack` (which would run `Error.prepareStackTrace`).
-        isolate.set_capture_stack_trace_for_uncaught_exceptions(true, STACK_FRAMES);
-        isolate.set_promise_reject_callback(on_promise_reject);
-        isolate.set_allow_wasm_code_generation_callback(refuse_wasm);
-        // Shared with the console callback through the slot; kept here too
-        // so that the hot loop checks it without a call into V8.
-        let console = Rc::new(RefCell::new(ConsoleBuf::new(bounds)));
-        isolate.set_slot(console.clone());
-        let rejections: RejectionsSlot = Default::default();
-        isolate.set_slot(rejections.clone());
-        let guard = HeapGuard::install(&mut isolate, limits.heap_bytes);
-        let _ = budget.handle.set(isolate.thread_safe_handle());
+        let parts = configure(&mut isolate, limits, bounds, on_oom, &budget);
         let (template, prelude, context) = {
             v8::scope!(let scope, &mut isolate);
             let template = console::template(scope);
@@ -327,16 +376,93 @@ impl Sandbox {
         Sandbox {
             entry: None,
             context,
-            template,
+            template: Some(template),
             prelude,
-            rejections,
+            rejections: parts.rejections,
             isolate,
-            guard,
+            _blob: None,
+            guard: parts.guard,
             budget,
-            console,
+            console: parts.console,
             limits: *limits,
             cold_start: t0.elapsed(),
         }
+    }
+
+    /// A fresh isolate started from a startup snapshot (see
+    /// [`super::snapshot`]): its default context already has the console,
+    /// the prelude and the script's top level in it, and the entry of
+    /// `version` (the compiled script, or the handler) is taken from the
+    /// snapshot's context data. Owned by this thread (snapshot mode makes
+    /// one per call). The limits, budget, guard and console are this
+    /// isolate's own, set up as in [`Sandbox::new`]. An entry missing from
+    /// the snapshot (a blob not made by this binary) is an internal error.
+    pub fn from_snapshot(
+        limits: &Limits,
+        bounds: ConsoleBounds,
+        on_oom: v8::OomErrorCallback,
+        max_young: usize,
+        blob: &Arc<super::snapshot::Blob>,
+        version: u64,
+    ) -> Result<Sandbox, ScriptError> {
+        let t0 = Instant::now();
+        let budget = ExternalBudget::new(limits.external_bytes);
+        // SAFETY: V8 reads the blob while the isolate lives (contexts are
+        // deserialized from it on demand). The slice is owned by `blob`,
+        // an Arc kept in this Sandbox's `_blob`, which is dropped after
+        // the isolate (field order), and never moved or mutated.
+        let bytes: &'static [u8] =
+            unsafe { std::mem::transmute::<&[u8], &'static [u8]>(blob.bytes()) };
+        let params = create_params(limits, max_young, &budget)
+            .snapshot_blob(v8::StartupData::from(bytes))
+            .external_references(super::snapshot::external_references().into());
+        let mut isolate = v8::Isolate::new(params);
+        let parts = configure(&mut isolate, limits, bounds, on_oom, &budget);
+        let restored = {
+            v8::scope!(let scope, &mut isolate);
+            let context = v8::Context::new(scope, Default::default());
+            let cs = &mut v8::ContextScope::new(scope, context);
+            if let Err(e) = check_restored_guards(cs) {
+                return Err(internal(&format!(
+                    "a context restored from the startup snapshot: {e}"
+                )));
+            }
+            let data = cs.get_context_data_from_snapshot_once::<v8::Data>(blob.entry_index());
+            let entry = match (data, blob.kind()) {
+                (Ok(d), ScriptKind::Script) => {
+                    // SAFETY: the builder stored the script's UnboundScript
+                    // at this index for a plain script (see `snapshot`),
+                    // and the blob says this is one.
+                    let unbound = unsafe { v8::Local::<v8::UnboundScript>::cast_unchecked(d) };
+                    let script = unbound.bind_to_current_context(cs);
+                    Some(Entry::Script(v8::Global::new(cs, script)))
+                }
+                (Ok(d), ScriptKind::Handler) => v8::Local::<v8::Function>::try_from(d)
+                    .ok()
+                    .map(|f| Entry::Handler(v8::Global::new(cs, f))),
+                (Err(_), _) => None,
+            };
+            entry.map(|e| (e, v8::Global::new(cs, context)))
+        };
+        let Some((entry, context)) = restored else {
+            return Err(internal(
+                "the startup snapshot has no entry for this script",
+            ));
+        };
+        Ok(Sandbox {
+            entry: Some((version, entry)),
+            context,
+            template: None,
+            prelude: None,
+            rejections: parts.rejections,
+            isolate: IsolateCell::Owned(isolate),
+            _blob: Some(blob.clone()),
+            guard: parts.guard,
+            budget,
+            console: parts.console,
+            limits: *limits,
+            cold_start: t0.elapsed(),
+        })
     }
 
     pub fn handle(&self) -> v8::IsolateHandle {
@@ -487,7 +613,14 @@ impl Sandbox {
     pub fn invoke_fresh_context(&mut self, src: &Source, call: &Call, payload: &str) -> RawOutcome {
         let mut iso = self.isolate.enter();
         v8::scope!(let hs, &mut *iso);
-        let template = v8::Local::new(hs, &self.template);
+        let template = match &self.template {
+            Some(t) => v8::Local::new(hs, t),
+            None => {
+                let t = console::template(hs);
+                self.template = Some(v8::Global::new(hs, t));
+                t
+            }
+        };
         let prelude = self.prelude.as_ref().map(|p| v8::Local::new(hs, p));
         let (context, _) = new_context(hs, template, prelude);
         let scope = &mut v8::ContextScope::new(hs, context);
@@ -567,7 +700,7 @@ fn compile_prelude<'s>(
 
 /// A plain context with our console in place of V8's, and the prelude run
 /// (compiled here when the isolate has none yet; returned for reuse).
-fn new_context<'s>(
+pub(super) fn new_context<'s>(
     scope: &mut v8::PinScope<'s, '_, ()>,
     console_template: v8::Local<'s, v8::ObjectTemplate>,
     prelude: Option<v8::Local<'s, v8::UnboundScript>>,
@@ -575,13 +708,92 @@ fn new_context<'s>(
     v8::Local<'s, v8::Context>,
     Option<v8::Local<'s, v8::UnboundScript>>,
 ) {
+    make_context(scope, console_template, prelude, false)
+}
+
+/// [`new_context`] in a snapshot builder's isolate (see
+/// `restore_shared_array_buffer`).
+pub(super) fn new_builder_context<'s>(
+    scope: &mut v8::PinScope<'s, '_, ()>,
+    console_template: v8::Local<'s, v8::ObjectTemplate>,
+) -> v8::Local<'s, v8::Context> {
+    make_context(scope, console_template, None, true).0
+}
+
+fn make_context<'s>(
+    scope: &mut v8::PinScope<'s, '_, ()>,
+    console_template: v8::Local<'s, v8::ObjectTemplate>,
+    prelude: Option<v8::Local<'s, v8::UnboundScript>>,
+    builder: bool,
+) -> (
+    v8::Local<'s, v8::Context>,
+    Option<v8::Local<'s, v8::UnboundScript>>,
+) {
     let context = v8::Context::new(scope, Default::default());
     let cs = &mut v8::ContextScope::new(scope, context);
+    if builder {
+        restore_shared_array_buffer(cs);
+    }
     console::install(cs, console_template);
     let prelude = prelude.or_else(|| compile_prelude(cs));
     let ran = prelude.and_then(|p| p.bind_to_current_context(cs).run(cs));
     debug_assert!(ran.is_some(), "the prelude runs");
     (context, prelude)
+}
+
+/// V8 leaves its flag-dependent globals, `SharedArrayBuffer` among them,
+/// out of a context made by a snapshot builder, and adds them again to
+/// every context restored from the snapshot. The builder's context gets
+/// `SharedArrayBuffer` back here (its constructor, from an instance's
+/// prototype), so that the top level sees what cold mode's does and the
+/// prelude guards it; what a restored context gets is checked by
+/// [`check_restored_guards`].
+fn restore_shared_array_buffer(scope: &mut v8::PinScope) {
+    let global = scope.get_current_context().global(scope);
+    let Some(key) = v8::String::new(scope, "SharedArrayBuffer") else {
+        return;
+    };
+    if global
+        .get(scope, key.into())
+        .is_some_and(|v| !v.is_undefined())
+    {
+        return;
+    }
+    let ctor = v8::SharedArrayBuffer::new(scope, 0)
+        .and_then(|sab| sab.get_prototype(scope))
+        .and_then(|proto| proto.to_object(scope))
+        .zip(v8::String::new(scope, "constructor"))
+        .and_then(|(proto, name)| proto.get(scope, name.into()));
+    if let Some(ctor) = ctor.filter(|c| c.is_function()) {
+        global.define_own_property(scope, key.into(), ctor, v8::PropertyAttribute::DONT_ENUM);
+    }
+}
+
+/// Names the prelude replaces with guarded proxies (see `PRELUDE`).
+const GUARDED: [&str; 2] = ["ArrayBuffer", "SharedArrayBuffer"];
+
+/// After a context is restored from a snapshot: V8 has added its
+/// flag-dependent globals again (`WebAssembly`, which the prelude deleted,
+/// comes back), so they are taken away again, and the guarded
+/// constructors are checked to still be the prelude's proxies. An error
+/// (a guard lost) means the isolate must not run the script.
+pub(super) fn check_restored_guards(scope: &mut v8::PinScope) -> Result<(), String> {
+    let global = scope.get_current_context().global(scope);
+    let wasm = v8::String::new(scope, "WebAssembly").ok_or("no string")?;
+    global.delete(scope, wasm.into());
+    if global
+        .get(scope, wasm.into())
+        .is_some_and(|v| !v.is_undefined())
+    {
+        return Err("WebAssembly could not be taken away".into());
+    }
+    for name in GUARDED {
+        let key = v8::String::new(scope, name).ok_or("no string")?;
+        if !global.get(scope, key.into()).is_some_and(|v| v.is_proxy()) {
+            return Err(format!("{name} is not the prelude's guarded constructor"));
+        }
+    }
+    Ok(())
 }
 
 /// Invocations per TryCatch in a warm batch.
@@ -639,7 +851,7 @@ fn terminated() -> Fail {
 /// Drains the microtask queue and reports the promises it left rejected
 /// without a handler, on this invocation's console. Returns false when the
 /// isolate is being terminated.
-fn settle(scope: &mut v8::PinScope, src: &Source) -> bool {
+pub(super) fn settle(scope: &mut v8::PinScope, src: &Source) -> bool {
     scope.perform_microtask_checkpoint();
     if scope.is_execution_terminating() {
         return false;

@@ -63,6 +63,8 @@ pub const ABANDONS_BEFORE_VERSION_QUARANTINE: u32 = 4;
 /// What all workers of one engine share beyond their own counters.
 #[derive(Debug, Default)]
 pub struct EngineShared {
+    /// Snapshot mode's startup snapshot of the current version.
+    pub snapshots: super::snapshot::Cache,
     /// Abandoned isolates per version; a version with
     /// [`ABANDONS_BEFORE_VERSION_QUARANTINE`] of them is not run again
     /// anywhere (each run could strand another isolate's memory).
@@ -147,10 +149,6 @@ pub struct Worker {
     quarantined: Option<u64>,
     /// Pending counted runs.
     runs: std::collections::VecDeque<CountedRun>,
-    /// Counted runs that ended inside a warm batch, whose `RunDone` waits
-    /// until the batch has returned the isolate and its heap is stored: a
-    /// reader that saw `RunDone` must see the heap the run left.
-    held_run_done: Vec<u64>,
     seq: u64,
     errors: u64,
     latency: LocalHistogram,
@@ -181,6 +179,10 @@ pub struct Worker {
     pending: Option<Command>,
     /// Panic in the next invocation (see `Command::PanicNext`).
     panic_next: bool,
+    /// Inside a warm batch: a finished run's `RunDone` waits in
+    /// `held_done` until the batch's heap numbers are stored.
+    hold_done: bool,
+    held_done: Option<u64>,
 }
 
 impl Worker {
@@ -192,7 +194,6 @@ impl Worker {
             started: false,
             quarantined: None,
             runs: Default::default(),
-            held_run_done: Vec::new(),
             seq: 0,
             errors: 0,
             latency: LocalHistogram::default(),
@@ -210,6 +211,8 @@ impl Worker {
             error_reported: false,
             pending: None,
             panic_next: false,
+            hold_done: false,
+            held_done: None,
         })
     }
 
@@ -229,7 +232,7 @@ impl Worker {
         if !self.started {
             self.started = true;
             self.store_limits();
-            if self.init.mode != Mode::Cold {
+            if !self.init.mode.fresh_isolate_per_call() {
                 self.fresh_sandbox();
             }
             self.publish();
@@ -316,6 +319,9 @@ impl Worker {
     /// The current invocation failed with `err` outside V8's control of
     /// it (a panic, an abandoned isolate): report it, count it, finish it.
     fn fail_current(&mut self, err: ScriptError) {
+        // A warm batch that ended here (a panic, an abandoned isolate) will
+        // not send what it held back.
+        self.release_done();
         let shared = self.init.shared.clone();
         shared.running.store(0, Relaxed);
         if self.seq > shared.invocations.load(Relaxed) {
@@ -356,17 +362,6 @@ impl Worker {
         self.fail_current(err);
         self.recycle(true);
         self.publish();
-        self.send_held_run_done();
-    }
-
-    /// Sends the `RunDone`s a warm batch held back (see `held_run_done`).
-    fn send_held_run_done(&mut self) {
-        for batch in std::mem::take(&mut self.held_run_done) {
-            let _ = self.init.reports.send(Report::RunDone {
-                worker: self.init.shared.id,
-                batch,
-            });
-        }
     }
 
     /// Picks up after V8 gave up on the previous thread's isolate.
@@ -399,11 +394,10 @@ impl Worker {
         );
         self.sandbox = None;
         self.fail_current(err);
-        if self.init.mode != Mode::Cold {
+        if !self.init.mode.fresh_isolate_per_call() {
             self.fresh_sandbox();
         }
         self.publish();
-        self.send_held_run_done();
         self.set_idle_state();
     }
 
@@ -436,7 +430,7 @@ impl Worker {
                 let young_changed = sandbox::max_young_generation_bytes(m)
                     != sandbox::max_young_generation_bytes(self.init.mode);
                 self.init.mode = m;
-                if m == Mode::Cold {
+                if m.fresh_isolate_per_call() {
                     self.drop_sandbox();
                 } else if young_changed && self.sandbox.is_some() {
                     // Warm and context mode size the young generation
@@ -522,26 +516,64 @@ impl Worker {
                 src: &src,
                 fatal: false,
             };
+            // A run that ends inside the batch says so once the batch's
+            // heap is stored (below): a reader of `RunDone` then sees it.
+            driver.worker.hold_done = true;
             sb.warm_batch(&src, &payload, &mut driver);
             let fatal = driver.fatal;
             if fatal {
                 self.sandbox = Some(sb);
                 self.recycle(true);
-                self.batch_over();
             } else {
                 // The batch published while the isolate was out of
                 // `self.sandbox`: its heap is read here, once per batch.
                 store_heap(&self.init.shared, sb.heap_stats());
                 self.sandbox = Some(sb);
             }
-            self.send_held_run_done();
+            self.release_done();
+            if fatal {
+                self.batch_over();
+            }
             return;
         }
+        // Snapshot mode: the version's blob, built once for the engine (the
+        // first worker to ask builds it, in a child process; the others
+        // wait for it).
+        let built = (self.init.mode == Mode::Snapshot).then(|| {
+            self.init
+                .engine
+                .snapshots
+                .get(&src, &self.init.limits, self.init.bounds)
+        });
         let mut call = self.begin();
         loop {
             let mut sb = match self.init.mode {
                 Mode::Cold => {
                     let sb = new_sandbox(&self.init, &mut self.cold);
+                    self.init.shared.running.store(call.invocation, Relaxed);
+                    sb
+                }
+                Mode::Snapshot => {
+                    let built = built.as_ref().expect("made above in snapshot mode");
+                    let sb = match snapshot_sandbox(&self.init, &mut self.cold, built, &src) {
+                        Ok(sb) => sb,
+                        Err(e) => {
+                            self.init.shared.running.store(0, Relaxed);
+                            // Reported as this call's failure; the loop
+                            // in `step` comes back for the rest.
+                            self.fail_current(e);
+                            return;
+                        }
+                    };
+                    if call.want_result
+                        && let Some(lines) = built.take_notice()
+                    {
+                        let probe = sb.probe();
+                        let mut console = probe.console();
+                        for (level, text) in lines {
+                            console.push(level, text);
+                        }
+                    }
                     self.init.shared.running.store(call.invocation, Relaxed);
                     sb
                 }
@@ -555,7 +587,7 @@ impl Worker {
             if let After::Retry(_) = after {
                 sb.cancel_termination();
             }
-            if self.init.mode == Mode::Cold {
+            if self.init.mode.fresh_isolate_per_call() {
                 if let After::Fatal = after {
                     // The isolate goes anyway; its raised numbers are not
                     // what the next one starts from.
@@ -605,10 +637,11 @@ impl Worker {
         if self.sample {
             self.cpu_t0 = own_cpu_ns();
         }
-        // The limits' clocks start now, except in cold mode: there they
-        // start once the fresh isolate exists (see `work`), so that its
-        // creation never counts against the call's timeout or CPU limit.
-        if self.init.mode != Mode::Cold {
+        // The limits' clocks start now, except in cold and snapshot mode:
+        // there they start once the fresh isolate exists (see `work`), so
+        // that its creation (and a snapshot's build) never counts against
+        // the call's timeout or CPU limit.
+        if !self.init.mode.fresh_isolate_per_call() {
             self.init.shared.running.store(self.seq, Relaxed);
         }
         Call {
@@ -715,6 +748,18 @@ impl Worker {
         if fatal { After::Fatal } else { After::Done }
     }
 
+    /// Ends a warm batch's hold on `RunDone` (see `hold_done`) and sends the
+    /// one it held, if any.
+    fn release_done(&mut self) {
+        self.hold_done = false;
+        if let Some(batch) = self.held_done.take() {
+            let _ = self.init.reports.send(Report::RunDone {
+                worker: self.init.shared.id,
+                batch,
+            });
+        }
+    }
+
     /// Whether the current batch ends here: a counted run finished, it is
     /// time to publish, or a command waits.
     #[inline]
@@ -725,9 +770,8 @@ impl Worker {
                 let batch = front.batch;
                 self.runs.pop_front();
                 self.publish();
-                if self.sandbox.is_none() && self.init.mode == Mode::Warm {
-                    // Inside a warm batch: sent once its heap is stored.
-                    self.held_run_done.push(batch);
+                if self.hold_done {
+                    self.held_done = Some(batch);
                 } else {
                     let _ = self.init.reports.send(Report::RunDone {
                         worker: self.init.shared.id,
@@ -930,7 +974,7 @@ impl LocalHistogram {
 }
 
 fn new_sandbox(init: &WorkerInit, cold: &mut LocalHistogram) -> Sandbox {
-    let shared = init.shared_isolates && init.mode != Mode::Cold;
+    let shared = init.shared_isolates && !init.mode.fresh_isolate_per_call();
     let young = sandbox::max_young_generation_bytes(init.mode);
     let sb = Sandbox::new(&init.limits, init.bounds, on_fatal_oom, shared, young);
     let ns = sb.cold_start.as_nanos() as u64;
@@ -938,6 +982,35 @@ fn new_sandbox(init: &WorkerInit, cold: &mut LocalHistogram) -> Sandbox {
     init.shared.cold_start_ns.store(ns, Relaxed);
     *init.shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(sb.handle());
     sb
+}
+
+/// Snapshot mode's isolate for one call: restored from the version's blob,
+/// or, where none could be built, a plain cold one (which runs the top level
+/// itself, so its result is cold mode's). Its creation is the call's cold
+/// start.
+fn snapshot_sandbox(
+    init: &WorkerInit,
+    cold: &mut LocalHistogram,
+    built: &super::snapshot::Built,
+    src: &Source,
+) -> Result<Sandbox, ScriptError> {
+    let Ok(blob) = &built.blob else {
+        return Ok(new_sandbox(init, cold));
+    };
+    let young = sandbox::max_young_generation_bytes(init.mode);
+    let sb = Sandbox::from_snapshot(
+        &init.limits,
+        init.bounds,
+        on_fatal_oom,
+        young,
+        blob,
+        src.version,
+    )?;
+    let ns = sb.cold_start.as_nanos() as u64;
+    cold.record(ns);
+    init.shared.cold_start_ns.store(ns, Relaxed);
+    *init.shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(sb.handle());
+    Ok(sb)
 }
 
 fn store_heap(shared: &WorkerShared, s: HeapStats) {

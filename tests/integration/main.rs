@@ -11,6 +11,7 @@ mod format;
 mod hostile;
 mod metrics;
 mod scheduler;
+mod snapshot;
 mod support;
 mod tour;
 mod tui;

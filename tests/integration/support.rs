@@ -19,8 +19,15 @@ pub fn both_models(mut body: impl FnMut()) {
     THREADS.with(|c| c.set(Threads::Pool(2)));
 }
 
+/// Snapshot mode builds its blobs by running this program again; in tests
+/// that must be the real binary, not the test harness.
+pub fn use_real_builder() {
+    isolate_play::engine::snapshot::set_builder_program(env!("CARGO_BIN_EXE_isolate-play"));
+}
+
 /// The default engine config for this test thread's model.
 pub fn config() -> EngineConfig {
+    use_real_builder();
     EngineConfig {
         threads: THREADS.with(|c| c.get()),
         ..Default::default()
