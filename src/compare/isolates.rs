@@ -88,15 +88,13 @@ pub fn window(
         mode,
         ..config.clone()
     });
-    engine.set_source(source.clone());
+    let version = engine.set_source(source.clone());
     engine.wait_ready(Duration::from_secs(60));
     if mode == Mode::Snapshot {
         // The blob is built once per engine, in a child process: not a
         // per-call cost, so not in the window.
         let deadline = Instant::now() + config.limits.timeout + Duration::from_secs(10);
-        while engine
-            .snapshot_info()
-            .is_none_or(|i| i.version != source.version)
+        while engine.snapshot_info().is_none_or(|i| i.version != version)
             && Instant::now() < deadline
         {
             if !sleep_unless(Duration::from_millis(5), cancel) {
