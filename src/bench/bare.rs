@@ -142,7 +142,8 @@ pub fn params(heap_bytes: usize) -> v8::CreateParams {
     v8::CreateParams::default().heap_limits(0, heap_bytes)
 }
 
-enum Bare<'s> {
+/// A script compiled, or a handler module loaded, by [`bare_compile`].
+pub(crate) enum Bare<'s> {
     Script(v8::Local<'s, v8::Script>),
     Handler(v8::Local<'s, v8::Function>),
 }
@@ -156,7 +157,11 @@ fn no_imports<'s>(
     None
 }
 
-fn bare_compile<'s>(scope: &mut v8::PinScope<'s, '_>, src: &Source) -> Option<Bare<'s>> {
+/// Compiles a plain script (not run), or loads a handler module (its
+/// top level evaluated) and returns its default export, in the current
+/// context; `None` on any failure (a thrown exception stays in the
+/// enclosing TryCatch).
+pub(crate) fn bare_compile<'s>(scope: &mut v8::PinScope<'s, '_>, src: &Source) -> Option<Bare<'s>> {
     match src.kind {
         ScriptKind::Script => {
             let code = v8::String::new(scope, &script::wrapped(&src.code))?;

@@ -13,7 +13,7 @@
 //!   once each and stop, in a child process; and idle memory per isolate
 //!   at min(N, 1000) for pool, per-isolate and bare.
 
-mod bare;
+pub(crate) mod bare;
 mod measure;
 mod memory;
 

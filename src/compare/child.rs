@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::process::{Answer, MARKER};
-use crate::engine::{Engine, EngineConfig, Limits, Mode, Report, ScriptKind, Source, Threads};
+use crate::engine::{Engine, EngineConfig, Limits, Mode, Report, Source, Threads};
 
 /// Variable that turns this process into a compare child.
 pub const CHILD_ENV: &str = "ISOLATE_PLAY_COMPARE_CHILD";
@@ -206,44 +206,13 @@ fn context_memory(
     Ok(per.to_string())
 }
 
-fn no_imports<'s>(
-    _c: v8::Local<'s, v8::Context>,
-    _s: v8::Local<'s, v8::String>,
-    _a: v8::Local<'s, v8::FixedArray>,
-    _r: v8::Local<'s, v8::Module>,
-) -> Option<v8::Local<'s, v8::Module>> {
-    None
-}
-
 /// Runs a plain script, or loads a handler module, in the current context.
 fn load_into(scope: &mut v8::PinScope, src: &Source) -> bool {
-    let ran = match src.kind {
-        ScriptKind::Script => (|| {
-            let code = v8::String::new(scope, &crate::engine::script::wrapped(&src.code))?;
-            v8::Script::compile(scope, code, None)?.run(scope)
-        })(),
-        ScriptKind::Handler => (|| {
-            let code = v8::String::new(scope, &src.code)?;
-            let name = v8::String::new(scope, &src.name)?;
-            let origin = v8::ScriptOrigin::new(
-                scope,
-                name.into(),
-                0,
-                0,
-                false,
-                0,
-                None,
-                false,
-                false,
-                true,
-                None,
-            );
-            let mut source = v8::script_compiler::Source::new(code, Some(&origin));
-            let module = v8::script_compiler::compile_module(scope, &mut source)?;
-            module.instantiate_module(scope, no_imports)?;
-            module.evaluate(scope)
-        })(),
+    let ran = match crate::bench::bare::bare_compile(scope, src) {
+        Some(crate::bench::bare::Bare::Script(s)) => s.run(scope).is_some(),
+        Some(crate::bench::bare::Bare::Handler(_)) => true,
+        None => false,
     };
     scope.perform_microtask_checkpoint();
-    ran.is_some()
+    ran
 }
