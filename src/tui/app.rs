@@ -1335,6 +1335,12 @@ impl App {
         self.metrics.observe(now, total, lat, &cold);
         let mut changed =
             snapshots != self.state.snapshots || total != self.state.live.total_invocations;
+        // A snapshot build ends on its own thread, with no report.
+        let snapshot = super::state::SnapshotStatus::read(&self.engine);
+        if snapshot != self.state.engine.snapshot {
+            self.state.engine.snapshot = snapshot;
+            changed = true;
+        }
         if self
             .threads
             .last_at()

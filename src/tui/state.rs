@@ -276,6 +276,37 @@ pub struct EngineStatus {
     pub timeout: Duration,
     /// The JSON handlers get as `event.payload`.
     pub payload: String,
+    /// Snapshot mode: the newest blob's build, once one finished.
+    pub snapshot: Option<SnapshotStatus>,
+}
+
+/// A snapshot build, as the Throughput pane shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotStatus {
+    /// The engine version it was built for.
+    pub version: u64,
+    /// Wall time of the build (a child process), ms.
+    pub build_ms: u64,
+    /// The blob's size in bytes, or why there is none (calls then run as
+    /// plain cold isolates).
+    pub blob: Result<u64, String>,
+}
+
+impl SnapshotStatus {
+    /// The engine's newest build, in snapshot mode only.
+    pub fn read(e: &Engine) -> Option<SnapshotStatus> {
+        if e.mode() != Mode::Snapshot {
+            return None;
+        }
+        e.snapshot_info().map(|i| SnapshotStatus {
+            version: i.version,
+            build_ms: (i.build_s * 1e3).round() as u64,
+            blob: match (i.blob_bytes, i.failure) {
+                (Some(b), _) => Ok(b as u64),
+                (None, why) => Err(why.unwrap_or_else(|| "not built".into())),
+            },
+        })
+    }
 }
 
 impl EngineStatus {
@@ -289,6 +320,7 @@ impl EngineStatus {
             version: e.source().map_or(0, |s| s.version),
             timeout: e.config().limits.timeout,
             payload: e.config().payload.clone(),
+            snapshot: SnapshotStatus::read(e),
         }
     }
 }
@@ -548,6 +580,7 @@ impl State {
                 version: 0,
                 timeout: Duration::from_secs(1),
                 payload: "null".into(),
+                snapshot: None,
             },
             threads: ThreadsLive::default(),
             results: Vec::new(),

@@ -1249,3 +1249,44 @@ fn a_files_lesson_is_shown_while_it_is_open() {
     assert!(screen.starts_with('┌'), "{screen}");
     assert!(!screen.contains('▌'), "{screen}");
 }
+
+#[test]
+fn snapshot_mode_shows_its_blob_or_why_there_is_none() {
+    use isolate_play::tui::state::SnapshotStatus;
+    let mut s = model();
+    s.engine.mode = isolate_play::engine::Mode::Snapshot;
+    s.engine.version = 2;
+    // Building: nothing measured yet.
+    let screen = text(&draw(&s, 160, 48));
+    assert!(screen.contains("snapshot — (building)"), "{screen}");
+    // An older version's blob is not this version's.
+    s.engine.snapshot = Some(SnapshotStatus {
+        version: 1,
+        build_ms: 70,
+        blob: Ok(680 << 10),
+    });
+    assert!(text(&draw(&s, 160, 48)).contains("snapshot — (building)"));
+    s.engine.snapshot = Some(SnapshotStatus {
+        version: 2,
+        build_ms: 66,
+        blob: Ok(680 << 10),
+    });
+    let screen = text(&draw(&s, 160, 48));
+    assert!(
+        screen.contains("snapshot v2 680 KiB built in 66 ms"),
+        "{screen}"
+    );
+    s.engine.snapshot = Some(SnapshotStatus {
+        version: 2,
+        build_ms: 40,
+        blob: Err("the top level threw".into()),
+    });
+    let screen = text(&draw(&s, 160, 48));
+    assert!(
+        screen.contains("no snapshot for v2: calls run plain cold"),
+        "{screen}"
+    );
+    // Other modes say nothing of snapshots.
+    s.engine.mode = isolate_play::engine::Mode::Cold;
+    assert!(!text(&draw(&s, 160, 48)).contains("snapshot"));
+}

@@ -86,6 +86,27 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             vec![num(format!("cold start {dash}"))]
         },
     ));
+    if s.engine.mode == crate::engine::Mode::Snapshot {
+        groups.push((
+            3,
+            match &s.engine.snapshot {
+                Some(b) if b.version == s.engine.version => match &b.blob {
+                    Ok(bytes) => vec![
+                        num(format!("snapshot v{} {}", b.version, fmt_bytes(*bytes))),
+                        more(format!("built in {} ms", b.build_ms)),
+                    ],
+                    Err(why) => vec![
+                        num(format!(
+                            "no snapshot for v{}: calls run plain cold",
+                            b.version
+                        )),
+                        more(format!("({why})")),
+                    ],
+                },
+                _ => vec![num(format!("snapshot {dash} (building)"))],
+            },
+        ));
+    }
     if l.system.rss_bytes > 0 {
         groups.push((
             4,
