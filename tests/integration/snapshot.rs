@@ -381,6 +381,97 @@ fn restored_contexts_keep_the_preludes_guards() {
     assert_eq!(results(&snap), results(&cold));
 }
 
+/// Top levels that reshape the global object the restored context's guard
+/// check reads: globals deleted or replaced, a getter or a prototype proxy
+/// that loops forever (the check ran them, outside any limit, and hung),
+/// a non-configurable `WebAssembly`, a frozen, sealed or non-extensible
+/// global (V8 aborted the whole process restoring it). Every one gives
+/// cold mode's result in bounded time; those V8 cannot restore say why.
+#[test]
+fn top_levels_that_reshape_the_global() {
+    // (name, top level, handler body, the builder's restore dies)
+    let cases = [
+        (
+            "del-ab",
+            "delete globalThis.ArrayBuffer;",
+            "typeof ArrayBuffer",
+            false,
+        ),
+        (
+            "del-sab",
+            "delete globalThis.SharedArrayBuffer;",
+            "typeof SharedArrayBuffer",
+            false,
+        ),
+        (
+            "own-ab",
+            "globalThis.ArrayBuffer = function MyAB() {};",
+            "ArrayBuffer.name",
+            false,
+        ),
+        (
+            "fixed-wasm",
+            "Object.defineProperty(globalThis, 'WebAssembly', { value: 'mine', configurable: false });",
+            "String(WebAssembly)",
+            false,
+        ),
+        (
+            "looping-getter",
+            "Object.defineProperty(globalThis, 'ArrayBuffer', { get() { for (;;) {} }, configurable: false });",
+            "typeof WebAssembly",
+            false,
+        ),
+        (
+            "proto-proxy",
+            "Object.setPrototypeOf(globalThis, new Proxy({}, { get(t, k) { if (k === 'WebAssembly') for (;;) {} } }));",
+            "typeof Object.getPrototypeOf(globalThis)",
+            false,
+        ),
+        (
+            "frozen",
+            "Object.freeze(globalThis);",
+            "typeof WebAssembly",
+            true,
+        ),
+        (
+            "sealed",
+            "Object.seal(globalThis);",
+            "Object.isSealed(globalThis)",
+            true,
+        ),
+        (
+            "no-ext",
+            "Object.preventExtensions(globalThis);",
+            "Object.isExtensible(globalThis)",
+            true,
+        ),
+    ];
+    for (name, top, body, dies) in cases {
+        let code = format!("{top}\nexport default function handler(e) {{ return {body} }}\n");
+        let s = src(&format!("{name}.mjs"), &code);
+        let cold = outcomes(&s, Mode::Cold, 64, 1);
+        let mut e = engine_with(1, Mode::Snapshot, 64);
+        e.set_source(s.clone());
+        let t0 = Instant::now();
+        let snap = run(&mut e, 2);
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{name}: {:?}",
+            t0.elapsed()
+        );
+        for call in &snap {
+            assert_eq!(seen(call), seen(&cold[0]), "{name}");
+        }
+        let info = e.snapshot_info().expect("a build finished");
+        if dies {
+            let why = info.failure.unwrap_or_default();
+            assert!(why.contains("while it restored"), "{name}: {why}");
+        } else {
+            assert!(info.blob_bytes.is_some(), "{name}: {:?}", info.failure);
+        }
+    }
+}
+
 /// Plain isolates (V8's built-in snapshot) and isolates restored from a
 /// script's snapshot, side by side in one process, with a top level that
 /// leaves many strings and objects (which V8 would otherwise move into the
