@@ -329,17 +329,31 @@ pub fn build(src: &Source, limits: &Limits, bounds: ConsoleBounds) -> Built {
                         ),
                     ));
                 }
+                // The lines go into one call's console, under the same
+                // bounds as the top level had, with a header and a prefix
+                // each: what does not fit is counted with what the builder
+                // dropped, on a last line that always fits.
+                let mut dropped = answer.dropped;
+                let mut lines = notice.len() + 1;
+                let mut bytes: usize = notice.iter().map(|(_, t)| t.len()).sum::<usize>() + 64;
                 for (level, text) in &answer.console {
                     let level = Level::ALL
                         .get(*level as usize)
                         .copied()
                         .unwrap_or(Level::Log);
-                    notice.push((level, format!("[top level] {text}")));
+                    let line = format!("[top level] {text}");
+                    if lines + 1 > bounds.max_lines || bytes + line.len() > bounds.max_bytes {
+                        dropped += 1;
+                        continue;
+                    }
+                    lines += 1;
+                    bytes += line.len();
+                    notice.push((level, line));
                 }
-                if answer.dropped > 0 {
+                if dropped > 0 {
                     notice.push((
                         Level::Info,
-                        format!("[top level] … {} more lines dropped", answer.dropped),
+                        format!("[top level] … {dropped} more lines dropped"),
                     ));
                 }
             }

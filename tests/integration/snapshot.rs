@@ -184,6 +184,49 @@ fn the_top_levels_console_is_shown_once() {
     }
 }
 
+/// A top level that prints past the console's bounds (many lines, or
+/// long ones): the first call's console keeps the header, and its last
+/// line counts every top-level line not shown (the builder's drops and
+/// what the header and prefixes pushed out), rather than the call's own
+/// bound dropping that count.
+#[test]
+fn a_top_level_that_floods_the_console_says_how_much_was_dropped() {
+    for (name, n, line) in [
+        ("many", 5000, "'l' + i"),
+        ("long", 3000, "'x'.repeat(200) + i"),
+    ] {
+        let mut e = engine(1, Mode::Snapshot);
+        e.set_source(src(
+            &format!("{name}.mjs"),
+            &format!(
+                "for (let i = 0; i < {n}; i++) console.log({line});\nexport default () => 1;\n"
+            ),
+        ));
+        let r = run(&mut e, 1);
+        let c = &r[0].console;
+        assert_eq!(c.dropped, 0, "{name}: the call's own bound dropped lines");
+        let texts: Vec<&str> = c.lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(
+            texts[0].starts_with("[snapshot] version 1"),
+            "{name}: {:?}",
+            &texts[..2]
+        );
+        // Every top-level line but the count (one cut short at the byte
+        // bound is shown in part).
+        let shown = texts
+            .iter()
+            .filter(|t| t.starts_with("[top level] "))
+            .count()
+            - 1;
+        let last = texts.last().copied().unwrap_or_default();
+        assert_eq!(
+            last,
+            format!("[top level] … {} more lines dropped", n - shown),
+            "{name}"
+        );
+    }
+}
+
 /// Each restored isolate seeds its own `Math.random`; a number the top
 /// level drew is frozen into the snapshot, the same in every isolate.
 #[test]
