@@ -113,6 +113,7 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
                 options.rounds = r;
             }
             tracing::info!(file = %args.file.display(), ?engine_config, ?options, "compare");
+            compare::cancel_on_signals(options.cancel.clone())?;
             let verbose = !args.json;
             if verbose {
                 eprintln!("  first call under every rung, then the memory probes…");

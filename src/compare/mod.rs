@@ -509,6 +509,49 @@ fn child_window(
     (w.calls == 0 && w.failures > 0).then(|| first_error.unwrap_or_default())
 }
 
+/// For `isolate-play compare` in a terminal: the first SIGINT, SIGTERM or
+/// SIGHUP sets `cancel` (the comparison stops, its children are killed and
+/// reaped, its script copy removed, and the rows keep what they measured);
+/// a second one ends the process at once (exit status 128 + the signal;
+/// its children die with it, see `process`). Without this a Ctrl-C killed
+/// compare mid-call, leaving its copy of the script in the temp directory.
+///
+/// Errors: the handlers could not be installed.
+pub fn cancel_on_signals(cancel: Arc<AtomicBool>) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (mut int, mut term, mut hup) = {
+        let _in = rt.enter();
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        )
+    };
+    std::thread::Builder::new()
+        .name("compare-signals".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                loop {
+                    let (name, num) = tokio::select! {
+                        _ = int.recv() => ("SIGINT", libc::SIGINT),
+                        _ = term.recv() => ("SIGTERM", libc::SIGTERM),
+                        _ = hup.recv() => ("SIGHUP", libc::SIGHUP),
+                    };
+                    if cancel.swap(true, Relaxed) {
+                        std::process::exit(128 + num);
+                    }
+                    eprintln!(
+                        "  {name}: stopping; the rows keep what they measured ({name} again to quit at once)"
+                    );
+                }
+            })
+        })?;
+    Ok(())
+}
+
 /// Ratios to the warm row's time per call.
 fn set_ratios(rows: &mut [Row]) {
     let warm = rows

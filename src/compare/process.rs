@@ -239,10 +239,27 @@ fn write_file(path: &CString, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// In the forked child, before exec: SIGKILL when the thread that spawned
+/// it ends (it waits for the child, so only when compare itself is killed
+/// or exits): a child must not outlive the comparison (a script that never
+/// ends under node would run forever, orphaned). `parent` is our pid, read
+/// before the fork: a parent already gone by the time the signal is asked
+/// for ends the child here. Async-signal-safe.
+fn die_with_parent(parent: libc::pid_t) {
+    // SAFETY: prctl, getppid and _exit take and return plain integers.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(137);
+        }
+    }
+}
+
 /// In the forked child, before exec: new namespaces, then a fork so that
 /// the program runs as pid 1 of the new pid namespace. Only
 /// async-signal-safe calls (the parent has other threads).
-fn enter_namespaces(ns: &NsSetup) -> io::Result<()> {
+fn enter_namespaces(ns: &NsSetup, parent: libc::pid_t) -> io::Result<()> {
+    die_with_parent(parent);
     // SAFETY: unshare takes flags only.
     if unsafe { libc::unshare(NAMESPACES) } != 0 {
         return Err(io::Error::last_os_error());
@@ -307,18 +324,25 @@ pub fn run_once(spec: &Spec, cancel: &AtomicBool) -> io::Result<Exit> {
         .stdin(Stdio::null())
         .stdout(Stdio::from(out.try_clone()?))
         .stderr(Stdio::from(err.try_clone()?));
+    let parent = std::process::id() as libc::pid_t;
     if spec.namespaced {
         let ns = NsSetup::new();
         // SAFETY: the closure makes only async-signal-safe calls (see
         // `enter_namespaces`); everything it needs was allocated above.
-        unsafe { cmd.pre_exec(move || enter_namespaces(&ns)) };
+        unsafe { cmd.pre_exec(move || enter_namespaces(&ns, parent)) };
     } else {
-        // A closure, even an empty one, makes std fork instead of
+        // A closure (this one only ties the child's life to ours, see
+        // `die_with_parent`) makes std fork instead of
         // posix_spawn (a vfork): after a vfork, exec records the *parent's*
         // peak RSS as the child's (the kernel keeps the peak of the memory
         // it replaced), and every child would weigh what compare weighs.
-        // SAFETY: does nothing.
-        unsafe { cmd.pre_exec(|| Ok(())) };
+        // SAFETY: prctl with integer arguments is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                die_with_parent(parent);
+                Ok(())
+            })
+        };
     }
     let t0 = Instant::now();
     let child = cmd.spawn()?;

@@ -422,7 +422,7 @@ impl Sandbox {
             v8::scope!(let scope, &mut isolate);
             let context = v8::Context::new(scope, Default::default());
             let cs = &mut v8::ContextScope::new(scope, context);
-            if let Err(e) = check_restored_guards(cs) {
+            if let Err(e) = check_restored_guards(cs, blob.absent_globals()) {
                 return Err(internal(&format!(
                     "a context restored from the startup snapshot: {e}"
                 )));
@@ -769,28 +769,52 @@ fn restore_shared_array_buffer(scope: &mut v8::PinScope) {
     }
 }
 
-/// Names the prelude replaces with guarded proxies (see `PRELUDE`).
-const GUARDED: [&str; 2] = ["ArrayBuffer", "SharedArrayBuffer"];
+/// The globals a restored context is checked for: V8 adds its
+/// flag-dependent globals (`WebAssembly`, `SharedArrayBuffer`) back to
+/// every context it deserializes when the snapshotted global has no such
+/// property, and `ArrayBuffer` is checked with them.
+pub(super) const RESTORE_CHECKED: [&str; 3] = ["WebAssembly", "ArrayBuffer", "SharedArrayBuffer"];
 
-/// After a context is restored from a snapshot: V8 has added its
-/// flag-dependent globals again (`WebAssembly`, which the prelude deleted,
-/// comes back), so they are taken away again, and the guarded
-/// constructors are checked to still be the prelude's proxies. An error
-/// (a guard lost) means the isolate must not run the script.
-pub(super) fn check_restored_guards(scope: &mut v8::PinScope) -> Result<(), String> {
+/// Which of [`RESTORE_CHECKED`] the current context's global has no own
+/// property for (the prelude deleted `WebAssembly`; the top level may
+/// have deleted the others). Runs no script code.
+pub(super) fn absent_globals(scope: &mut v8::PinScope) -> Vec<String> {
     let global = scope.get_current_context().global(scope);
-    let wasm = v8::String::new(scope, "WebAssembly").ok_or("no string")?;
-    global.delete(scope, wasm.into());
-    if global
-        .get(scope, wasm.into())
-        .is_some_and(|v| !v.is_undefined())
-    {
-        return Err("WebAssembly could not be taken away".into());
-    }
-    for name in GUARDED {
+    RESTORE_CHECKED
+        .iter()
+        .filter(|name| {
+            v8::String::new(scope, name).and_then(|k| global.has_own_property(scope, k.into()))
+                == Some(false)
+        })
+        .map(|n| n.to_string())
+        .collect()
+}
+
+/// After a context is restored from a snapshot: whatever of `absent` (the
+/// names the snapshotted global had no own property for, see
+/// [`absent_globals`]) the context has now, V8 added back (`WebAssembly`,
+/// which the prelude deleted; `SharedArrayBuffer`, if the top level
+/// deleted the guarded one): it is taken away again, as unguarded as V8
+/// made it. A name the global had is the prelude's guarded constructor or
+/// the top level's own value, left as cold mode would have it. Reads only
+/// own properties, so that no getter, proxy or prototype of the top
+/// level's runs here (outside any limit's watch). An error (a name that
+/// cannot be taken away) means the isolate must not run the script.
+pub(super) fn check_restored_guards(
+    scope: &mut v8::PinScope,
+    absent: &[String],
+) -> Result<(), String> {
+    let global = scope.get_current_context().global(scope);
+    for name in absent {
         let key = v8::String::new(scope, name).ok_or("no string")?;
-        if !global.get(scope, key.into()).is_some_and(|v| v.is_proxy()) {
-            return Err(format!("{name} is not the prelude's guarded constructor"));
+        if global.has_own_property(scope, key.into()) == Some(false) {
+            continue;
+        }
+        global.delete(scope, key.into());
+        if global.has_own_property(scope, key.into()) != Some(false) {
+            return Err(format!(
+                "{name}, which V8 added back, could not be taken away"
+            ));
         }
     }
     Ok(())

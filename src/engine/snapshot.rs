@@ -81,6 +81,10 @@ const TOP_LEVEL_FAILED: &str = "the top level failed: ";
 /// The line the builder prints before V8 serializes the heap.
 const SERIALIZING: &str = "isolate-play: snapshot builder: serializing\n";
 
+/// The line the builder prints before it restores an isolate from its own
+/// blob, as every call would (see `run_builder`).
+const RESTORING: &str = "isolate-play: snapshot builder: restoring\n";
+
 /// Most bytes of the builder's standard error kept for a message.
 const MAX_STDERR: usize = 16 * 1024;
 
@@ -120,6 +124,9 @@ pub struct Blob {
     bytes: Vec<u8>,
     kind: ScriptKind,
     entry: usize,
+    /// Which of [`sandbox::RESTORE_CHECKED`] the top level left without
+    /// an own property on the global (see [`Blob::absent_globals`]).
+    absent: Vec<String>,
 }
 
 impl Blob {
@@ -137,6 +144,13 @@ impl Blob {
     /// default context's snapshot data.
     pub fn entry_index(&self) -> usize {
         self.entry
+    }
+
+    /// The names of [`sandbox::RESTORE_CHECKED`] the snapshotted global
+    /// had no own property for: one a restored context has must be one V8
+    /// added back, and is taken away again.
+    pub fn absent_globals(&self) -> &[String] {
+        &self.absent
     }
 }
 
@@ -264,6 +278,8 @@ struct Answer {
     refused: Option<String>,
     blob_len: usize,
     entry: usize,
+    /// See [`Blob::absent_globals`].
+    absent: Vec<String>,
     /// The top level's console: (level index, text).
     console: Vec<(u8, String)>,
     dropped: u64,
@@ -288,6 +304,7 @@ pub fn build(src: &Source, limits: &Limits, bounds: ConsoleBounds) -> Built {
                     bytes,
                     kind: src.kind,
                     entry: answer.entry,
+                    absent: answer.absent.clone(),
                 })),
             };
             if let Ok(b) = &blob {
@@ -312,17 +329,31 @@ pub fn build(src: &Source, limits: &Limits, bounds: ConsoleBounds) -> Built {
                         ),
                     ));
                 }
+                // The lines go into one call's console, under the same
+                // bounds as the top level had, with a header and a prefix
+                // each: what does not fit is counted with what the builder
+                // dropped, on a last line that always fits.
+                let mut dropped = answer.dropped;
+                let mut lines = notice.len() + 1;
+                let mut bytes: usize = notice.iter().map(|(_, t)| t.len()).sum::<usize>() + 64;
                 for (level, text) in &answer.console {
                     let level = Level::ALL
                         .get(*level as usize)
                         .copied()
                         .unwrap_or(Level::Log);
-                    notice.push((level, format!("[top level] {text}")));
+                    let line = format!("[top level] {text}");
+                    if lines + 1 > bounds.max_lines || bytes + line.len() > bounds.max_bytes {
+                        dropped += 1;
+                        continue;
+                    }
+                    lines += 1;
+                    bytes += line.len();
+                    notice.push((level, line));
                 }
-                if answer.dropped > 0 {
+                if dropped > 0 {
                     notice.push((
                         Level::Info,
-                        format!("[top level] … {} more lines dropped", answer.dropped),
+                        format!("[top level] … {dropped} more lines dropped"),
                     ));
                 }
             }
@@ -437,14 +468,24 @@ fn build_in_child(
     if !status.success() {
         use std::os::unix::process::ExitStatusExt;
         let err = String::from_utf8_lossy(&err);
-        let serializing = err.contains(SERIALIZING.trim_end());
-        let said = fatal_line(&err.replace(SERIALIZING.trim_end(), ""));
+        let restoring = err.contains(RESTORING.trim_end());
+        let serializing = !restoring && err.contains(SERIALIZING.trim_end());
+        let said = fatal_line(
+            &err.replace(SERIALIZING.trim_end(), "")
+                .replace(RESTORING.trim_end(), ""),
+        );
         let said = if said.is_empty() {
             String::new()
         } else {
             format!(": {said}")
         };
         return Err(match (status.signal(), status.code()) {
+            (Some(sig), _) if restoring => format!(
+                "the builder died with signal {sig} ({}) while it restored an isolate from its own blob, \
+                 as every call would (V8 cannot add the globals it restores, such as WebAssembly, to a \
+                 global object the top level sealed, froze or made non-extensible){said}",
+                signal_name(sig)
+            ),
             (Some(sig), _) if serializing => format!(
                 "the builder died with signal {sig} ({}) while V8 serialized what the top level left alive \
                  (V8 cannot serialize some objects, such as Intl formatters or a FinalizationRegistry with \
@@ -623,7 +664,7 @@ fn run_builder(req: Request) -> ! {
     }
 
     let t_run = Instant::now();
-    let ran: Result<usize, ScriptError> = {
+    let ran: Result<(usize, Vec<String>), ScriptError> = {
         v8::scope!(let scope, &mut isolate);
         let template = console::template(scope);
         let context = sandbox::new_builder_context(scope, template);
@@ -659,9 +700,10 @@ fn run_builder(req: Request) -> ! {
             (Some(kind), _) => Err(ScriptError::new(kind, stop_message(kind, &limits))),
             (None, Err(e)) => Err(e),
             (None, Ok(data)) => {
+                let absent = sandbox::absent_globals(tc);
                 let index = tc.add_context_data(context, data);
                 tc.set_default_context(context);
-                Ok(index)
+                Ok((index, absent))
             }
         }
     };
@@ -672,6 +714,7 @@ fn run_builder(req: Request) -> ! {
         refused: None,
         blob_len: 0,
         entry: 0,
+        absent: Vec::new(),
         console: console
             .lines
             .into_iter()
@@ -686,7 +729,7 @@ fn run_builder(req: Request) -> ! {
         run_ms,
         serialize_ms: 0.0,
     };
-    let entry = match ran {
+    let (entry, absent) = match ran {
         Ok(i) => i,
         Err(e) => {
             answer.error = Some(e.headline());
@@ -694,6 +737,7 @@ fn run_builder(req: Request) -> ! {
         }
     };
     answer.entry = entry;
+    answer.absent = absent;
     // What the top level left alive must fit a restored isolate's heap
     // with room to run: a restore past the limit is an out-of-memory
     // failure in the parent, not a clean stop.
@@ -718,6 +762,30 @@ fn run_builder(req: Request) -> ! {
     match blob {
         Some(b) => {
             answer.blob_len = b.len();
+            // Every call restores an isolate from this blob in the parent,
+            // where a V8 abort would end the playground: it is done here
+            // first, where an abort is only this build's failure.
+            let _ = std::io::stderr().write_all(RESTORING.as_bytes());
+            let blob = Arc::new(Blob {
+                bytes: b.to_vec(),
+                kind: src.kind,
+                entry,
+                absent: answer.absent.clone(),
+            });
+            if let Err(e) = sandbox::Sandbox::from_snapshot(
+                &limits,
+                bounds,
+                builder_oom,
+                MAX_YOUNG_GENERATION_BYTES,
+                &blob,
+                0,
+            ) {
+                answer.refused = Some(format!(
+                    "an isolate restored from the blob could not run the script: {}",
+                    e.headline()
+                ));
+                finish(&answer, &[]);
+            }
             finish(&answer, &b);
         }
         None => {

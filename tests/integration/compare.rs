@@ -354,3 +354,116 @@ fn compare_says_exactly_why_the_kernel_refused_the_namespaces() {
     // The rest went on.
     assert_eq!(row(&v, "process")["status"], "measured");
 }
+
+/// The pids whose parent is `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid …: comm may hold spaces, so after the last ')'.
+        let after = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+        let ppid = after.split_whitespace().nth(1).and_then(|s| s.parse().ok());
+        if ppid == Some(pid) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Whether `pid` is alive (a zombie is not).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let after = &s[s.rfind(')').map_or(0, |i| i + 1)..];
+        after.split_whitespace().next() != Some("Z")
+    })
+}
+
+/// compare's children (a process per call, the memory probes, node...)
+/// with the script's copy, until some run.
+fn wait_for_children(pid: u32) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let kids = children_of(pid);
+        if kids.len() >= 2 || Instant::now() > deadline {
+            let grand: Vec<u32> = kids.iter().flat_map(|&k| children_of(k)).collect();
+            return kids.into_iter().chain(grand).collect();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A Ctrl-C (SIGINT to compare alone, as a supervisor sends it) stops the
+/// comparison: its children killed and reaped, its copy of the script
+/// removed, the rows it has printed. A SIGKILL, which compare cannot
+/// catch, still takes its children with it (they were orphaned before,
+/// and a script that never ends under node ran forever).
+#[test]
+fn compare_stopped_by_a_signal_leaves_no_process_and_no_copy() {
+    let script = temp_script("forever.js", "let x = 0; for (;;) { x++ }\n");
+    let path = script.to_str().unwrap();
+    let args = ["compare", path, "--timeout-ms", "6000", "-d", "3"];
+    let copies = |pid: u32| {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("isolate-play-compare-{pid}-"))
+            })
+            .count()
+    };
+
+    let mut c = command(&args);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("compare starts");
+    let pid = child.id();
+    let kids = wait_for_children(pid);
+    assert!(!kids.is_empty(), "no children seen");
+    assert_eq!(copies(pid), 1);
+    // SAFETY: kill with a pid of our own child and a signal number.
+    unsafe { libc::kill(pid as i32, libc::SIGINT) };
+    let t0 = Instant::now();
+    let out = loop {
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "still running after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SIGINT: stopping"), "{stderr}");
+    assert!(stdout.contains("isolate, warm"), "{stdout}");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(copies(pid), 0, "the script's copy is left behind");
+    for k in &kids {
+        assert!(!alive(*k), "child {k} outlived compare");
+    }
+
+    let mut child = command(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("compare starts");
+    let kids = wait_for_children(child.id());
+    assert!(!kids.is_empty(), "no children seen");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let t0 = Instant::now();
+    while kids.iter().any(|&k| alive(k)) && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for k in &kids {
+        assert!(!alive(*k), "child {k} outlived a killed compare");
+    }
+}

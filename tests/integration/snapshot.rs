@@ -184,6 +184,49 @@ fn the_top_levels_console_is_shown_once() {
     }
 }
 
+/// A top level that prints past the console's bounds (many lines, or
+/// long ones): the first call's console keeps the header, and its last
+/// line counts every top-level line not shown (the builder's drops and
+/// what the header and prefixes pushed out), rather than the call's own
+/// bound dropping that count.
+#[test]
+fn a_top_level_that_floods_the_console_says_how_much_was_dropped() {
+    for (name, n, line) in [
+        ("many", 5000, "'l' + i"),
+        ("long", 3000, "'x'.repeat(200) + i"),
+    ] {
+        let mut e = engine(1, Mode::Snapshot);
+        e.set_source(src(
+            &format!("{name}.mjs"),
+            &format!(
+                "for (let i = 0; i < {n}; i++) console.log({line});\nexport default () => 1;\n"
+            ),
+        ));
+        let r = run(&mut e, 1);
+        let c = &r[0].console;
+        assert_eq!(c.dropped, 0, "{name}: the call's own bound dropped lines");
+        let texts: Vec<&str> = c.lines.iter().map(|l| l.text.as_str()).collect();
+        assert!(
+            texts[0].starts_with("[snapshot] version 1"),
+            "{name}: {:?}",
+            &texts[..2]
+        );
+        // Every top-level line but the count (one cut short at the byte
+        // bound is shown in part).
+        let shown = texts
+            .iter()
+            .filter(|t| t.starts_with("[top level] "))
+            .count()
+            - 1;
+        let last = texts.last().copied().unwrap_or_default();
+        assert_eq!(
+            last,
+            format!("[top level] … {} more lines dropped", n - shown),
+            "{name}"
+        );
+    }
+}
+
 /// Each restored isolate seeds its own `Math.random`; a number the top
 /// level drew is frozen into the snapshot, the same in every isolate.
 #[test]
@@ -379,6 +422,97 @@ fn restored_contexts_keep_the_preludes_guards() {
     let snap = outcomes(&s, Mode::Snapshot, 64, 1);
     assert_eq!(results(&snap), ["undefined,RangeError,RangeError"]);
     assert_eq!(results(&snap), results(&cold));
+}
+
+/// Top levels that reshape the global object the restored context's guard
+/// check reads: globals deleted or replaced, a getter or a prototype proxy
+/// that loops forever (the check ran them, outside any limit, and hung),
+/// a non-configurable `WebAssembly`, a frozen, sealed or non-extensible
+/// global (V8 aborted the whole process restoring it). Every one gives
+/// cold mode's result in bounded time; those V8 cannot restore say why.
+#[test]
+fn top_levels_that_reshape_the_global() {
+    // (name, top level, handler body, the builder's restore dies)
+    let cases = [
+        (
+            "del-ab",
+            "delete globalThis.ArrayBuffer;",
+            "typeof ArrayBuffer",
+            false,
+        ),
+        (
+            "del-sab",
+            "delete globalThis.SharedArrayBuffer;",
+            "typeof SharedArrayBuffer",
+            false,
+        ),
+        (
+            "own-ab",
+            "globalThis.ArrayBuffer = function MyAB() {};",
+            "ArrayBuffer.name",
+            false,
+        ),
+        (
+            "fixed-wasm",
+            "Object.defineProperty(globalThis, 'WebAssembly', { value: 'mine', configurable: false });",
+            "String(WebAssembly)",
+            false,
+        ),
+        (
+            "looping-getter",
+            "Object.defineProperty(globalThis, 'ArrayBuffer', { get() { for (;;) {} }, configurable: false });",
+            "typeof WebAssembly",
+            false,
+        ),
+        (
+            "proto-proxy",
+            "Object.setPrototypeOf(globalThis, new Proxy({}, { get(t, k) { if (k === 'WebAssembly') for (;;) {} } }));",
+            "typeof Object.getPrototypeOf(globalThis)",
+            false,
+        ),
+        (
+            "frozen",
+            "Object.freeze(globalThis);",
+            "typeof WebAssembly",
+            true,
+        ),
+        (
+            "sealed",
+            "Object.seal(globalThis);",
+            "Object.isSealed(globalThis)",
+            true,
+        ),
+        (
+            "no-ext",
+            "Object.preventExtensions(globalThis);",
+            "Object.isExtensible(globalThis)",
+            true,
+        ),
+    ];
+    for (name, top, body, dies) in cases {
+        let code = format!("{top}\nexport default function handler(e) {{ return {body} }}\n");
+        let s = src(&format!("{name}.mjs"), &code);
+        let cold = outcomes(&s, Mode::Cold, 64, 1);
+        let mut e = engine_with(1, Mode::Snapshot, 64);
+        e.set_source(s.clone());
+        let t0 = Instant::now();
+        let snap = run(&mut e, 2);
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{name}: {:?}",
+            t0.elapsed()
+        );
+        for call in &snap {
+            assert_eq!(seen(call), seen(&cold[0]), "{name}");
+        }
+        let info = e.snapshot_info().expect("a build finished");
+        if dies {
+            let why = info.failure.unwrap_or_default();
+            assert!(why.contains("while it restored"), "{name}: {why}");
+        } else {
+            assert!(info.blob_bytes.is_some(), "{name}: {:?}", info.failure);
+        }
+    }
 }
 
 /// Plain isolates (V8's built-in snapshot) and isolates restored from a
