@@ -14,6 +14,7 @@ pub mod engine;
 pub mod files;
 pub mod log;
 pub mod metrics;
+pub mod out;
 pub mod run;
 pub mod system;
 pub mod tui;
@@ -27,7 +28,7 @@ use config::Config;
 /// Runs what the command line asked for; errors are one-line messages.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if cli.print_config {
-        print!("{}", Config::default_toml());
+        crate::out!("{}", Config::default_toml());
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(path) = cli.log_path() {
@@ -73,9 +74,9 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             let report = run::execute(source, engine_config, args.invocations);
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", run::render_text(&report));
+                crate::out!("{}", run::render_text(&report));
             }
             Ok(if report.summary.failed == 0 {
                 ExitCode::SUCCESS
@@ -112,6 +113,16 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(r) = args.rounds {
                 options.rounds = r;
             }
+            let per_round = options.duration / options.rounds.max(1);
+            anyhow::ensure!(
+                per_round >= compare::MIN_ROUND,
+                "-d {:.3} over -r {} gives each row {} ms a round; a round needs at least {} ms \
+                 (each row also warms up before its window)",
+                options.duration.as_secs_f64(),
+                options.rounds,
+                per_round.as_millis(),
+                compare::MIN_ROUND.as_millis()
+            );
             tracing::info!(file = %args.file.display(), ?engine_config, ?options, "compare");
             compare::cancel_on_signals(options.cancel.clone())?;
             let verbose = !args.json;
@@ -124,9 +135,9 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&ladder)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&ladder)?);
             } else {
-                print!("{}", compare::render_text(&ladder));
+                crate::out!("{}", compare::render_text(&ladder));
             }
             // 1 when the script did not run to the end as a warm call (it
             // failed, or the comparison stopped): the rows say why.

@@ -319,7 +319,7 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
     json.insert("machine".into(), machine.clone().into());
     let single = !args.sweep && !args.threads_compare && args.density.is_none();
     if !args.json && !single {
-        println!("Machine: {machine}.\n");
+        crate::outln!("Machine: {machine}.\n");
     }
     if single {
         let t = throughput(&source, &config, plan);
@@ -378,7 +378,7 @@ pub fn main(source: Source, config: EngineConfig, args: &BenchArgs) -> anyhow::R
         }
     }
     if args.json {
-        println!("{}", serde_json::Value::Object(json));
+        crate::outln!("{}", serde_json::Value::Object(json));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -390,7 +390,7 @@ fn print_single(
     args: &BenchArgs,
     machine: &str,
 ) {
-    println!(
+    crate::outln!(
         "bench {} · {} mode · {} isolate(s) · {} · {:.1} s measured per side in {} round(s), each after {} ms warm-up\nmachine: {machine}",
         source.name,
         t.mode,
@@ -401,7 +401,7 @@ fn print_single(
         (args.warmup * 1e3).round()
     );
     let (e, b) = (&t.engine, &t.baseline);
-    println!(
+    crate::outln!(
         "  engine    {:>10}  (latency p50 {}, p99 {}; started in {}, stopped in {}; CPU {:.2} cores, {} calls/CPU-s)",
         fmt_rate(t.engine_per_s),
         fmt_duration(t.latency.p50),
@@ -414,7 +414,7 @@ fn print_single(
     if let (Some(wait), Some(sw), Some(mig), Some(busy)) =
         (e.queue_wait, e.switches_per_s, e.migrated, e.threads_busy)
     {
-        println!(
+        crate::outln!(
             "  pool                  (queue wait p50 {}, p99 {}; {:.0} switches/s, {} migrated; threads {} busy)",
             fmt_duration(wait.p50),
             fmt_duration(wait.p99),
@@ -424,7 +424,7 @@ fn print_single(
         );
     }
     if let Some(snap) = &t.snapshot {
-        println!(
+        crate::outln!(
             "  baseline  {:>10}  (the engine in plain cold mode, same script, isolates and threads; latency p50 {}, p99 {}; CPU {:.2} cores, {} calls/CPU-s)",
             fmt_rate(t.baseline_per_s),
             opt(b.latency, |l| fmt_duration(l.p50)),
@@ -432,16 +432,16 @@ fn print_single(
             b.cpu_cores,
             fmt_rate(b.per_cpu_s).trim_end_matches("/s"),
         );
-        println!(
+        crate::outln!(
             "  snapshot  {:>10}  (one build in a child process: start, top level, serialize; blob {})",
             secs(snap.build_s),
             opt(snap.blob_bytes, |b| fmt_bytes(b as u64)),
         );
         if let Some(why) = &snap.failure {
-            println!("            not built: {why}; snapshot mode ran plain cold isolates");
+            crate::outln!("            not built: {why}; snapshot mode ran plain cold isolates");
         }
     } else {
-        println!(
+        crate::outln!(
             "  baseline  {:>10}  (bare v8 loop, same script, a thread per isolate: {} thread(s); started in {}, stopped in {}; CPU {:.2} cores, {} calls/CPU-s)",
             fmt_rate(t.baseline_per_s),
             b.threads,
@@ -451,7 +451,7 @@ fn print_single(
             fmt_rate(b.per_cpu_s).trim_end_matches("/s"),
         );
     }
-    println!(
+    crate::outln!(
         "  ratio     {:>10}  ({}; per round {})",
         format!("{:.2}", t.ratio),
         if t.snapshot.is_some() {
@@ -465,7 +465,7 @@ fn print_single(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!(
+    crate::outln!(
         "  per CPU   {:>10}  (engine / baseline in calls per CPU-second; per round {})",
         format!("{:.2}", t.cpu_ratio),
         t.round_cpu_ratios
@@ -525,7 +525,7 @@ fn print_sweep(
     rows: &[Throughput],
     mem: &[Memory],
 ) {
-    println!(
+    crate::outln!(
         "Script: `{}`, engine on a {}, bare v8 on a thread per isolate; {:.1} s measured per side per cell, in {} alternating rounds, each after {} ms warm-up. Ratio: all rounds (lowest–highest round); per CPU-s: each side's calls per second of the process's CPU time.\n",
         source.name,
         threads_text(config.threads),
@@ -533,12 +533,12 @@ fn print_sweep(
         args.rounds,
         (args.warmup * 1e3).round()
     );
-    println!(
+    crate::outln!(
         "| mode | isolates | engine runs/s | bare v8 runs/s | ratio (rounds) | ratio per CPU-s (rounds) | engine p50 | engine p99 |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    crate::outln!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for t in rows {
-        println!(
+        crate::outln!(
             "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} |",
             t.mode,
             t.isolates,
@@ -550,12 +550,12 @@ fn print_sweep(
             fmt_duration(t.latency.p99)
         );
     }
-    println!(
+    crate::outln!(
         "\n| live idle isolates | engine RSS / isolate | engine V8 heap used / isolate | bare v8 RSS / isolate | ratio |"
     );
-    println!("|---:|---:|---:|---:|---:|");
+    crate::outln!("|---:|---:|---:|---:|---:|");
     for m in mem {
-        println!(
+        crate::outln!(
             "| {} | {} | {} | {} | {:.2} |",
             m.isolates,
             fmt_bytes(m.engine.rss_per_isolate),
@@ -564,12 +564,12 @@ fn print_sweep(
             m.ratio
         );
     }
-    println!();
+    crate::outln!();
 }
 
 fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[Comparison]) {
     let smallest = c.first().map_or(0, |c| c.isolates);
-    println!(
+    crate::outln!(
         "Thread models, `{}`, {} mode: {:.1} s measured per model per N, in {} rounds rotating the models, each after {} ms warm-up. \
          bare: the bare v8 loop on a thread per isolate (N threads, each its own isolate in a tight loop); \
          bare pool (warm mode only): the bare loop on the pool's threads, taking isolates off one queue and locking each for {}. \
@@ -586,13 +586,13 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
             None => "a slice as long as the engine's".into(),
         }
     );
-    println!(
+    crate::outln!(
         "| isolates | model | threads | calls/s | ratio to bare (rounds) | engine / bare twin | × N={smallest} | call p99 | queue wait p99 | switches/s (migrated) | threads busy | CPU | calls/CPU-s | start | stop |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    crate::outln!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for cmp in c {
         for r in &cmp.rows {
-            println!(
+            crate::outln!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {} | {} |",
                 r.isolates,
                 r.model,
@@ -627,19 +627,21 @@ fn print_compare(source: &Source, config: &EngineConfig, args: &BenchArgs, c: &[
             );
         }
     }
-    println!();
+    crate::outln!();
 }
 
 fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
-    println!(
+    crate::outln!(
         "Density, `{}`: {} isolates in a pool of {} thread(s) start (new engine to every isolate made), run the script once each (warm), and stop (drop), in a fresh process. RSS per isolate: (RSS − RSS before) / isolates; trimmed: after the stop and `malloc_trim`.\n",
-        source.name, d.isolates, d.threads
+        source.name,
+        d.isolates,
+        d.threads
     );
-    println!(
+    crate::outln!(
         "| isolates | start | run once each | stop | ok / failed | RSS before | RSS started | RSS after run | RSS after stop (trimmed) | peak RSS | RSS / isolate started | RSS / isolate after run | V8 heap used / isolate |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
+    crate::outln!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    crate::outln!(
         "| {} | {} | {} | {} | {} / {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} |",
         d.isolates,
         secs(d.start_s),
@@ -658,20 +660,20 @@ fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
         fmt_bytes(d.heap_used_per_isolate),
     );
     if let Some(e) = &d.first_error {
-        println!("\nfirst failure: {e}");
+        crate::outln!("\nfirst failure: {e}");
     }
     if let Some(why) = &d.capped {
-        println!("\n{} isolates were asked for: {why}.", d.asked);
+        crate::outln!("\n{} isolates were asked for: {why}.", d.asked);
     }
-    println!(
+    crate::outln!(
         "\nIdle isolates (each with a context, nothing run), each thread model in a fresh process:\n"
     );
-    println!(
+    crate::outln!(
         "| idle isolates | model | RSS / isolate | V8 heap used / isolate | start | stop | RSS / isolate kept after stop (trimmed) |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|");
+    crate::outln!("|---:|---|---:|---:|---:|---:|---:|");
     for m in idle {
-        println!(
+        crate::outln!(
             "| {} | {} | {} | {} | {} | {} | {} ({}) |",
             m.isolates,
             m.holder.label(),
@@ -687,5 +689,5 @@ fn print_density(source: &Source, d: &Density, idle: &[MemoryProbe]) {
             fmt_bytes(m.kept_trimmed_per_isolate),
         );
     }
-    println!();
+    crate::outln!();
 }

@@ -30,6 +30,10 @@ use serde::Serialize;
 
 use crate::engine::{EngineConfig, Source};
 
+/// The shortest measured window a row may get per round: shorter ones
+/// are mostly warm-up and scheduling, and a process row may finish no call.
+pub const MIN_ROUND: Duration = Duration::from_millis(50);
+
 /// One rung of the ladder, from the lightest sandbox to the heaviest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -747,6 +751,16 @@ pub fn run(
                     meters[i] = Meter::None;
                     RowStatus::Unavailable {
                         reason: format!("the script failed under it in round {round}: {reason}"),
+                    }
+                }
+                None if round == rounds && accs[i].calls == 0 && accs[i].failures == 0 => {
+                    RowStatus::Unavailable {
+                        reason: format!(
+                            "no call finished in its windows ({} round{} of {} ms): too short for one call",
+                            rounds,
+                            if rounds == 1 { "" } else { "s" },
+                            slice.as_millis()
+                        ),
                     }
                 }
                 None if round == rounds => RowStatus::Measured,

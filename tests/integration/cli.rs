@@ -595,3 +595,32 @@ fn isolates_past_the_mapping_limit_are_refused_up_front() {
     );
     assert!(out.is_empty());
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.js");
+    std::fs::write(&path, "'x'.repeat(50000)").unwrap();
+    // `run … | head -c 10`: ~400 KB of results into a pipe whose reader
+    // stops after a few bytes.
+    let mut child = command(&["run", path.to_str().unwrap(), "-n", "8"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

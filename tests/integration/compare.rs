@@ -276,6 +276,19 @@ fn compare_exit_codes_for_bad_input() {
             "{bad:?}"
         );
     }
+    // Rounds too short to hold a call: refused up front, not measured as
+    // rows of dashes (nor a long run of warm-ups).
+    for bad in [["-d", "1e-9", "-r", "3"], ["-d", "0.001", "-r", "100"]] {
+        let mut a = vec!["compare", concat()];
+        a.extend(bad);
+        let o = within(command(&a), Duration::from_secs(30));
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("a round needs at least 50 ms"),
+            "{bad:?}: {err}"
+        );
+    }
 }
 
 #[test]
