@@ -596,7 +596,8 @@ fn cpu_limit_ns(l: &Limits) -> u64 {
     l.cpu.map_or(0, |c| (c.as_nanos() as u64).max(1))
 }
 
-/// Waits until every worker in `workers` has stopped, or none stopped for
+/// Stops what the workers in `workers` run now (each has its Shutdown)
+/// and waits until every one has stopped, or none stopped for
 /// `grace` (a worker stuck inside a built-in; thousands of isolates take
 /// seconds to dispose of, and that is progress).
 fn wait_stopped(workers: &[WorkerHandle], grace: Duration) {
@@ -609,6 +610,11 @@ fn wait_stopped(workers: &[WorkerHandle], grace: Duration) {
     let mut last = stopped();
     let mut since = Instant::now();
     while last < workers.len() && since.elapsed() < grace {
+        // Each has its Shutdown: what runs now is stopped, not waited for
+        // (checked again each time round: one may start a call first).
+        for w in workers {
+            w.shared.stop_for_shutdown();
+        }
         std::thread::sleep(Duration::from_millis(2));
         let now = stopped();
         if now > last {

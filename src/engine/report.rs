@@ -183,6 +183,8 @@ pub enum Report {
 pub const KILL_WALL: u8 = 1;
 /// The watchdog stopped an invocation for its CPU-time limit.
 pub const KILL_CPU: u8 = 2;
+/// The engine stopped it: it is shutting down (or retiring this worker).
+pub const KILL_SHUTDOWN: u8 = 3;
 
 /// What a worker is doing, readable from any thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -254,7 +256,8 @@ pub struct WorkerShared {
     /// The `running` number the watchdog terminated, so the worker can tell
     /// a real timeout from a termination that raced with the invocation's end.
     pub killed: AtomicU64,
-    /// Why the watchdog stopped `killed`: [`KILL_WALL`] or [`KILL_CPU`].
+    /// Why `killed` was stopped: [`KILL_WALL`] or [`KILL_CPU`] (the
+    /// watchdog), [`KILL_SHUTDOWN`] (the engine).
     pub kill_reason: std::sync::atomic::AtomicU8,
     /// CPU clock (`clockid_t`) of the thread running this worker now, for
     /// the watchdog's CPU-time limit.
@@ -292,6 +295,26 @@ impl WorkerShared {
             && self.killed.load(Relaxed) == running
             && self.seen.load(Relaxed) == running
             && now.saturating_sub(self.seen_since.load(Relaxed)) > timeout_ns + grace_ns
+    }
+
+    /// Stops the running invocation, if any, for a worker told to shut
+    /// down: it would otherwise run on to its wall-clock limit (which may
+    /// be an hour) before it reads the command. From any thread.
+    pub fn stop_for_shutdown(&self) {
+        let running = self.running.load(Relaxed);
+        if running == 0 || self.killed.load(Relaxed) == running {
+            return;
+        }
+        self.kill_reason.store(KILL_SHUTDOWN, Relaxed);
+        self.killed.store(running, Relaxed);
+        if let Some(h) = self
+            .handle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            h.terminate_execution();
+        }
     }
 
     pub fn state(&self) -> WorkerState {

@@ -21,7 +21,8 @@ use hdrhistogram::Histogram;
 use super::console::ConsoleBounds;
 use super::limits::{Limits, heap_ceiling, now_ns};
 use super::report::{
-    Console, ErrorKind, Invocation, KILL_CPU, Report, ScriptError, WorkerShared, WorkerState,
+    Console, ErrorKind, Invocation, KILL_CPU, KILL_SHUTDOWN, Report, ScriptError, WorkerShared,
+    WorkerState,
 };
 use super::sandbox::{self, Call, Driver, GuardStop, HeapStats, Next, Probe, RawOutcome, Sandbox};
 use super::scheduler::{on_fatal_oom, own_cpu_ns, thread_cpu_clock};
@@ -683,10 +684,13 @@ impl Worker {
                 Some(external_error(&self.init.limits, probe.external_used()))
             }
             None if shared.killed.load(Relaxed) == self.seq => {
-                Some(if shared.kill_reason.load(Relaxed) == KILL_CPU {
-                    cpu_error(&self.init.limits)
-                } else {
-                    timeout_error(&self.init.limits)
+                Some(match shared.kill_reason.load(Relaxed) {
+                    KILL_CPU => cpu_error(&self.init.limits),
+                    KILL_SHUTDOWN => ScriptError::new(
+                        ErrorKind::Timeout,
+                        "stopped: the engine shut down, or replaced this isolate, while it ran",
+                    ),
+                    _ => timeout_error(&self.init.limits),
                 })
             }
             None => None,

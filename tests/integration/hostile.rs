@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use isolate_play::engine::{ErrorKind, Level, Mode, ScriptKind};
+use isolate_play::engine::{Engine, ErrorKind, Level, Mode, ScriptKind, Threads, WorkerState};
 use serde_json::Value;
 
 use crate::support::*;
@@ -888,4 +888,45 @@ fn a_stuck_pool_thread_gets_a_stand_in() {
     assert!(msg.contains("could not stop"), "{msg}");
     assert_neighbours_fine(&r, "pool of one");
     assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn dropping_the_engine_stops_running_calls_at_once() {
+    // Quitting (or switching thread models) with an endless loop running
+    // under an hour's timeout must not wait out the hour.
+    for threads in [Threads::Pool(2), Threads::PerIsolate] {
+        let mut config = config();
+        config.isolates = 3;
+        config.threads = threads;
+        config.limits.timeout = Duration::from_secs(3600);
+        let mut e = Engine::new(config);
+        e.set_source(src("spin.js", "for (;;) {}"));
+        e.run(1);
+        // The isolates are inside the loop (a pool of 2 runs two of the
+        // three; the third waits its turn).
+        let t = Instant::now();
+        while !e
+            .snapshots()
+            .iter()
+            .any(|s| s.state == WorkerState::Running)
+        {
+            assert!(t.elapsed() < Duration::from_secs(30), "never ran");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Dropped on a thread, so a regression fails here instead of
+        // hanging the suite for the hour.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            drop(e);
+            let _ = tx.send(t.elapsed());
+        });
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(took) => assert!(
+                took < Duration::from_secs(5),
+                "{threads:?}: drop took {took:?}"
+            ),
+            Err(_) => panic!("{threads:?}: the engine was still dropping after 20 s"),
+        }
+    }
 }
