@@ -183,7 +183,8 @@ pub enum Report {
 pub const KILL_WALL: u8 = 1;
 /// The watchdog stopped an invocation for its CPU-time limit.
 pub const KILL_CPU: u8 = 2;
-/// The engine stopped it: it is shutting down (or retiring this worker).
+/// The engine stopped it: the worker is shutting down (quit, or a
+/// thread-model switch retired it); the call is not reported.
 pub const KILL_SHUTDOWN: u8 = 3;
 
 /// What a worker is doing, readable from any thread.

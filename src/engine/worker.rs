@@ -675,6 +675,16 @@ impl Worker {
     #[inline(never)]
     fn after_slow(&mut self, src: &Source, outcome: RawOutcome, probe: &Probe) -> After {
         let shared = &self.init.shared;
+        if shared.killed.load(Relaxed) == self.seq
+            && shared.kill_reason.load(Relaxed) == KILL_SHUTDOWN
+        {
+            // Stopped because this worker is going (quit, a thread-model
+            // switch): no report, since its id may already be a new
+            // worker's, and no isolate to replace; the batch ends at the
+            // Shutdown waiting in its mail.
+            shared.invocations.store(self.seq, Relaxed);
+            return After::Done;
+        }
         // A stop by the watchdog or a guard is never a success, whatever
         // V8 let the invocation return (a stop inside the host's own
         // formatting, or one that V8 cleared on its way out).
@@ -684,13 +694,10 @@ impl Worker {
                 Some(external_error(&self.init.limits, probe.external_used()))
             }
             None if shared.killed.load(Relaxed) == self.seq => {
-                Some(match shared.kill_reason.load(Relaxed) {
-                    KILL_CPU => cpu_error(&self.init.limits),
-                    KILL_SHUTDOWN => ScriptError::new(
-                        ErrorKind::Timeout,
-                        "stopped: the engine shut down, or replaced this isolate, while it ran",
-                    ),
-                    _ => timeout_error(&self.init.limits),
+                Some(if shared.kill_reason.load(Relaxed) == KILL_CPU {
+                    cpu_error(&self.init.limits)
+                } else {
+                    timeout_error(&self.init.limits)
                 })
             }
             None => None,

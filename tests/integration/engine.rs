@@ -439,8 +439,16 @@ fn changing_isolates_and_source_while_under_load() {
             "load goes on after shrinking"
         );
         e.set_load(false);
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(e.snapshots()[0].state, WorkerState::Idle);
+        // Idle once its last call ends (polled: the suite loads the machine).
+        let t = std::time::Instant::now();
+        while e.snapshots()[0].state != WorkerState::Idle {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                e.snapshots()[0].state
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert!(e.snapshots()[0].errors == 0);
     });
 }
