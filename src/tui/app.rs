@@ -985,6 +985,18 @@ impl App {
         };
         match Source::from_file(&entry.path) {
             Ok(src) => {
+                // A stale "last good result" is the file's own: another
+                // file's would read as this one's.
+                if self
+                    .state
+                    .open
+                    .as_ref()
+                    .is_none_or(|o| o.path != entry.path)
+                {
+                    for r in &mut self.state.results {
+                        r.last_ok = None;
+                    }
+                }
                 self.state.open = Some(OpenFile {
                     path: entry.path.clone(),
                     name: entry.name.clone(),

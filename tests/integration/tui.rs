@@ -3136,3 +3136,22 @@ fn ladder_under_tmux() {
     keys(&session, &["q"]);
     wait_screen(&session, "EXITED-0");
 }
+
+#[test]
+fn a_stale_result_is_only_ever_the_open_files_own() {
+    let (_dir, mut app) = playground(&[("a.js", "'from a'"), ("b.js", "const x = ;")]);
+    pump(&mut app, |s| all_say(s, "from a"));
+    app.apply(Action::Focus(Pane::Files));
+    app.apply(Action::Down);
+    app.apply(Action::Open);
+    pump(&mut app, |s| {
+        s.results
+            .iter()
+            .all(|r| r.last.as_ref().is_some_and(|i| i.outcome.is_err()))
+    });
+    // b.js never ran well: a.js's result is not shown as its last good one.
+    assert!(app.state.results.iter().all(|r| r.last_ok.is_none()));
+    let screen = draw(&app.state, 160, 48);
+    assert!(!screen.contains("last good result"), "{screen}");
+    assert!(!screen.contains("from a"), "{screen}");
+}

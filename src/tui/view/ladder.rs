@@ -77,12 +77,30 @@ pub fn fmt_ratio(r: f64) -> String {
     }
 }
 
+/// Bytes in at most 8 characters: "103.6 MiB" becomes "104 MiB".
+fn compact_bytes(b: u64) -> String {
+    let text = fmt_bytes(b);
+    if text.chars().count() <= 8 {
+        return text;
+    }
+    match text.split_once(' ') {
+        Some((n, unit)) => n
+            .parse::<f64>()
+            .map_or(text.clone(), |x| format!("{x:.0} {unit}")),
+        None => text,
+    }
+}
+
 /// The figure columns, in display order.
 const COLS: [Col; 6] = [
     Col {
         head: "calls/s",
         width: 7,
-        value: |r| r.calls_per_s.map(fmt_rate),
+        // The head says "/s": "507.4k" fits where "507.4k/s" would not.
+        value: |r| {
+            r.calls_per_s
+                .map(|x| fmt_rate(x).trim_end_matches("/s").to_string())
+        },
     },
     Col {
         head: "p50",
@@ -102,7 +120,7 @@ const COLS: [Col; 6] = [
     Col {
         head: "mem/unit",
         width: 8,
-        value: |r| r.memory_per_unit.map(fmt_bytes),
+        value: |r| r.memory_per_unit.map(compact_bytes),
     },
     Col {
         head: "×warm",
@@ -725,6 +743,23 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, hint: bool) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn figures_fit_their_columns() {
+        assert_eq!(compact_bytes(103_600_000), "98.8 MiB");
+        assert_eq!(compact_bytes(108_632_064), "104 MiB");
+        assert_eq!(compact_bytes(19 << 20), "19.0 MiB");
+        for (rate, want) in [(507_400.0, "507.4k"), (5_880_000.0, "5.88M"), (67.0, "67")] {
+            let r = Row {
+                calls_per_s: Some(rate),
+                ..Row::pending(crate::compare::Rung::Warm)
+            };
+            let got = (COLS[0].value)(&r).unwrap_or_default();
+            assert_eq!(got, want);
+            assert!(got.chars().count() <= COLS[0].width);
+        }
+    }
+
     use super::*;
 
     #[test]
