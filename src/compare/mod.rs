@@ -485,7 +485,10 @@ fn child_window(
                                 g.0.calls += 1;
                                 g.0.cpu_ns += e.cpu_ns;
                                 let _ = g.0.latency.record(e.wall.as_nanos().max(1) as u64);
-                                g.0.rss.push(e.max_rss);
+                                // The child's own figure (see Answer::hwm).
+                                if let Some(b) = e.answer().and_then(|a| a.hwm) {
+                                    g.0.rss.push(b);
+                                }
                             }
                             Err(why) => {
                                 g.0.failures += 1;
@@ -853,11 +856,10 @@ fn memory_probes(
     for r in rows.iter_mut() {
         match r.rung {
             Rung::Process | Rung::Node | Rung::Deno | Rung::Qjs => {
-                r.memory_note =
-                    "peak RSS of the child (wait4 rusage ru_maxrss), median over the calls".into()
+                r.memory_note = "the child's own peak RSS since its exec (VmHWM, read from its /proc/self/status as it answers), median over the calls".into()
             }
             Rung::Namespaced => {
-                r.memory_note = "peak RSS of the program inside (wait4 rusage of the forked intermediate: the largest of it and the child it reaped), median over the calls".into()
+                r.memory_note = "the program inside's own peak RSS since its exec (VmHWM, from its /proc/self/status), median over the calls; the namespaces' kernel objects are not counted".into()
             }
             _ => {}
         }

@@ -71,8 +71,18 @@ const handler = getenv('ISOLATE_PLAY_KIND') === 'handler';
 const payload = JSON.parse(getenv('ISOLATE_PLAY_PAYLOAD') || 'null');
 const show = (v) => typeof v === 'string' ? v : {show};
 const say = (o) => ({write})('\n{MARKER}' + JSON.stringify(o) + '\n');
+const readf = (file) => {read};
+// Its own peak RSS since exec (VmHWM), as the isolate-play child reports it.
+const hwm = () => {{
+  try {{
+    const m = /VmHWM:\s*(\d+) kB/.exec(readf('/proc/self/status'));
+    return m ? Number(m[1]) * 1024 : null;
+  }} catch (e) {{
+    return null;
+  }}
+}};
 (async () => {{
-  const code = {read};
+  const code = readf(file);
   let v;
   if (handler) {{
     const m = await {import};
@@ -81,9 +91,9 @@ const say = (o) => ({write})('\n{MARKER}' + JSON.stringify(o) + '\n');
     v = (0, eval)(code);
     if (v && typeof v.then === 'function') v = await v;
   }}
-  say({{ ok: show(v) }});
+  say({{ ok: show(v), hwm: hwm() }});
 }})().catch((e) => {{
-  say({{ error: String(e && e.message !== undefined ? (e.name + ': ' + e.message) : e) }});
+  say({{ error: String(e && e.message !== undefined ? (e.name + ': ' + e.message) : e), hwm: hwm() }});
   {fail};
 }});
 }}

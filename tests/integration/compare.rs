@@ -480,3 +480,39 @@ fn compare_stopped_by_a_signal_leaves_no_process_and_no_copy() {
         assert!(!alive(*k), "child {k} outlived a killed compare");
     }
 }
+
+#[test]
+fn process_rows_weigh_the_child_not_the_process_that_forked_it() {
+    use isolate_play::compare::{self, Options, RowStatus, Rung};
+    // The playground runs the ladder in its own process, tens of MiB
+    // large: a child forked from it must not be charged for that.
+    let ballast = std::hint::black_box(vec![1u8; 300 << 20]);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(concat());
+    let source = isolate_play::engine::Source::from_file(&path).unwrap();
+    let options = Options {
+        concurrency: 1,
+        duration: Duration::from_millis(600),
+        rounds: 1,
+        program: env!("CARGO_BIN_EXE_isolate-play").into(),
+        cancel: Default::default(),
+    };
+    let ladder = compare::run(&source, &Default::default(), &options, &mut |_| {}).unwrap();
+    let mut checked = 0;
+    for r in &ladder.rows {
+        if !matches!(r.rung, Rung::Process | Rung::Namespaced | Rung::Node)
+            || r.status != RowStatus::Measured
+        {
+            continue;
+        }
+        let mem = r.memory_per_unit.unwrap_or_else(|| panic!("{r:?}"));
+        assert!(
+            (1 << 20..200 << 20).contains(&mem),
+            "{:?}: {mem} bytes ({})",
+            r.rung,
+            r.memory_note
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1, "{:?}", ladder.rows);
+    drop(ballast);
+}
