@@ -230,6 +230,14 @@ pub struct CompareArgs {
     /// Print the ladder as one JSON document
     #[arg(long)]
     pub json: bool,
+    /// Print each update as a line of JSON (`compare::StreamLine`) as it
+    /// comes, then the ladder: what the playground's ladder view reads
+    #[arg(long, hide = true)]
+    pub stream: bool,
+    /// The name the script goes by in messages (the playground passes the
+    /// open file's, for a copy of its buffer)
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// Seconds for `compare -d`: more than 0, at most an hour.

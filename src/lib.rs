@@ -92,7 +92,10 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             bench::main(source, engine_config, &args)
         }
         Some(Command::Compare(args)) => {
-            let source = engine::Source::from_file(&args.file)?;
+            let mut source = engine::Source::from_file(&args.file)?;
+            if let Some(name) = &args.name {
+                source.name = name.clone();
+            }
             let mut engine_config = config.engine_config();
             if let Some(h) = args.heap_mb {
                 engine_config.limits.heap_bytes = (h as usize) << 20;
@@ -125,16 +128,25 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             tracing::info!(file = %args.file.display(), ?engine_config, ?options, "compare");
             compare::cancel_on_signals(options.cancel.clone())?;
-            let verbose = !args.json;
+            let verbose = !args.json && !args.stream;
             if verbose {
                 eprintln!("  first call under every rung, then the memory probes…");
             }
+            let stream = |line: compare::StreamLine| {
+                if let Ok(json) = serde_json::to_string(&line) {
+                    crate::outln!("{json}");
+                }
+            };
             let ladder = compare::run(&source, &engine_config, &options, &mut |u| {
-                if let (true, compare::Update::Round { round, rounds }) = (verbose, &u) {
+                if args.stream {
+                    stream(compare::StreamLine::Update(u));
+                } else if let (true, compare::Update::Round { round, rounds }) = (verbose, &u) {
                     eprintln!("  round {round} of {rounds}…");
                 }
             })?;
-            if args.json {
+            if args.stream {
+                stream(compare::StreamLine::Done(ladder.clone()));
+            } else if args.json {
                 crate::outln!("{}", serde_json::to_string_pretty(&ladder)?);
             } else {
                 crate::out!("{}", compare::render_text(&ladder));

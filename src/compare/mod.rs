@@ -26,7 +26,7 @@ pub use render::render_text;
 use crate::engine::{Mode, new_histogram};
 use process::{Ending, Spec};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::{EngineConfig, Source};
 
@@ -35,7 +35,7 @@ use crate::engine::{EngineConfig, Source};
 pub const MIN_ROUND: Duration = Duration::from_millis(50);
 
 /// One rung of the ladder, from the lightest sandbox to the heaviest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rung {
     /// A kept isolate and context: the script (or handler) runs again.
@@ -79,7 +79,7 @@ impl Rung {
 }
 
 /// Where a row stands.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum RowStatus {
     /// Not started yet.
@@ -96,7 +96,7 @@ pub enum RowStatus {
 }
 
 /// One rung's figures so far. `None` is "not measured" and shows as "—".
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Row {
     pub rung: Rung,
     /// What the row runs, for people: "isolate, warm call", "node -e".
@@ -137,7 +137,7 @@ pub struct Row {
 }
 
 /// The whole ladder.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Ladder {
     /// The script's path as given.
     pub file: String,
@@ -161,12 +161,21 @@ pub struct Ladder {
 // A few dozen updates per comparison: a boxed row would save nothing
 // worth an API every consumer must unbox.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Update {
     /// A row changed (a round ended, it started, or it cannot run).
     Row(Row),
     /// Round `round` of `rounds` is about to start.
     Round { round: u32, rounds: u32 },
+}
+
+/// One line of `isolate-play compare --stream` (JSON): how the playground's
+/// ladder view hears from the compare process it runs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum StreamLine {
+    Update(Update),
+    /// The last line: every row as measured.
+    Done(Ladder),
 }
 
 /// How to compare.
@@ -883,6 +892,41 @@ fn snapshot_note(info: &crate::engine::snapshot::SnapshotInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the playground's ladder view reads from `compare --stream`
+    /// comes back as it went, every status included.
+    #[test]
+    fn stream_lines_round_trip() {
+        let mut rows: Vec<Row> = Rung::ALL.iter().map(|&r| Row::pending(r)).collect();
+        rows[0].status = RowStatus::Measured;
+        rows[0].calls_per_s = Some(3.5e6);
+        rows[0].p50_ns = Some(291);
+        rows[1].status = RowStatus::Running;
+        rows[2].status = RowStatus::Unavailable {
+            reason: "deno not found on PATH".into(),
+        };
+        rows[9].status = RowStatus::Reference {
+            source: "Firecracker".into(),
+        };
+        let ladder = Ladder {
+            file: "a.js".into(),
+            machine: "m".into(),
+            load_average: Some(1.5),
+            concurrency: 1,
+            rounds: 3,
+            seconds: 2.5,
+            rows: rows.clone(),
+        };
+        for line in [
+            StreamLine::Update(Update::Row(rows[2].clone())),
+            StreamLine::Update(Update::Round { round: 2, rounds: 3 }),
+            StreamLine::Done(ladder),
+        ] {
+            let json = serde_json::to_string(&line).expect("serializes");
+            let back: StreamLine = serde_json::from_str(&json).expect("parses");
+            assert_eq!(serde_json::to_string(&back).expect("serializes"), json);
+        }
+    }
 
     #[test]
     fn every_rung_has_a_short_label_and_a_one_line_lesson() {

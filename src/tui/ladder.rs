@@ -1,17 +1,25 @@
-//! The ladder view's runner: `compare::run` on a thread of its own (it
-//! measures for seconds and spawns processes, which must never hold the UI
-//! loop), its updates sent on a channel the loop awaits, each tagged with
-//! the run it belongs to so that a cancelled run's late updates are
-//! dropped. Also the rungs' labels and lessons shown before the
-//! comparison reports its own rows.
+//! The ladder view's runner: `isolate-play compare --stream` in a process
+//! of its own, read on a thread of its own (it measures for seconds and
+//! spawns processes, which must never hold the UI loop), its updates sent
+//! on a channel the loop awaits, each tagged with the run it belongs to so
+//! that a cancelled run's late updates are dropped.
+//!
+//! A process, not a thread of the playground: its process rows fork from
+//! a small compare process, as they do headless (forked from a playground
+//! of hundreds of MiB, a process per call took twice as long: the fork
+//! copies the parent's page tables), its isolate rows do not share the
+//! playground's threads and allocator, and whatever happens to it cannot
+//! take the playground down.
 
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::compare::{self, Ladder, Options, Update};
+use crate::compare::{Ladder, Options, StreamLine, Update};
 use crate::engine::{EngineConfig, Source};
 
 /// Calls in flight at once in every row: one, so each row's figures are
@@ -108,8 +116,8 @@ impl Runner {
                 let mut send = |u: Update| {
                     let _ = tx.send((id, Event::Update(u)));
                 };
-                let result = compare::run(&source, &config, &options, &mut send);
-                let _ = tx.send((id, Event::Done(result.map_err(|e| format!("{e:#}")))));
+                let result = run_process(id, &source, &config, &options, &mut send);
+                let _ = tx.send((id, Event::Done(result)));
             })?;
         self.current = Some((cancel, thread));
         Ok(id)
@@ -122,6 +130,133 @@ impl Runner {
         cancel.store(true, Ordering::SeqCst);
         Some(thread)
     }
+}
+
+/// Runs `compare --stream` on a copy of `source` (the open buffer, saved
+/// or not) in a private directory, sending each update as it comes.
+/// Cancelled: SIGTERM, on which compare stops, kills its children and
+/// sends the rows it measured (SIGKILL 5 s later if it has not). The
+/// ladder, or why there is none: compare's own last line of errors.
+fn run_process(
+    id: u64,
+    source: &Source,
+    config: &EngineConfig,
+    options: &Options,
+    send: &mut dyn FnMut(Update),
+) -> Result<Ladder, String> {
+    let dir = std::env::temp_dir().join(format!("isolate-play-ladder-{}-{id}", std::process::id()));
+    let base = Path::new(&source.name)
+        .file_name()
+        .map_or_else(|| "script.js".into(), |n| n.to_os_string());
+    let file = dir.join(base);
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&file, &source.code))
+        .map_err(|e| {
+            format!(
+                "cannot write the script for compare in {}: {e}",
+                dir.display()
+            )
+        })?;
+    let result = measure(&file, source, config, options, send);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn measure(
+    file: &Path,
+    source: &Source,
+    config: &EngineConfig,
+    options: &Options,
+    send: &mut dyn FnMut(Update),
+) -> Result<Ladder, String> {
+    let mut cmd = Command::new(&options.program);
+    cmd.arg("compare")
+        .arg(file)
+        .arg("--stream")
+        .args(["--name", &source.name])
+        .args(["-n", &options.concurrency.to_string()])
+        .args(["-d", &options.duration.as_secs_f64().to_string()])
+        .args(["-r", &options.rounds.to_string()])
+        .args(["--heap-mb", &(config.limits.heap_bytes >> 20).to_string()])
+        .args([
+            "--timeout-ms",
+            &config.limits.timeout.as_millis().to_string(),
+        ])
+        .args(["--payload", &config.payload])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and _exit take and return integers and are
+    // async-signal-safe: the compare process dies with this thread (which
+    // waits for it), and at once if the playground is already gone.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(137);
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", options.program.display()))?;
+    let pid = child.id() as libc::pid_t;
+    let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err("compare's output could not be read".into());
+    };
+    let done = AtomicBool::new(false);
+    let mut ladder = None;
+    let mut errors = String::new();
+    std::thread::scope(|s| {
+        // Stops compare when the view does.
+        s.spawn(|| {
+            let mut termed: Option<Instant> = None;
+            while !done.load(Ordering::Relaxed) {
+                if options.cancel.load(Ordering::Relaxed) {
+                    match termed {
+                        None => {
+                            // SAFETY: a signal to our own child, not reaped yet.
+                            unsafe { libc::kill(pid, libc::SIGTERM) };
+                            termed = Some(Instant::now());
+                        }
+                        Some(t) if t.elapsed() > Duration::from_secs(5) => {
+                            // SAFETY: as above.
+                            unsafe { libc::kill(pid, libc::SIGKILL) };
+                            return;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        s.spawn(|| {
+            // Bounded: a message, not a stream.
+            let _ = (&mut stderr).take(64 << 10).read_to_string(&mut errors);
+        });
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            match serde_json::from_str::<StreamLine>(&line) {
+                Ok(StreamLine::Update(u)) => send(u),
+                Ok(StreamLine::Done(l)) => ladder = Some(l),
+                Err(_) => {}
+            }
+        }
+        let _ = child.wait();
+        done.store(true, Ordering::Relaxed);
+    });
+    ladder.ok_or_else(|| {
+        errors
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim_start_matches("isolate-play: error: ").to_string())
+            .unwrap_or_else(|| "compare ended without a result".into())
+    })
 }
 
 impl Drop for Runner {
@@ -143,7 +278,7 @@ mod tests {
     /// The view's defaults stay short: under 30 s of measuring.
     #[test]
     fn defaults_are_short() {
-        let measured = compare::Rung::ALL.len() as u32 - 1;
+        let measured = crate::compare::Rung::ALL.len() as u32 - 1;
         assert!(DURATION * measured < Duration::from_secs(20));
         assert!(DURATION / ROUNDS >= Duration::from_millis(200));
     }
