@@ -919,7 +919,10 @@ mod tests {
         };
         for line in [
             StreamLine::Update(Update::Row(rows[2].clone())),
-            StreamLine::Update(Update::Round { round: 2, rounds: 3 }),
+            StreamLine::Update(Update::Round {
+                round: 2,
+                rounds: 3,
+            }),
             StreamLine::Done(ladder),
         ] {
             let json = serde_json::to_string(&line).expect("serializes");
