@@ -132,12 +132,13 @@ pub struct ValueEntry {
 
 impl ValueEntry {
     /// An empty prompt for `setting` (the payload's starts with the
-    /// current payload, to edit).
+    /// current payload, to edit, unless that is the default `null`, which
+    /// typed JSON would be appended to).
     pub fn new(setting: Setting, s: &State) -> ValueEntry {
         ValueEntry {
             setting,
             text: match setting {
-                Setting::Payload => s.engine.payload.clone(),
+                Setting::Payload if s.engine.payload.trim() != "null" => s.engine.payload.clone(),
                 _ => String::new(),
             },
             error: None,

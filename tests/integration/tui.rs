@@ -2769,14 +2769,8 @@ fn typed_payload_timeout_and_heap_limit_take_effect() {
     let v = app.state.engine.version;
     // Payload: refused JSON keeps the prompt and the text.
     app.apply(Action::Ask(Setting::Payload));
-    assert_eq!(
-        app.state.entry.as_ref().unwrap().text,
-        "null",
-        "starts with the current payload"
-    );
-    for _ in 0..4 {
-        app.apply(Action::Edit(EditAction::Backspace));
-    }
+    // The default `null` is not kept to type after.
+    assert_eq!(app.state.entry.as_ref().unwrap().text, "");
     type_text(&mut app, "{\"n\": 1");
     app.apply(Action::Confirm);
     let e = app.state.entry.as_ref().expect("still open");
@@ -2796,6 +2790,11 @@ fn typed_payload_timeout_and_heap_limit_take_effect() {
     assert_eq!(app.state.engine.version, v, "nothing ran");
     app.apply(Action::RunOnce);
     pump(&mut app, |s| all_say(s, "{\"n\":1}"));
+    // A payload that is not the default opens to edit.
+    app.apply(Action::Ask(Setting::Payload));
+    assert_eq!(app.state.entry.as_ref().unwrap().text, "{\"n\": 1}");
+    app.apply(Action::Cancel);
+    assert!(app.state.entry.is_none());
     // Timeout: the flag's range, in ms.
     for (text, why) in [
         ("", "type a number from 1 to 3600000 ms"),
