@@ -1290,3 +1290,21 @@ fn snapshot_mode_shows_its_blob_or_why_there_is_none() {
     s.engine.mode = isolate_play::engine::Mode::Cold;
     assert!(!text(&draw(&s, 160, 48)).contains("snapshot"));
 }
+
+#[test]
+fn a_ladder_where_nothing_ran_does_not_claim_its_rounds() {
+    let mut s = ladder_model(done(), 0);
+    for r in &mut s.ladder.run.as_mut().unwrap().rows {
+        if r.rung != Rung::Vm {
+            r.status = RowStatus::Unavailable {
+                reason: "09-syntax-error.js:4:28: SyntaxError: Unexpected token ';'".into(),
+            };
+        }
+    }
+    let screen = text(&draw(&s, 160, 48));
+    assert!(
+        screen.contains("done: nothing measured (each row says why)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("done: 3 rounds"), "{screen}");
+}

@@ -521,6 +521,11 @@ fn progress(run: &LadderRun) -> Vec<String> {
                 format!("{r}/{n}"),
             ],
         },
+        LadderOutcome::Done { .. } if run.measured() == 0 => vec![
+            "done: nothing measured (each row says why)".into(),
+            "done: nothing measured".into(),
+            "done".into(),
+        ],
         LadderOutcome::Done { seconds, .. } => {
             let took = fit::window(std::time::Duration::from_secs_f64(seconds.max(0.0)));
             vec![
