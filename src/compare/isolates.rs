@@ -28,7 +28,13 @@ pub fn sleep_unless(d: Duration, cancel: &AtomicBool) -> bool {
 /// One call in `mode` on a fresh engine of one isolate: the result, or
 /// the failure's headline. Bounded: the engine's watchdog stops the call
 /// at the wall-clock limit; past twice that and 5 s more, the row says so.
-pub fn first_call(source: &Source, config: &EngineConfig, mode: Mode) -> Result<String, String> {
+/// `cancel` ends the wait (and the call) within 50 ms.
+pub fn first_call(
+    source: &Source,
+    config: &EngineConfig,
+    mode: Mode,
+    cancel: &AtomicBool,
+) -> Result<String, String> {
     let mut engine = Engine::new(EngineConfig {
         isolates: 1,
         mode,
@@ -40,16 +46,27 @@ pub fn first_call(source: &Source, config: &EngineConfig, mode: Mode) -> Result<
     let deadline = Instant::now() + wait;
     let mut outcome = None;
     loop {
+        if cancel.load(Relaxed) {
+            // Dropping the engine stops the call in flight at once.
+            return Err("cancelled".into());
+        }
         let left = deadline.saturating_duration_since(Instant::now());
-        match engine.reports().recv_timeout(left) {
+        if left.is_zero() {
+            return Err(format!(
+                "no answer within {} ms: the call could not be stopped",
+                wait.as_millis()
+            ));
+        }
+        match engine
+            .reports()
+            .recv_timeout(left.min(Duration::from_millis(50)))
+        {
             Ok(Report::Invocation(inv)) => outcome = Some(inv.outcome),
             Ok(Report::RunDone { batch: b, .. }) if b == batch => break,
             Ok(_) => {}
-            Err(_) => {
-                return Err(format!(
-                    "no answer within {} ms: the call could not be stopped",
-                    wait.as_millis()
-                ));
+            Err(flume::RecvTimeoutError::Timeout) => {}
+            Err(flume::RecvTimeoutError::Disconnected) => {
+                return Err("the engine stopped without an answer".into());
             }
         }
     }

@@ -456,7 +456,9 @@ fn first_call(
     cancel: &AtomicBool,
 ) -> FirstCall {
     match meter {
-        Meter::Engine(mode) => isolates::first_call(source, config, *mode).map(|r| (r, None)),
+        Meter::Engine(mode) => {
+            isolates::first_call(source, config, *mode, cancel).map(|r| (r, None))
+        }
         Meter::Child(spec) => match process::run_once(spec, cancel) {
             Ok(exit) => {
                 let pid = exit.answer().and_then(|a| a.pid);

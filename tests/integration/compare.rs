@@ -516,3 +516,35 @@ fn process_rows_weigh_the_child_not_the_process_that_forked_it() {
     assert!(checked >= 1, "{:?}", ladder.rows);
     drop(ballast);
 }
+
+#[test]
+fn cancel_ends_first_calls_that_would_run_to_a_long_timeout() {
+    use isolate_play::compare::{self, Options};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // A top level that never ends: the snapshot row's build runs it too.
+    let path = temp_script("spin-forever.mjs", "for (;;) {}\nexport default () => 1;");
+    let source = isolate_play::engine::Source::from_file(&path).unwrap();
+    let mut config = isolate_play::engine::EngineConfig::default();
+    config.limits.timeout = Duration::from_secs(60);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = Options {
+        concurrency: 1,
+        duration: Duration::from_millis(600),
+        rounds: 1,
+        program: env!("CARGO_BIN_EXE_isolate-play").into(),
+        cancel: cancel.clone(),
+    };
+    let flag = cancel.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        flag.store(true, Ordering::Relaxed);
+    });
+    let t = Instant::now();
+    let _ = compare::run(&source, &config, &options, &mut |_| {});
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "cancel took {:?} with a 60 s timeout",
+        t.elapsed()
+    );
+}
