@@ -224,6 +224,12 @@ pub struct CompareArgs {
     /// Wall-clock limit per call in ms; a child process is killed 3 s after it [default: 1000]
     #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(TIMEOUT_MS, s))]
     pub timeout_ms: Option<u64>,
+    /// Budget per isolate for ArrayBuffer memory (outside the V8 heap) in MiB [default: 64]
+    #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(EXTERNAL_MB, s))]
+    pub external_mb: Option<u32>,
+    /// CPU-time limit per call in ms in the isolate rows; 0: none [default: 0]
+    #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(CPU_MS, s))]
+    pub cpu_ms: Option<u64>,
     /// JSON passed to handlers as event.payload [default: null]
     #[arg(long, value_name = "JSON", value_parser = parse_json)]
     pub payload: Option<String>,

@@ -103,6 +103,12 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(t) = args.timeout_ms {
                 engine_config.limits.timeout = std::time::Duration::from_millis(t);
             }
+            if let Some(x) = args.external_mb {
+                engine_config.limits.external_bytes = (x as usize) << 20;
+            }
+            if let Some(ms) = args.cpu_ms {
+                engine_config.limits.cpu = (ms > 0).then(|| std::time::Duration::from_millis(ms));
+            }
             if let Some(p) = args.payload {
                 engine_config.payload = p;
             }

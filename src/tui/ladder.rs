@@ -182,6 +182,14 @@ fn measure(
             "--timeout-ms",
             &config.limits.timeout.as_millis().to_string(),
         ])
+        .args([
+            "--external-mb",
+            &(config.limits.external_bytes >> 20).to_string(),
+        ])
+        .args([
+            "--cpu-ms",
+            &config.limits.cpu.map_or(0, |c| c.as_millis()).to_string(),
+        ])
         .args(["--payload", &config.payload])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
