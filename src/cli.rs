@@ -73,13 +73,21 @@ pub struct EngineFlags {
     /// warm: kept context; context: fresh context per run; cold: fresh isolate per run; snapshot: fresh isolate per run from a startup snapshot of the top level [default: warm]
     #[arg(short, long, value_enum)]
     pub mode: Option<Mode>,
-    /// Heap limit per isolate in MiB [default: 64]
+    #[command(flatten)]
+    pub limits: LimitFlags,
+}
+
+/// The limits and the payload: shared by the playground, `run`, `bench`
+/// and `compare`.
+#[derive(Clone, Debug, Default, Args)]
+pub struct LimitFlags {
+    /// Heap limit per isolate in MiB (compare gives node and deno the same) [default: 64]
     #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(HEAP_MB, s))]
     pub heap_mb: Option<u32>,
     /// Budget per isolate for ArrayBuffer memory (outside the V8 heap) in MiB [default: 64]
     #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(EXTERNAL_MB, s))]
     pub external_mb: Option<u32>,
-    /// Wall-clock limit per invocation in ms [default: 1000]
+    /// Wall-clock limit per invocation in ms (compare kills a child process 3 s after it) [default: 1000]
     #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(TIMEOUT_MS, s))]
     pub timeout_ms: Option<u64>,
     /// CPU-time limit per invocation in ms, on the executing thread's CPU clock; 0: none [default: 0]
@@ -88,6 +96,27 @@ pub struct EngineFlags {
     /// JSON passed to handlers as event.payload [default: null]
     #[arg(long, value_name = "JSON", value_parser = parse_json)]
     pub payload: Option<String>,
+}
+
+impl LimitFlags {
+    /// Sets what was given on `c`, over what the config file said.
+    pub fn apply(&self, c: &mut EngineConfig) {
+        if let Some(ms) = self.cpu_ms {
+            c.limits.cpu = (ms > 0).then(|| std::time::Duration::from_millis(ms));
+        }
+        if let Some(h) = self.heap_mb {
+            c.limits.heap_bytes = (h as usize) << 20;
+        }
+        if let Some(x) = self.external_mb {
+            c.limits.external_bytes = (x as usize) << 20;
+        }
+        if let Some(t) = self.timeout_ms {
+            c.limits.timeout = std::time::Duration::from_millis(t);
+        }
+        if let Some(p) = &self.payload {
+            c.payload = p.clone();
+        }
+    }
 }
 
 /// A flag's value parser: the same range the config file is held to.
@@ -137,21 +166,7 @@ impl EngineFlags {
         if let Some(t) = self.threads {
             c.threads = t;
         }
-        if let Some(ms) = self.cpu_ms {
-            c.limits.cpu = (ms > 0).then(|| std::time::Duration::from_millis(ms));
-        }
-        if let Some(h) = self.heap_mb {
-            c.limits.heap_bytes = (h as usize) << 20;
-        }
-        if let Some(x) = self.external_mb {
-            c.limits.external_bytes = (x as usize) << 20;
-        }
-        if let Some(t) = self.timeout_ms {
-            c.limits.timeout = std::time::Duration::from_millis(t);
-        }
-        if let Some(p) = &self.payload {
-            c.payload = p.clone();
-        }
+        self.limits.apply(&mut c);
         c
     }
 }
@@ -218,21 +233,8 @@ pub struct CompareArgs {
     /// Rounds, alternating between the rows [default: 3]
     #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: Option<u32>,
-    /// Heap limit per isolate in MiB (node and deno get it as --max-old-space-size) [default: 64]
-    #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(HEAP_MB, s))]
-    pub heap_mb: Option<u32>,
-    /// Wall-clock limit per call in ms; a child process is killed 3 s after it [default: 1000]
-    #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(TIMEOUT_MS, s))]
-    pub timeout_ms: Option<u64>,
-    /// Budget per isolate for ArrayBuffer memory (outside the V8 heap) in MiB [default: 64]
-    #[arg(long, value_name = "MIB", value_parser = |s: &str| in_range::<u32>(EXTERNAL_MB, s))]
-    pub external_mb: Option<u32>,
-    /// CPU-time limit per call in ms in the isolate rows; 0: none [default: 0]
-    #[arg(long, value_name = "MS", value_parser = |s: &str| in_range::<u64>(CPU_MS, s))]
-    pub cpu_ms: Option<u64>,
-    /// JSON passed to handlers as event.payload [default: null]
-    #[arg(long, value_name = "JSON", value_parser = parse_json)]
-    pub payload: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitFlags,
     /// Print the ladder as one JSON document
     #[arg(long)]
     pub json: bool,

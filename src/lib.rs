@@ -97,21 +97,7 @@ fn dispatch_command(cli: Cli) -> anyhow::Result<ExitCode> {
                 source.name = name.clone();
             }
             let mut engine_config = config.engine_config();
-            if let Some(h) = args.heap_mb {
-                engine_config.limits.heap_bytes = (h as usize) << 20;
-            }
-            if let Some(t) = args.timeout_ms {
-                engine_config.limits.timeout = std::time::Duration::from_millis(t);
-            }
-            if let Some(x) = args.external_mb {
-                engine_config.limits.external_bytes = (x as usize) << 20;
-            }
-            if let Some(ms) = args.cpu_ms {
-                engine_config.limits.cpu = (ms > 0).then(|| std::time::Duration::from_millis(ms));
-            }
-            if let Some(p) = args.payload {
-                engine_config.payload = p;
-            }
+            args.limits.apply(&mut engine_config);
             let mut options = compare::Options::default();
             if let Some(n) = args.concurrency {
                 options.concurrency = n as usize;
