@@ -699,6 +699,9 @@ pub fn run(
                     };
                 }
             }
+            // Stopped before it answered: not the script's failure; the
+            // row stays pending (not measured) and measures nothing more.
+            Some(Err(_)) if cancel.load(Relaxed) => *meter = Meter::None,
             Some(Err(reason)) => {
                 row.status = RowStatus::Unavailable {
                     reason: if reason.starts_with("unshare") || reason.starts_with("cannot") {
@@ -877,6 +880,10 @@ fn memory_probes(
     }
 }
 
+/// How the snapshot rung's note starts when no blob could be built: its
+/// figures are then plain cold isolates', which a view must say.
+pub const NO_SNAPSHOT: &str = "no snapshot: ";
+
 /// The snapshot rung's memory note: the blob every restored isolate
 /// starts from (a live restored isolate's own RSS is not probed).
 fn snapshot_note(info: &crate::engine::snapshot::SnapshotInfo) -> String {
@@ -886,7 +893,7 @@ fn snapshot_note(info: &crate::engine::snapshot::SnapshotInfo) -> String {
             crate::metrics::fmt_bytes(b as u64),
             info.build_s * 1e3
         ),
-        (None, Some(why)) => format!("no snapshot: {why}; calls ran as plain cold isolates"),
+        (None, Some(why)) => format!("{NO_SNAPSHOT}{why}; calls ran as plain cold isolates"),
         (None, None) => "no snapshot was built".into(),
     }
 }

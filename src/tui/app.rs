@@ -780,7 +780,13 @@ impl App {
                 && r.version == version
                 && matches!(r.outcome, LadderOutcome::Done { .. })
         });
-        if !kept {
+        if kept {
+            // Edits made since it ran are not in its figures: say so.
+            let unsaved = self.state.open.as_ref().is_some_and(OpenFile::unsaved);
+            if let Some(run) = self.state.ladder.run.as_mut() {
+                run.unsaved = unsaved;
+            }
+        } else {
             self.start_ladder();
         }
     }

@@ -3038,6 +3038,23 @@ fn ladder_runs_off_the_loop_and_starts_afresh_after_a_save() {
     app.apply(Action::ToggleLadder);
     app.apply(Action::ToggleLadder);
     assert_eq!(app.state.ladder.run.as_ref().unwrap().id, 2);
+    assert!(!app.state.ladder.run.as_ref().unwrap().unsaved);
+    // Edited since, not saved: the same figures, which now say the edits
+    // are not in them.
+    app.apply(Action::ToggleLadder);
+    app.apply(Action::Focus(Pane::Editor));
+    type_text(&mut app, "x");
+    app.apply(Action::Cancel);
+    app.apply(Action::ToggleLadder);
+    let run = app.state.ladder.run.as_ref().unwrap();
+    assert_eq!(run.id, 2);
+    assert!(run.unsaved);
+    app.apply(Action::ToggleLadder);
+    app.apply(Action::Focus(Pane::Editor));
+    app.apply(Action::Edit(EditAction::Undo));
+    app.apply(Action::Cancel);
+    app.apply(Action::ToggleLadder);
+    assert!(!app.state.ladder.run.as_ref().unwrap().unsaved);
     // r measures again.
     app.apply(Action::RunOnce);
     assert_eq!(app.state.ladder.run.as_ref().unwrap().id, 3);

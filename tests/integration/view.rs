@@ -1308,3 +1308,23 @@ fn a_ladder_where_nothing_ran_does_not_claim_its_rounds() {
     );
     assert!(!screen.contains("done: 3 rounds"), "{screen}");
 }
+
+#[test]
+fn a_snapshot_row_without_a_snapshot_says_so() {
+    let mut s = ladder_model(done(), 10);
+    let row = &mut s.ladder.run.as_mut().unwrap().rows[3];
+    assert_eq!(row.rung, Rung::Snapshot);
+    row.status = RowStatus::Measured;
+    row.memory_per_unit = None;
+    row.memory_note = format!(
+        "{}the builder died with signal 5 (SIGTRAP: V8 aborted); calls ran as plain cold isolates",
+        isolate_play::compare::NO_SNAPSHOT
+    );
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = text(&draw(&s, w, h));
+        assert!(
+            screen.contains("no snapshot: the builder died"),
+            "{w}x{h}:\n{screen}"
+        );
+    }
+}

@@ -392,6 +392,10 @@ fn notes(r: &Row, warm_result: Option<&str>, memory: bool) -> Vec<(String, Color
             Color::Yellow,
         ));
     }
+    if r.rung == Rung::Snapshot && r.memory_note.starts_with(crate::compare::NO_SNAPSHOT) {
+        // Its figures are plain cold isolates': said whatever the room.
+        out.push((clean(&r.memory_note), Color::Yellow));
+    }
     if memory && r.memory_per_unit.is_some() && !r.memory_note.trim().is_empty() {
         let unit = clean(&r.memory_unit);
         let per = if unit.is_empty() {
