@@ -134,6 +134,11 @@ pub struct Row {
     /// The result the script gave under this rung (first call), so that a
     /// reader sees every rung ran the same thing.
     pub result: Option<String>,
+    /// What makes this row's figures other than its label says (the
+    /// snapshot row when no blob could be built: plain cold isolates), for
+    /// every view to show beside them.
+    #[serde(default)]
+    pub caveat: Option<String>,
 }
 
 /// The whole ladder.
@@ -158,13 +163,11 @@ pub struct Ladder {
 }
 
 /// What the comparison reports while it runs.
-// A few dozen updates per comparison: a boxed row would save nothing
-// worth an API every consumer must unbox.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Update {
-    /// A row changed (a round ended, it started, or it cannot run).
-    Row(Row),
+    /// A row changed (a round ended, it started, or it cannot run);
+    /// boxed, so that the channels carrying updates move a pointer.
+    Row(Box<Row>),
     /// Round `round` of `rounds` is about to start.
     Round { round: u32, rounds: u32 },
 }
@@ -327,6 +330,7 @@ impl Row {
             time_per_call_ns: None,
             failures: 0,
             result: None,
+            caveat: None,
         }
     }
 
@@ -614,7 +618,7 @@ pub fn run(
     let kill_after = config.limits.timeout + KILL_GRACE;
     let mut rows: Vec<Row> = Rung::ALL.iter().map(|&r| Row::pending(r)).collect();
     for r in &rows {
-        on_update(Update::Row(r.clone()));
+        on_update(Update::Row(Box::new(r.clone())));
     }
     let call_task = child::Task::Call {
         file: copy.file.clone(),
@@ -714,7 +718,7 @@ pub fn run(
             }
             None => {}
         }
-        on_update(Update::Row(row.clone()));
+        on_update(Update::Row(Box::new(row.clone())));
     }
     memory_probes(
         &mut rows,
@@ -726,7 +730,7 @@ pub fn run(
         cancel,
     );
     for r in &rows {
-        on_update(Update::Row(r.clone()));
+        on_update(Update::Row(Box::new(r.clone())));
     }
     // Alternating rounds: round 1 of every row, then round 2...
     let slice = options.duration / rounds;
@@ -752,7 +756,9 @@ pub fn run(
                             a.cpu_ns += w.cpu_ns;
                             let _ = a.latency.add(&w.latency);
                             if let Some(info) = w.snapshot {
-                                rows[i].memory_note = snapshot_note(&info);
+                                let (note, caveat) = snapshot_note(&info);
+                                rows[i].memory_note = note;
+                                rows[i].caveat = caveat;
                             }
                             None
                         }
@@ -784,7 +790,7 @@ pub fn run(
                 None => RowStatus::Running,
             };
             set_ratios(&mut rows);
-            on_update(Update::Row(rows[i].clone()));
+            on_update(Update::Row(Box::new(rows[i].clone())));
         }
         if !cancel.load(Relaxed) {
             done_rounds = round;
@@ -792,7 +798,7 @@ pub fn run(
     }
     set_ratios(&mut rows);
     for r in &rows {
-        on_update(Update::Row(r.clone()));
+        on_update(Update::Row(Box::new(r.clone())));
     }
     Ok(Ladder {
         file: source.name.clone(),
@@ -880,21 +886,26 @@ fn memory_probes(
     }
 }
 
-/// How the snapshot rung's note starts when no blob could be built: its
-/// figures are then plain cold isolates', which a view must say.
-pub const NO_SNAPSHOT: &str = "no snapshot: ";
-
-/// The snapshot rung's memory note: the blob every restored isolate
-/// starts from (a live restored isolate's own RSS is not probed).
-fn snapshot_note(info: &crate::engine::snapshot::SnapshotInfo) -> String {
+/// The snapshot rung's memory note (the blob every restored isolate
+/// starts from; a live restored isolate's own RSS is not probed), and its
+/// caveat when no blob could be built.
+fn snapshot_note(info: &crate::engine::snapshot::SnapshotInfo) -> (String, Option<String>) {
     match (info.blob_bytes, &info.failure) {
-        (Some(b), _) => format!(
-            "not probed per isolate; every isolate starts from one {} blob, built once in {:.0} ms (a child process)",
-            crate::metrics::fmt_bytes(b as u64),
-            info.build_s * 1e3
+        (Some(b), _) => (
+            format!(
+                "not probed per isolate; every isolate starts from one {} blob, built once in {:.0} ms (a child process)",
+                crate::metrics::fmt_bytes(b as u64),
+                info.build_s * 1e3
+            ),
+            None,
         ),
-        (None, Some(why)) => format!("{NO_SNAPSHOT}{why}; calls ran as plain cold isolates"),
-        (None, None) => "no snapshot was built".into(),
+        (None, why) => (
+            "none: no snapshot was built (see the row's caveat)".into(),
+            Some(format!(
+                "no snapshot: {}; calls ran as plain cold isolates",
+                why.as_deref().unwrap_or("none was built")
+            )),
+        ),
     }
 }
 
@@ -927,7 +938,7 @@ mod tests {
             rows: rows.clone(),
         };
         for line in [
-            StreamLine::Update(Update::Row(rows[2].clone())),
+            StreamLine::Update(Update::Row(Box::new(rows[2].clone()))),
             StreamLine::Update(Update::Round {
                 round: 2,
                 rounds: 3,

@@ -141,6 +141,9 @@ pub fn render_text(l: &Ladder) -> String {
             rpad(&mem, 18),
             rpad(&r.ratio_to_warm.map_or_else(|| DASH.into(), fmt_ratio), 8),
         );
+        if let Some(caveat) = &r.caveat {
+            let _ = writeln!(o, "{}  ({caveat})", pad("", label_w));
+        }
         if r.failures > 0 {
             let _ = writeln!(
                 o,

@@ -426,7 +426,7 @@ impl LadderRun {
     /// One update from the running comparison.
     pub fn apply(&mut self, update: Update) {
         match update {
-            Update::Row(row) => self.set_row(row),
+            Update::Row(row) => self.set_row(*row),
             Update::Round { round, rounds } => self.round = Some((round, rounds)),
         }
     }

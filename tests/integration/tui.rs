@@ -2968,11 +2968,11 @@ fn ladder_runs_off_the_loop_and_starts_afresh_after_a_save() {
     );
     app.on_ladder(
         1,
-        Event::Update(Update::Row(Row {
+        Event::Update(Update::Row(Box::new(Row {
             label: String::new(),
             lesson: String::new(),
             ..row(Rung::Warm, RowStatus::Running)
-        })),
+        }))),
     );
     let run = app.state.ladder.run.as_ref().unwrap();
     assert_eq!(run.round, Some((1, 3)));
@@ -3009,7 +3009,7 @@ fn ladder_runs_off_the_loop_and_starts_afresh_after_a_save() {
     assert_eq!(app.state.ladder.run.as_ref().unwrap().id, 2);
     app.on_ladder(
         1,
-        Event::Update(Update::Row(row(Rung::Cold, RowStatus::Measured))),
+        Event::Update(Update::Row(Box::new(row(Rung::Cold, RowStatus::Measured)))),
     );
     app.on_ladder(1, Event::Done(Err("late".into())));
     let run = app.state.ladder.run.as_ref().unwrap();

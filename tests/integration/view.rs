@@ -1316,9 +1316,9 @@ fn a_snapshot_row_without_a_snapshot_says_so() {
     assert_eq!(row.rung, Rung::Snapshot);
     row.status = RowStatus::Measured;
     row.memory_per_unit = None;
-    row.memory_note = format!(
-        "{}the builder died with signal 5 (SIGTRAP: V8 aborted); calls ran as plain cold isolates",
-        isolate_play::compare::NO_SNAPSHOT
+    row.caveat = Some(
+        "no snapshot: the builder died with signal 5 (SIGTRAP: V8 aborted); calls ran as plain cold isolates"
+            .into(),
     );
     for (w, h) in [(80, 24), (160, 48)] {
         let screen = text(&draw(&s, w, h));

@@ -392,9 +392,9 @@ fn notes(r: &Row, warm_result: Option<&str>, memory: bool) -> Vec<(String, Color
             Color::Yellow,
         ));
     }
-    if r.rung == Rung::Snapshot && r.memory_note.starts_with(crate::compare::NO_SNAPSHOT) {
-        // Its figures are plain cold isolates': said whatever the room.
-        out.push((clean(&r.memory_note), Color::Yellow));
+    if let Some(caveat) = &r.caveat {
+        // Said whatever the room: the figures are not what the label says.
+        out.push((clean(caveat), Color::Yellow));
     }
     if memory && r.memory_per_unit.is_some() && !r.memory_note.trim().is_empty() {
         let unit = clean(&r.memory_unit);
