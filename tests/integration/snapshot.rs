@@ -388,14 +388,7 @@ fn serializer_hostile_top_levels() {
         ),
     ];
     for (name, top, body, dies) in cases {
-        let code = format!("{top}\nexport default function handler(e) {{ return {body} }}\n");
-        let s = src(&format!("{name}.mjs"), &code);
-        let cold = outcomes(&s, Mode::Cold, 64, 1);
-        let mut e = engine_with(1, Mode::Snapshot, 64);
-        e.set_source(s.clone());
-        let snap = run(&mut e, 1);
-        assert_eq!(seen(&snap[0]), seen(&cold[0]), "{name}");
-        let info = e.snapshot_info().expect("a build finished");
+        let (snap, info) = against_cold(name, top, body, 1);
         if dies {
             let why = info.failure.unwrap_or_default();
             assert!(
@@ -490,22 +483,7 @@ fn top_levels_that_reshape_the_global() {
         ),
     ];
     for (name, top, body, dies) in cases {
-        let code = format!("{top}\nexport default function handler(e) {{ return {body} }}\n");
-        let s = src(&format!("{name}.mjs"), &code);
-        let cold = outcomes(&s, Mode::Cold, 64, 1);
-        let mut e = engine_with(1, Mode::Snapshot, 64);
-        e.set_source(s.clone());
-        let t0 = Instant::now();
-        let snap = run(&mut e, 2);
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "{name}: {:?}",
-            t0.elapsed()
-        );
-        for call in &snap {
-            assert_eq!(seen(call), seen(&cold[0]), "{name}");
-        }
-        let info = e.snapshot_info().expect("a build finished");
+        let (_, info) = against_cold(name, top, body, 2);
         if dies {
             let why = info.failure.unwrap_or_default();
             assert!(why.contains("while it restored"), "{name}: {why}");
@@ -598,4 +576,35 @@ fn a_top_level_that_fills_the_heap_is_not_snapshotted() {
         "{:?}",
         snap[0].console
     );
+}
+
+/// A handler module of `top` and `return body`, run `calls` times in
+/// snapshot mode: every call must give what cold mode gives, within 20 s.
+/// Returns the calls and the build.
+fn against_cold(
+    name: &str,
+    top: &str,
+    body: &str,
+    calls: u64,
+) -> (
+    Vec<Invocation>,
+    isolate_play::engine::snapshot::SnapshotInfo,
+) {
+    let code = format!("{top}\nexport default function handler(e) {{ return {body} }}\n");
+    let s = src(&format!("{name}.mjs"), &code);
+    let cold = outcomes(&s, Mode::Cold, 64, 1);
+    let mut e = engine_with(1, Mode::Snapshot, 64);
+    e.set_source(s.clone());
+    let t0 = Instant::now();
+    let snap = run(&mut e, calls);
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "{name}: {:?}",
+        t0.elapsed()
+    );
+    for call in &snap {
+        assert_eq!(seen(call), seen(&cold[0]), "{name}");
+    }
+    let info = e.snapshot_info().expect("a build finished");
+    (snap, info)
 }
