@@ -49,30 +49,47 @@ pub fn of<'a>(lines: impl IntoIterator<Item = &'a str>) -> Option<String> {
 
 /// `text` with runs of whitespace and control characters (a tab, an
 /// escape sequence's ESC) as one space, trimmed: nothing in it can move
-/// the terminal's cursor or colour the screen.
+/// the terminal's cursor or colour the screen. Reads no further than a
+/// lesson keeps: this runs every frame, and a minified file's first line
+/// can be megabytes.
 fn squash(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::new();
+    let mut kept = 0;
     let mut space = false;
     for c in text.chars() {
         if c.is_whitespace() || c.is_control() {
             space = !out.is_empty();
-        } else {
-            if space {
-                out.push(' ');
-                space = false;
-            }
-            out.push(c);
+            continue;
         }
+        // One past the limit, so `of` knows to add its ellipsis.
+        if kept > MAX_CHARS {
+            break;
+        }
+        if space {
+            out.push(' ');
+            kept += 1;
+            space = false;
+        }
+        out.push(c);
+        kept += 1;
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::of;
+    use super::{MAX_CHARS, of};
 
     fn lesson(text: &str) -> Option<String> {
         of(text.lines())
+    }
+
+    #[test]
+    fn a_huge_first_line_is_cut_with_an_ellipsis() {
+        let line = format!("// {}", "word ".repeat(2_000_000));
+        let l = lesson(&line).unwrap();
+        assert!(l.chars().count() <= MAX_CHARS + 1, "{}", l.len());
+        assert!(l.ends_with('…'));
     }
 
     #[test]
